@@ -1,0 +1,12 @@
+/**
+ * WebGPU in Node through Dawn (npm `webgpu`), for kernel checks and benchmarks
+ * on machines without a browser. Without a GPU, point Vulkan at Chromium's
+ * SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.
+ */
+import { Gpu } from './gpu';
+
+export async function createNodeGpu(): Promise<Gpu> {
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  return Gpu.create(create([]));
+}
