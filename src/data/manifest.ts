@@ -56,6 +56,7 @@ export const sourceInfoSchema = z.object({
 });
 export type SourceInfo = z.infer<typeof sourceInfoSchema>;
 
+/** One input document; bytes and sha256 are of its UTF-8 text (after gunzip for .gz inputs). */
 export const inputInfoSchema = z.object({
   path: z.string().min(1),
   bytes: count,

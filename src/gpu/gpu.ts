@@ -13,14 +13,25 @@ import { Profiler, type KernelTiming } from './profiler';
 
 export type Workgroups = [number, number?, number?];
 
+/**
+ * A whole buffer, or a range of one (offset a multiple of the device's
+ * minStorageBufferOffsetAlignment, 256 bytes on every GPU we have seen).
+ */
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+
 export interface Dispatch {
   label: string;
   pipeline: GPUComputePipeline;
   params?: ArrayBuffer;
-  buffers: GPUBuffer[];
+  buffers: Binding[];
   workgroups: Workgroups;
 }
 
+export function bindingBuffer(b: Binding): GPUBuffer {
+  return 'buffer' in b ? b.buffer : b;
+}
+
+const UNIFORM_CACHE_LIMIT = 4096;
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (constants work before GPUBufferUsage exists)
 
 export class Gpu {
@@ -32,7 +43,7 @@ export class Gpu {
   private readonly profiler: Profiler | null;
   profiling = false;
   private readonly uniformCache = new Map<string, GPUBuffer>();
-  private readonly bindGroupCache = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
+  private bindGroupCache = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   lastProfile: KernelTiming[] = [];
@@ -108,6 +119,15 @@ export class Gpu {
 
   /** Records dispatches into one submit. */
   encoder(label: string): Recorder {
+    // Parameters that change every step (learning rate, step count) would
+    // grow the caches forever; start over now and then, between recordings.
+    // Destroying a buffer that submitted work still uses is safe: that work
+    // completes first.
+    if (this.uniformCache.size >= UNIFORM_CACHE_LIMIT) {
+      for (const old of this.uniformCache.values()) old.destroy();
+      this.uniformCache.clear();
+      this.bindGroupCache = new WeakMap();
+    }
     return new Recorder(this, label);
   }
 
@@ -141,8 +161,8 @@ export class Gpu {
   /** @internal */
   bindGroup(d: Dispatch): GPUBindGroup {
     const uniform = d.params ? this.uniform(d.params) : null;
-    const all = uniform ? [uniform, ...d.buffers] : d.buffers;
-    const key = all.map((b) => this.idOf(b)).join(',');
+    const all: Binding[] = uniform ? [uniform, ...d.buffers] : d.buffers;
+    const key = all.map((b) => ('buffer' in b ? `${this.idOf(b.buffer)}@${b.offset}+${b.size}` : this.idOf(b))).join(',');
     let perPipeline = this.bindGroupCache.get(d.pipeline);
     if (!perPipeline) {
       perPipeline = new Map();
@@ -154,7 +174,7 @@ export class Gpu {
       group = this.device.createBindGroup({
         label: `${d.label}.bindings`,
         layout: d.pipeline.getBindGroupLayout(0),
-        entries: all.map((buffer, i) => ({ binding: i + offset, resource: { buffer } })),
+        entries: all.map((b, i) => ({ binding: i + offset, resource: 'buffer' in b ? b : { buffer: b } })),
       });
       perPipeline.set(key, group);
     }

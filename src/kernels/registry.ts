@@ -1,8 +1,31 @@
 /** Every GPU kernel check, in the order the Kernel Lab lists them. */
+import { adamwChecks } from './adamw/adamw.check';
+import { attentionChecks } from './attention/attention.check';
 import type { KernelCheck } from './check';
+import { copyChecks } from './copy/copy.check';
+import { crossentropyChecks } from './crossentropy/crossentropy.check';
+import { embeddingChecks } from './embedding/embedding.check';
+import { gradnormChecks } from './gradnorm/gradnorm.check';
 import { matmulChecks } from './matmul/matmul.check';
+import { rmsnormChecks } from './rmsnorm/rmsnorm.check';
+import { ropeChecks } from './rope/rope.check';
+import { swigluChecks } from './swiglu/swiglu.check';
+import { modelChecks } from '../model/model.check';
 
-export const kernelChecks: KernelCheck[] = [...matmulChecks];
+export const kernelChecks: KernelCheck[] = [
+  ...matmulChecks,
+  ...copyChecks,
+  ...embeddingChecks,
+  ...rmsnormChecks,
+  ...ropeChecks,
+  ...attentionChecks,
+  ...swigluChecks,
+  ...crossentropyChecks,
+  ...gradnormChecks,
+  ...adamwChecks,
+  // The whole model against the float64 reference model, last: it uses all of the above.
+  ...modelChecks,
+];
 
 export function findCheck(name: string): KernelCheck {
   const check = kernelChecks.find((c) => c.name === name);

@@ -1,5 +1,5 @@
 import code from '../../../shaders/matmul.wgsl?raw';
-import type { Dispatch, Gpu } from '../../gpu/gpu';
+import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
 
@@ -24,9 +24,9 @@ export interface MatmulArgs {
   M: number;
   N: number;
   K: number;
-  a: GPUBuffer;
-  b: GPUBuffer;
-  c: GPUBuffer;
+  a: Binding;
+  b: Binding;
+  c: Binding;
   alpha?: number;
   /** 1 accumulates into C (gradient accumulation), 0 overwrites. */
   beta?: number;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: type check, unit tests (vitest, CPU), browser tests (Playwright
+# in headless Chromium with SwiftShader WebGPU). Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-browser.sh || { echo "0 passed, 1 failed"; exit 1; }
+[ -d node_modules ] || npm ci --no-audit --no-fund
+
+mkdir -p test-results
+passed=0; failed=0
+
+echo "== typecheck"
+if npx tsc --noEmit -p .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+echo "== unit tests"
+npx vitest run --reporter=default --reporter=json --outputFile=test-results/vitest.json
+if [ -f test-results/vitest.json ]; then
+  read -r p f < <(node -e 'const r=require("./test-results/vitest.json");console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites||0))')
+  passed=$((passed + p)); failed=$((failed + f))
+else failed=$((failed + 1)); fi
+
+echo "== browser tests"
+CI=1 npx playwright test 2>&1 | tee test-results/playwright.log
+if [ -f test-results/playwright.json ]; then
+  read -r p f < <(node -e 'const s=require("./test-results/playwright.json").stats;console.log(s.expected + s.flaky, s.unexpected)')
+  passed=$((passed + p)); failed=$((failed + f))
+else failed=$((failed + 1)); fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

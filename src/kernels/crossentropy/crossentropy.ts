@@ -1,0 +1,113 @@
+import code from '../../../shaders/crossentropy.wgsl?raw';
+import type { Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
+import { params } from '../../gpu/params';
+import { specialize } from '../../gpu/wgsl';
+
+/** Length in f32 words of the `loss` buffer: [mean loss, count of non-ignored rows]. */
+export const CROSSENTROPY_LOSS_LENGTH = 2;
+
+/** Threads per workgroup; one workgroup per row (forward, backward) or in all (mean). */
+export const CROSSENTROPY_WG = 256;
+
+export interface CrossEntropyForwardArgs {
+  rows: number;
+  V: number;
+  /** f32 [rows, V], read only. */
+  logits: GPUBuffer;
+  /** i32 [rows]; -100 (or any value outside [0, V)) ignores the row. */
+  targets: GPUBuffer;
+  /** f32 [rows], written: log-sum-exp of every row (ignored rows too); backward reads it. */
+  lse: GPUBuffer;
+  /** f32 [rows], written: per-row loss, 0 for ignored rows. */
+  losses: GPUBuffer;
+  /**
+   * f32 [CROSSENTROPY_LOSS_LENGTH], written: [mean loss over non-ignored rows
+   * (0 if none), their count]. The count is computed on the GPU from the
+   * targets, so backward reads it from here without a CPU round trip.
+   */
+  loss: GPUBuffer;
+  /** Test hook: pretend the device allows at most this many workgroups per grid dimension. */
+  gridLimit?: number;
+}
+
+export interface CrossEntropyBackwardArgs {
+  rows: number;
+  V: number;
+  /** f32 [rows, V], the forward's logits. */
+  logits: GPUBuffer;
+  /** i32 [rows], as in forward. */
+  targets: GPUBuffer;
+  /** f32 [rows], from crossEntropyForward. */
+  lse: GPUBuffer;
+  /** f32 [CROSSENTROPY_LOSS_LENGTH], from crossEntropyForward (its count divides the gradient). */
+  loss: GPUBuffer;
+  /**
+   * f32 [rows, V], written: d mean-loss / d logits. Omit it (or pass `logits`)
+   * to overwrite the logits in place, which saves the largest activation of
+   * the model; the logits are then gone.
+   */
+  dlogits?: GPUBuffer;
+  /** Multiplies the gradient, e.g. 1/k when averaging k micro-batches (default 1). */
+  scale?: number;
+  gridLimit?: number;
+}
+
+function pipeline(gpu: Gpu, entry: string): GPUComputePipeline {
+  return gpu.pipeline('crossentropy', specialize(code, { WG: CROSSENTROPY_WG }), entry);
+}
+
+function ceParams(rows: number, V: number, scale = 1): ArrayBuffer {
+  return params().u32(rows).u32(V).f32(scale).bytes();
+}
+
+/**
+ * Two dispatches: `crossentropy.forward` (lse and per-row losses, one
+ * workgroup per row) then `crossentropy.mean` (fixed-order sum and count).
+ */
+export function crossEntropyForward(gpu: Gpu, args: CrossEntropyForwardArgs): Dispatch[] {
+  const { rows, V } = args;
+  const limit = args.gridLimit ?? gpu.limits.maxComputeWorkgroupsPerDimension;
+  return [
+    {
+      label: 'crossentropy.forward',
+      pipeline: pipeline(gpu, 'forward'),
+      params: ceParams(rows, V),
+      buffers: [args.logits, args.targets, args.lse, args.losses],
+      workgroups: foldGrid(rows, limit),
+    },
+    {
+      label: 'crossentropy.mean',
+      pipeline: pipeline(gpu, 'mean'),
+      params: ceParams(rows, V),
+      buffers: [args.losses, args.targets, args.loss],
+      workgroups: [1],
+    },
+  ];
+}
+
+/** `crossentropy.backward`: dlogits = scale·(softmax − onehot)/count, zero rows where ignored. */
+export function crossEntropyBackward(gpu: Gpu, args: CrossEntropyBackwardArgs): Dispatch {
+  const { rows, V } = args;
+  const limit = args.gridLimit ?? gpu.limits.maxComputeWorkgroupsPerDimension;
+  const inPlace = args.dlogits === undefined || args.dlogits === args.logits;
+  const shared = [args.logits, args.targets, args.lse, args.loss];
+  return {
+    label: 'crossentropy.backward',
+    pipeline: pipeline(gpu, inPlace ? 'backward_inplace' : 'backward'),
+    params: ceParams(rows, V, args.scale ?? 1),
+    buffers: inPlace ? shared : [...shared, args.dlogits as GPUBuffer],
+    workgroups: foldGrid(rows, limit),
+  };
+}
+
+/**
+ * Spreads `groups` workgroups over x and y so neither exceeds `limit`; the
+ * kernel recovers the linear index as wid.y·nwg.x + wid.x and skips the
+ * (fewer than y) indices past the end.
+ */
+function foldGrid(groups: number, limit: number): Workgroups {
+  if (groups <= limit) return [groups];
+  const y = Math.ceil(groups / limit);
+  if (y > limit) throw new RangeError(`crossentropy: ${groups} workgroups exceed a ${limit}×${limit} grid`);
+  return [Math.ceil(groups / y), y];
+}
