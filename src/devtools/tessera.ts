@@ -3,8 +3,11 @@
  * (README "Devtools API"). Keep names and result shapes stable.
  */
 import { pageGpu } from '../gpu/page-gpu';
+import { latestProfile } from '../gpu/profile-store';
 import type { CheckOptions, CheckResult } from '../kernels/check';
 import { findCheck, kernelChecks } from '../kernels/registry';
+import { getPreset, type ModelConfigInput } from '../model/config';
+import { GpuModel, type TokenBatch } from '../model/gpu-model';
 
 export interface GpuInfo {
   adapter: { vendor: string; architecture: string; device: string; description: string };
@@ -23,9 +26,9 @@ async function info(): Promise<GpuInfo> {
   return { adapter: gpu.info, features: [...gpu.device.features].sort(), limits };
 }
 
-async function profile(): Promise<{ label: string; ms: number; count: number }[]> {
-  const gpu = await pageGpu();
-  return [...gpu.lastProfile].sort((a, b) => b.ms - a.ms);
+/** Per-kernel GPU time of the last profiled step (the training worker's while it trains). */
+function profile(): { label: string; ms: number; count: number }[] {
+  return [...latestProfile().timings].sort((a, b) => b.ms - a.ms);
 }
 
 function list(): { name: string; description: string }[] {
@@ -36,9 +39,48 @@ async function check(name: string, opts?: CheckOptions): Promise<CheckResult> {
   return findCheck(name).run(await pageGpu(), opts);
 }
 
+/** The model handle of DESIGN.md §8. */
+export interface ModelHandle {
+  config: GpuModel['config'];
+  parameterCount: number;
+  lossAndGrads(batch: TokenBatch): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
+  logits(batch: Omit<TokenBatch, 'targets'>): Promise<Float32Array>;
+  toSafetensors(): Promise<Uint8Array>;
+  configJson(): string;
+  checksum(): Promise<string>;
+  dispose(): void;
+}
+
+function handle(model: GpuModel): ModelHandle {
+  return {
+    config: model.config,
+    parameterCount: model.parameterCount,
+    lossAndGrads: (batch) => model.lossAndGrads(batch),
+    logits: (batch) => model.logits(batch),
+    toSafetensors: () => model.toSafetensors(),
+    configJson: () => model.configJson(),
+    checksum: () => model.checksum(),
+    dispose: () => model.dispose(),
+  };
+}
+
+function resolveConfig(config: string | ModelConfigInput): ModelConfigInput {
+  return typeof config === 'string' ? getPreset(config) : config;
+}
+
+async function createModel(config: string | ModelConfigInput, seed = 1): Promise<ModelHandle> {
+  return handle(GpuModel.create(await pageGpu(), resolveConfig(config), seed));
+}
+
+async function fromSafetensors(bytes: Uint8Array | ArrayBuffer, config?: string | ModelConfigInput): Promise<ModelHandle> {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  return handle(GpuModel.fromSafetensors(await pageGpu(), u8, config === undefined ? undefined : resolveConfig(config)));
+}
+
 export const tessera = {
   gpu: { info, profile },
   kernels: { list, check },
+  model: { create: createModel, fromSafetensors },
 };
 
 export type TesseraApi = typeof tessera;

@@ -70,6 +70,7 @@ export async function acquireDevice(
   }
   const device = await adapter.requestDevice({ label: 'tessera-device', requiredFeatures, requiredLimits });
   device.lost.then((lost) => {
+    if (lost.reason === 'destroyed') return; // we did it on purpose
     const message =
       `The GPU device was lost (${lost.reason}): ${lost.message || 'no detail'}. ` +
       'Training stopped; reload the page to start again.';

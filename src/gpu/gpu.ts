@@ -9,6 +9,7 @@
  */
 import { acquireDevice, type AcquiredDevice, type GpuFeatures } from './device';
 import { PipelineCache } from './pipeline-cache';
+import { recordProfile } from './profile-store';
 import { Profiler, type KernelTiming } from './profiler';
 
 export type Workgroups = [number, number?, number?];
@@ -203,7 +204,7 @@ export class Recorder {
 
   constructor(
     private readonly gpu: Gpu,
-    label: string,
+    private readonly label: string,
   ) {
     this.encoder = gpu.device.createCommandEncoder({ label });
     this.profiler = gpu.takeProfiler();
@@ -253,6 +254,7 @@ export class Recorder {
     if (collect) {
       void collect().then((timings) => {
         this.gpu.lastProfile = timings;
+        recordProfile(this.label, timings);
       });
     }
   }

@@ -37,6 +37,8 @@ export const StepReportSchema = z.object({
   stepMs: z.number(),
   gradNorm: z.number(),
   lr: z.number(),
+  /** Per-kernel GPU time of this step, when the adapter has timestamp queries. */
+  profile: z.array(z.object({ label: z.string(), ms: z.number(), count: z.number().int() })).optional(),
 });
 export type StepReport = z.infer<typeof StepReportSchema>;
 

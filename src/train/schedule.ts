@@ -1,0 +1,22 @@
+/**
+ * Learning-rate schedules. Warmup-stable-decay (Psyche's default): linear
+ * warmup, a long constant phase, then a linear decay to `minFactor`·lr over
+ * the last `decayFraction` of the steps. With totalSteps = 0 (train until
+ * stopped) only the warmup applies.
+ */
+export interface WsdSchedule {
+  lr: number;
+  warmupSteps: number;
+  totalSteps: number;
+  decayFraction: number;
+  minFactor: number;
+}
+
+export function wsdLearningRate(s: WsdSchedule, step: number): number {
+  if (step < s.warmupSteps) return (s.lr * (step + 1)) / s.warmupSteps;
+  if (s.totalSteps <= 0) return s.lr;
+  const decayStart = Math.floor(s.totalSteps * (1 - s.decayFraction));
+  if (step < decayStart) return s.lr;
+  const t = Math.min(1, (step - decayStart) / Math.max(1, s.totalSteps - decayStart));
+  return s.lr * (1 - t * (1 - s.minFactor));
+}
