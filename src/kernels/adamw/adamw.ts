@@ -3,6 +3,7 @@ import type { Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
 import type { AdamWOptions } from './adamw.ref';
+import { foldGrid } from '../../gpu/grid';
 
 /** Threads per workgroup, one parameter each. */
 export const ADAMW_WG = 256;
@@ -69,14 +70,3 @@ function adamwParams(args: AdamWArgs): ArrayBuffer {
     .bytes();
 }
 
-/**
- * Spreads `groups` workgroups over x and y so neither exceeds `limit`; the
- * kernel recovers the linear index as wid.y·nwg.x + wid.x and skips the
- * (fewer than y) indices past the end.
- */
-function foldGrid(groups: number, limit: number): Workgroups {
-  if (groups <= limit) return [groups];
-  const y = Math.ceil(groups / limit);
-  if (y > limit) throw new RangeError(`adamw: ${groups} workgroups exceed a ${limit}×${limit} grid`);
-  return [Math.ceil(groups / y), y];
-}

@@ -2,12 +2,21 @@ import type { Gpu } from '../../gpu/gpu';
 import { compareArrays, type CompareResult } from '../testing/compare';
 import { randomFloats } from '../testing/random';
 import { type CheckOptions, type CheckResult, type KernelCheck, shapeString, timeDispatches, toF32, toF64, withinTolerance } from '../check';
-import { attentionBackward, attentionForward, type AttentionTiles, contiguousView, DEFAULT_ATTENTION_TILES, type HeadView } from './attention';
+import {
+  attentionBackward,
+  attentionForward,
+  type AttentionTiles,
+  attentionTiles,
+  contiguousView,
+  DEFAULT_BACKWARD_TILES,
+  DEFAULT_FORWARD_TILES,
+  type HeadView,
+} from './attention';
 import { attentionBackward as refBackward, attentionForward as refForward } from './attention.ref';
 
 /**
  * Shape keys read from opts.shape: B, S, H, dqk, dv, and the tile sizes rows,
- * cols. dqk ≠ dv as in MLA (dn+dr vs dv).
+ * cols, splits. dqk ≠ dv as in MLA (dn+dr vs dv).
  */
 interface Shape {
   B: number;
@@ -21,7 +30,8 @@ interface Variant {
   suffix: string;
   description: string;
   shape: Shape;
-  tiles: AttentionTiles;
+  /** Undefined: the wrapper's defaults for each pass. */
+  tiles?: AttentionTiles;
   /** Place every tensor as a padded, offset sub-block of a wider buffer (exercises the views). */
   strided: boolean;
 }
@@ -31,16 +41,15 @@ const VARIANTS: Variant[] = [
     suffix: '',
     description: 'one query block and one key block per (batch, head); contiguous [B,S,H,d] tensors',
     shape: { B: 2, S: 7, H: 3, dqk: 7, dv: 5 },
-    tiles: DEFAULT_ATTENTION_TILES,
     strided: false,
   },
   {
     suffix: '.blocks',
     description:
-      'S=37 with 8-row, 6-column tiles, so many query and key blocks whose edges do not line up; ' +
+      'S=37 with 8-row, 6-column, 3-split tiles, so many query and key blocks whose edges do not line up; ' +
       'every tensor a padded, offset sub-block of a wider buffer',
     shape: { B: 2, S: 37, H: 3, dqk: 7, dv: 5 },
-    tiles: { rows: 8, cols: 6 },
+    tiles: { rows: 8, cols: 6, splits: 3 },
     strided: true,
   },
 ];
@@ -64,15 +73,17 @@ function combine(outputs: Record<string, CompareResult>): { err: CompareResult; 
 }
 
 interface Problem extends Shape {
-  tiles: AttentionTiles;
+  /** Undefined: let the wrapper choose (its defaults, fitted to the device). */
+  tiles?: AttentionTiles;
   scale: number;
   strided: boolean;
 }
 
-function problem(v: Variant, opts: CheckOptions): Problem {
+function problem(v: Variant, opts: CheckOptions, defaults: AttentionTiles): Problem {
   const o = opts.shape ?? {};
   const shape = { ...v.shape, ...pick(o, ['B', 'S', 'H', 'dqk', 'dv']) };
-  const tiles = { ...v.tiles, ...pick(o, ['rows', 'cols']) };
+  const override = pick(o, ['rows', 'cols', 'splits']);
+  const tiles = v.tiles || Object.keys(override).length ? { ...(v.tiles ?? defaults), ...override } : undefined;
   return { ...shape, tiles, scale: 1 / Math.sqrt(shape.dqk), strided: v.strided };
 }
 
@@ -130,13 +141,13 @@ function pairs(pr: Problem): number {
   return (pr.B * pr.H * pr.S * (pr.S + 1)) / 2;
 }
 
-function shapeOf(pr: Problem, worst: string): string {
+function shapeOf(gpu: Gpu, pr: Problem, pass: 'forward' | 'backward', worst: string): string {
   const { B, S, H, dqk, dv } = pr;
-  return `${shapeString({ B, S, H, dqk, dv, rows: pr.tiles.rows, cols: pr.tiles.cols })}${pr.strided ? ' strided' : ''} worst=${worst}`;
+  return `${shapeString({ B, S, H, dqk, dv, ...attentionTiles(gpu, pr, pass) })}${pr.strided ? ' strided' : ''} worst=${worst}`;
 }
 
 async function runForwardCheck(gpu: Gpu, v: Variant, opts: CheckOptions = {}): Promise<CheckResult> {
-  const pr = problem(v, opts);
+  const pr = problem(v, opts, DEFAULT_FORWARD_TILES);
   const { B, S, H, dqk, dv, scale, tiles } = pr;
   const x = randomInputs(pr, opts.seed ?? 1);
   const views = { q: viewFor(pr, dqk, 2), k: viewFor(pr, dqk, 3), v: viewFor(pr, dv, 2), o: viewFor(pr, dv, 1) };
@@ -158,17 +169,18 @@ async function runForwardCheck(gpu: Gpu, v: Variant, opts: CheckOptions = {}): P
   for (const buf of [q, k, vb, o, lse]) buf.destroy();
   return {
     name: `attention.forward${v.suffix}`,
-    shape: shapeOf(pr, worst),
+    shape: shapeOf(gpu, pr, 'forward', worst),
     ...err,
     tolerance: TOLERANCE,
     pass,
     ms,
-    gflops: (2 * pairs(pr) * (dqk + dv)) / (ms * 1e6),
+    // Timestamps can round a tiny run to 0 ms.
+    gflops: ms > 0 ? (2 * pairs(pr) * (dqk + dv)) / (ms * 1e6) : undefined,
   };
 }
 
 async function runBackwardCheck(gpu: Gpu, v: Variant, opts: CheckOptions = {}): Promise<CheckResult> {
-  const pr = problem(v, opts);
+  const pr = problem(v, opts, DEFAULT_BACKWARD_TILES);
   const { B, S, H, dqk, dv, scale, tiles } = pr;
   const seed = opts.seed ?? 1;
   const x = randomInputs(pr, seed);
@@ -220,12 +232,12 @@ async function runBackwardCheck(gpu: Gpu, v: Variant, opts: CheckOptions = {}): 
   for (const buf of Object.values(bufs)) buf.destroy();
   return {
     name: `attention.backward${v.suffix}`,
-    shape: shapeOf(pr, worst),
+    shape: shapeOf(gpu, pr, 'backward', worst),
     ...err,
     tolerance: TOLERANCE,
     pass,
     ms,
-    gflops: (pairs(pr) * (8 * dqk + 6 * dv)) / (ms * 1e6),
+    gflops: ms > 0 ? (pairs(pr) * (8 * dqk + 6 * dv)) / (ms * 1e6) : undefined,
   };
 }
 

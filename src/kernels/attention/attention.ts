@@ -22,16 +22,20 @@ export function contiguousView(H: number, d: number): HeadView {
 }
 
 /**
- * rows: rows each workgroup owns, one per thread (query rows in the forward
- * and the dQ pass, key rows in the dK/dV pass). cols: rows of the other
- * operand staged in workgroup memory per step.
+ * rows: rows each workgroup owns (query rows in the forward and the dQ pass,
+ * key rows in the dK/dV pass). splits: threads per row, each taking every
+ * splits-th staged row of the other operand (workgroup size rows·splits).
+ * cols: rows of the other operand staged in workgroup memory per step.
  */
 export interface AttentionTiles {
   rows: number;
   cols: number;
+  splits: number;
 }
 
-export const DEFAULT_ATTENTION_TILES: AttentionTiles = { rows: 64, cols: 16 };
+/** Measured best (of a few) on an H100 through Dawn/Vulkan with dqk=48, dv=32, S=256…1024. */
+export const DEFAULT_FORWARD_TILES: AttentionTiles = { rows: 32, cols: 32, splits: 4 };
+export const DEFAULT_BACKWARD_TILES: AttentionTiles = { rows: 64, cols: 32, splits: 2 };
 
 export interface AttentionShape {
   B: number;
@@ -43,6 +47,7 @@ export interface AttentionShape {
   dv: number;
   /** Score scale; default 1/sqrt(dqk). */
   scale?: number;
+  /** Default: DEFAULT_FORWARD_TILES / DEFAULT_BACKWARD_TILES, shrunk to fit the device's workgroup memory. */
   tiles?: AttentionTiles;
 }
 
@@ -96,13 +101,33 @@ export interface AttentionBackwardArgs extends AttentionShape {
   dVView?: HeadView;
 }
 
-/** The register and workgroup arrays hold head dims up to maxD; one pipeline per multiple of 16. */
-export function attentionMaxD(dqk: number, dv: number): number {
-  return Math.max(16, Math.ceil(Math.max(dqk, dv) / 16) * 16);
+/** Head vectors are held as vec4s; the shaders are specialized for these counts. */
+function vec4s(d: number): number {
+  return Math.ceil(d / 4);
 }
 
-export function attentionSource(pass: 'forward' | 'backward', maxD: number, t: AttentionTiles = DEFAULT_ATTENTION_TILES): string {
-  return specialize(pass === 'forward' ? forwardCode : backwardCode, { BR: t.rows, BC: t.cols, MAX_D: maxD });
+const sources = new Map<string, string>();
+
+/** The specialized WGSL (memoized: the model asks for it every layer and step). */
+export function attentionSource(pass: 'forward' | 'backward', dqk: number, dv: number, t: AttentionTiles): string {
+  const consts = { BR: t.rows, KS: t.splits, BC: t.cols, DQK4: vec4s(dqk), DV4: vec4s(dv) };
+  const key = `${pass}:${Object.values(consts).join(',')}`;
+  let code = sources.get(key);
+  if (code === undefined) {
+    code = specialize(pass === 'forward' ? forwardCode : backwardCode, consts);
+    sources.set(key, code);
+  }
+  return code;
+}
+
+/** Workgroup memory of the most demanding pass, in bytes (mirrors the var<workgroup> sizes in the shaders). */
+export function attentionWorkgroupBytes(dqk: number, dv: number, t: AttentionTiles): number {
+  const [q4, v4] = [vec4s(dqk), vec4s(dv)];
+  const rows = Math.max(t.rows, t.cols);
+  const forward = 16 * (t.cols * q4 + rows * v4) + 8 * t.rows;
+  const dq = 16 * (rows * q4 + t.cols * v4);
+  const dkdv = 16 * rows * (q4 + v4) + 8 * t.cols;
+  return Math.max(forward, dq, dkdv);
 }
 
 /**
@@ -111,8 +136,7 @@ export function attentionSource(pass: 'forward' | 'backward', maxD: number, t: A
  */
 export function attentionForward(gpu: Gpu, args: AttentionForwardArgs): Dispatch {
   const { B, S, H, dqk, dv } = args;
-  const t = args.tiles ?? DEFAULT_ATTENTION_TILES;
-  const maxD = validate(gpu, args, t);
+  const t = attentionTiles(gpu, args, 'forward');
   const views = {
     q: args.qView ?? contiguousView(H, dqk),
     k: args.kView ?? contiguousView(H, dqk),
@@ -127,7 +151,7 @@ export function attentionForward(gpu: Gpu, args: AttentionForwardArgs): Dispatch
   const unused = contiguousView(H, dv);
   return {
     label: 'attention.forward',
-    pipeline: gpu.pipeline('attention.forward', attentionSource('forward', maxD, t), 'main'),
+    pipeline: gpu.pipeline('attention.forward', attentionSource('forward', dqk, dv, t), 'main'),
     params: packParams(args, [views.q, views.k, views.v, views.o, unused, unused, unused, unused]),
     buffers: [args.q, args.k, args.v, args.o, args.lse],
     workgroups: [Math.ceil(S / t.rows), H, B],
@@ -142,8 +166,7 @@ export function attentionForward(gpu: Gpu, args: AttentionForwardArgs): Dispatch
  */
 export function attentionBackward(gpu: Gpu, args: AttentionBackwardArgs): Dispatch[] {
   const { B, S, H, dqk, dv } = args;
-  const t = args.tiles ?? DEFAULT_ATTENTION_TILES;
-  const maxD = validate(gpu, args, t);
+  const t = attentionTiles(gpu, args, 'backward');
   const q = args.qView ?? contiguousView(H, dqk);
   const k = args.kView ?? contiguousView(H, dqk);
   const v = args.vView ?? contiguousView(H, dv);
@@ -154,7 +177,7 @@ export function attentionBackward(gpu: Gpu, args: AttentionBackwardArgs): Dispat
   const widths = [dqk, dqk, dv, dv, dv, dqk, dqk, dv];
   views.forEach((view, i) => checkView(names[i], buffers[i], view, args, widths[i]));
   checkSize('lse', args.lse, B * H * S);
-  const code = attentionSource('backward', maxD, t);
+  const code = attentionSource('backward', dqk, dv, t);
   const packed = packParams(args, views);
   const grid: [number, number, number] = [Math.ceil(S / t.rows), H, B];
   const inputs = [args.q, args.k, args.v, args.o, args.dO, args.lse];
@@ -176,6 +199,11 @@ export function attentionBackward(gpu: Gpu, args: AttentionBackwardArgs): Dispat
   ];
 }
 
+/** The tiles a pass runs with: shape.tiles if given (checked), else its defaults fitted to the device. */
+export function attentionTiles(gpu: Gpu, shape: AttentionShape, pass: 'forward' | 'backward'): AttentionTiles {
+  return tilesFor(gpu, shape, pass === 'forward' ? DEFAULT_FORWARD_TILES : DEFAULT_BACKWARD_TILES);
+}
+
 /** Order and meaning as `struct Params` in shaders/attention_*.wgsl. */
 function packParams(shape: AttentionShape, views: HeadView[]): ArrayBuffer {
   const pk = params().u32(shape.S).u32(shape.H).u32(shape.dqk).u32(shape.dv).f32(shape.scale ?? 1 / Math.sqrt(shape.dqk));
@@ -183,25 +211,37 @@ function packParams(shape: AttentionShape, views: HeadView[]): ArrayBuffer {
   return pk.bytes();
 }
 
-/** Checks dims and tiles against the device; returns the MAX_D to specialize. */
-function validate(gpu: Gpu, shape: AttentionShape, t: AttentionTiles): number {
-  for (const [name, value] of Object.entries({ B: shape.B, S: shape.S, H: shape.H, dqk: shape.dqk, dv: shape.dv, rows: t.rows, cols: t.cols })) {
+/**
+ * Checks dims and tiles against the device. Explicit tiles must fit; the
+ * default tiles shrink (rows, then cols, halving) until the workgroup memory
+ * that large head dims need fits the device.
+ */
+function tilesFor(gpu: Gpu, shape: AttentionShape, defaults: AttentionTiles): AttentionTiles {
+  for (const [name, value] of Object.entries({ B: shape.B, S: shape.S, H: shape.H, dqk: shape.dqk, dv: shape.dv })) {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`attention: ${name} must be a positive integer, got ${value}`);
   }
-  const maxD = attentionMaxD(shape.dqk, shape.dv);
-  const limits = gpu.limits;
-  if (t.rows > limits.maxComputeInvocationsPerWorkgroup || t.rows > limits.maxComputeWorkgroupSizeX) {
-    throw new RangeError(`attention: tiles.rows ${t.rows} exceeds the device's workgroup size limit`);
+  const limit = gpu.limits.maxComputeWorkgroupStorageSize;
+  let t = shape.tiles ?? defaults;
+  if (!shape.tiles) {
+    while (attentionWorkgroupBytes(shape.dqk, shape.dv, t) > limit && Math.max(t.rows, t.cols) > 4) {
+      t = t.rows >= t.cols ? { ...t, rows: t.rows / 2 } : { ...t, cols: t.cols / 2 };
+    }
   }
-  // The dK/dV pass stages the most: two [cols, maxD] tiles plus lse and Δ.
-  const bytes = 4 * t.cols * (2 * maxD + 2);
-  if (bytes > limits.maxComputeWorkgroupStorageSize) {
+  for (const [name, value] of Object.entries(t)) {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`attention: tiles.${name} must be a positive integer, got ${value}`);
+  }
+  const threads = t.rows * t.splits;
+  if (threads > gpu.limits.maxComputeInvocationsPerWorkgroup || threads > gpu.limits.maxComputeWorkgroupSizeX) {
+    throw new RangeError(`attention: tiles.rows·tiles.splits = ${threads} exceeds the device's workgroup size limit`);
+  }
+  const bytes = attentionWorkgroupBytes(shape.dqk, shape.dv, t);
+  if (bytes > limit) {
     throw new RangeError(
-      `attention: head dim max(dqk=${shape.dqk}, dv=${shape.dv}) needs ${bytes} bytes of workgroup memory with tiles.cols=${t.cols}, ` +
-        `over the device limit ${limits.maxComputeWorkgroupStorageSize}; pass smaller tiles.cols`,
+      `attention: dqk=${shape.dqk}, dv=${shape.dv} with tiles ${JSON.stringify(t)} need ${bytes} bytes of workgroup memory, ` +
+        `over the device limit ${limit}; pass smaller tiles.rows / tiles.cols`,
     );
   }
-  return maxD;
+  return t;
 }
 
 /** The largest element a view reaches must lie inside its buffer. */

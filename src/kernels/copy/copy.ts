@@ -1,5 +1,6 @@
 import code from '../../../shaders/copy.wgsl?raw';
 import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
+import { elementGrid } from '../../gpu/grid';
 import { params } from '../../gpu/params';
 import type { CopyShape, Strided } from './copy.ref';
 
@@ -17,11 +18,7 @@ export function copyBlock(
   if (args.accumulate && reps > 1 && (args.to.repStride ?? 0) === 0) {
     throw new Error('copyBlock: accumulating repetitions into one destination would race; use separate dispatches');
   }
-  const total = reps * args.rows * args.cols;
-  const groups = Math.ceil(total / WG);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  const gx = Math.min(groups, max);
-  const gy = Math.ceil(groups / gx);
+  const grid = elementGrid(gpu, reps * args.rows * args.cols, WG);
   return {
     label: args.label ?? (args.accumulate ? 'copy.accumulate' : 'copy.block'),
     pipeline: gpu.pipeline('copy', code),
@@ -36,10 +33,10 @@ export function copyBlock(
       .u32(args.to.offset)
       .u32(args.to.rowStride)
       .u32(args.to.repStride ?? 0)
-      .u32(gx * WG)
+      .u32(grid[0] * WG)
       .bytes(),
     buffers: [args.src, args.dst],
-    workgroups: [gx, gy],
+    workgroups: grid,
   };
 }
 

@@ -2,6 +2,7 @@ import code from '../../../shaders/crossentropy.wgsl?raw';
 import type { Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
+import { foldGrid } from '../../gpu/grid';
 
 /** Length in f32 words of the `loss` buffer: [mean loss, count of non-ignored rows]. */
 export const CROSSENTROPY_LOSS_LENGTH = 2;
@@ -100,14 +101,3 @@ export function crossEntropyBackward(gpu: Gpu, args: CrossEntropyBackwardArgs): 
   };
 }
 
-/**
- * Spreads `groups` workgroups over x and y so neither exceeds `limit`; the
- * kernel recovers the linear index as wid.y·nwg.x + wid.x and skips the
- * (fewer than y) indices past the end.
- */
-function foldGrid(groups: number, limit: number): Workgroups {
-  if (groups <= limit) return [groups];
-  const y = Math.ceil(groups / limit);
-  if (y > limit) throw new RangeError(`crossentropy: ${groups} workgroups exceed a ${limit}×${limit} grid`);
-  return [Math.ceil(groups / y), y];
-}

@@ -1,6 +1,7 @@
 import code from '../../../shaders/embedding.wgsl?raw';
-import type { Binding, Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
+import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
+import { elementGrid } from '../../gpu/grid';
 
 /** Threads per workgroup; must match WG in shaders/embedding.wgsl. */
 const WG = 256;
@@ -78,7 +79,7 @@ export function embeddingForward(gpu: Gpu, args: EmbeddingForwardArgs): Dispatch
     pipeline: gpu.pipeline('embedding.forward', code, 'forward'),
     params: params().u32(args.n).u32(args.D).u32(args.V).bytes(),
     buffers: [args.ids, args.table, args.y],
-    workgroups: elementGrid(gpu, args.n * args.D),
+    workgroups: elementGrid(gpu, args.n * args.D, WG),
   };
 }
 
@@ -89,15 +90,7 @@ export function embeddingBackward(gpu: Gpu, args: EmbeddingBackwardArgs): Dispat
     pipeline: gpu.pipeline('embedding.backward', code, 'backward'),
     params: params().u32(args.V).u32(args.D).u32(args.accumulate ? 1 : 0).bytes(),
     buffers: [args.offsets, args.positions, args.dy, args.dTable],
-    workgroups: elementGrid(gpu, args.V * args.D),
+    workgroups: elementGrid(gpu, args.V * args.D, WG),
   };
 }
 
-/** ceil(n/WG) workgroups folded into a 2-D grid that respects the per-dimension limit. */
-function elementGrid(gpu: Gpu, n: number): Workgroups {
-  const groups = Math.ceil(n / WG);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (groups <= max) return [groups];
-  const y = Math.ceil(groups / max);
-  return [Math.ceil(groups / y), y];
-}

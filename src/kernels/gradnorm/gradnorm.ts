@@ -2,6 +2,7 @@ import code from '../../../shaders/gradnorm.wgsl?raw';
 import type { Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
+import { foldGrid } from '../../gpu/grid';
 
 const WG = 256;
 const PER_THREAD = 16;
@@ -96,14 +97,3 @@ export function gradClip(gpu: Gpu, args: GradClipArgs): Dispatch {
   };
 }
 
-/**
- * Spreads `groups` workgroups over x and y so neither exceeds `limit`; the
- * kernel recovers the linear index as wid.y·nwg.x + wid.x and skips the
- * (fewer than y) indices past the end.
- */
-function foldGrid(groups: number, limit: number): Workgroups {
-  if (groups <= limit) return [groups];
-  const y = Math.ceil(groups / limit);
-  if (y > limit) throw new RangeError(`gradnorm: ${groups} workgroups exceed a ${limit}×${limit} grid`);
-  return [Math.ceil(groups / y), y];
-}

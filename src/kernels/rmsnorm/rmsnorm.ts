@@ -1,6 +1,7 @@
 import code from '../../../shaders/rmsnorm.wgsl?raw';
 import type { Binding, Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
+import { foldGrid } from '../../gpu/grid';
 
 /** Threads per workgroup; must match WG in shaders/rmsnorm.wgsl. */
 const WG = 256;
@@ -81,7 +82,7 @@ export function rmsnormForward(gpu: Gpu, args: RmsnormForwardArgs): Dispatch {
     pipeline: gpu.pipeline('rmsnorm.forward', code, 'forward'),
     params: packParams(args, { eps: args.eps }),
     buffers: [args.x, args.g, args.y, args.rstd],
-    workgroups: rowGrid(gpu, args.rows),
+    workgroups: foldGrid(args.rows, gpu.limits.maxComputeWorkgroupsPerDimension),
   };
 }
 
@@ -104,7 +105,7 @@ export function rmsnormBackward(gpu: Gpu, args: RmsnormBackwardArgs): Dispatch[]
       pipeline: gpu.pipeline('rmsnorm.backwardDx', code, 'backwardDx'),
       params: packParams(args, { accumulate: args.accumulateDx }),
       buffers: [args.x, args.g, args.dy, args.rstd, args.dx],
-      workgroups: rowGrid(gpu, args.rows),
+      workgroups: foldGrid(args.rows, gpu.limits.maxComputeWorkgroupsPerDimension),
     },
     {
       label: 'rmsnorm.backward.dgPartial',
@@ -137,10 +138,3 @@ function packParams(shape: RmsnormShape, extra: { eps?: number; accumulate?: boo
     .bytes();
 }
 
-/** One workgroup per row, folded into 2-D when rows exceed the per-dimension limit. */
-function rowGrid(gpu: Gpu, rows: number): Workgroups {
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (rows <= max) return [rows];
-  const y = Math.ceil(rows / max);
-  return [Math.ceil(rows / y), y];
-}

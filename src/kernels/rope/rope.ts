@@ -1,7 +1,8 @@
 import code from '../../../shaders/rope.wgsl?raw';
-import type { Binding, Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
+import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { ropeAngles } from './rope.ref';
+import { elementGrid } from '../../gpu/grid';
 
 /** Threads per workgroup; must match WG in shaders/rope.wgsl. */
 const WG = 256;
@@ -66,7 +67,7 @@ function ropeDispatch(gpu: Gpu, args: RopeArgs, label: string, sign: 1 | -1): Di
     pipeline: gpu.pipeline('rope', code),
     params: params().u32(rows).u32(args.S).u32(args.heads).u32(args.stride).u32(args.offset).u32(half).f32(sign).bytes(),
     buffers: [args.x, args.tables.cos, args.tables.sin],
-    workgroups: elementGrid(gpu, rows * half),
+    workgroups: elementGrid(gpu, rows * half, WG),
   };
 }
 
@@ -77,11 +78,3 @@ function checkArgs(label: string, a: RopeArgs): void {
   if (a.offset + a.dr > a.stride) throw new RangeError(`${label}: offset ${a.offset} + dr ${a.dr} exceeds stride ${a.stride}`);
 }
 
-/** ceil(n/WG) workgroups folded into a 2-D grid that respects the per-dimension limit. */
-function elementGrid(gpu: Gpu, n: number): Workgroups {
-  const groups = Math.ceil(n / WG);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (groups <= max) return [groups];
-  const y = Math.ceil(groups / max);
-  return [Math.ceil(groups / y), y];
-}

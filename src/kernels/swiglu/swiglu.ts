@@ -1,6 +1,7 @@
 import code from '../../../shaders/swiglu.wgsl?raw';
-import type { Binding, Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
+import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
+import { elementGrid } from '../../gpu/grid';
 
 /** Threads per workgroup; must match WG in shaders/swiglu.wgsl. */
 const WG = 256;
@@ -35,7 +36,7 @@ export function swigluForward(gpu: Gpu, args: SwigluForwardArgs): Dispatch {
     pipeline: gpu.pipeline('swiglu.forward', code, 'forward'),
     params: params().u32(args.n).bytes(),
     buffers: [args.gate, args.up, args.h],
-    workgroups: elementGrid(gpu, args.n),
+    workgroups: elementGrid(gpu, args.n, WG),
   };
 }
 
@@ -46,15 +47,7 @@ export function swigluBackward(gpu: Gpu, args: SwigluBackwardArgs): Dispatch {
     pipeline: gpu.pipeline('swiglu.backward', code, 'backward'),
     params: params().u32(args.n).bytes(),
     buffers: [args.gate, args.up, args.dh, args.dgate, args.dup],
-    workgroups: elementGrid(gpu, args.n),
+    workgroups: elementGrid(gpu, args.n, WG),
   };
 }
 
-/** ceil(n/WG) workgroups folded into a 2-D grid that respects the per-dimension limit. */
-function elementGrid(gpu: Gpu, n: number): Workgroups {
-  const groups = Math.ceil(n / WG);
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (groups <= max) return [groups];
-  const y = Math.ceil(groups / max);
-  return [Math.ceil(groups / y), y];
-}
