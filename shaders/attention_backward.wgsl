@@ -6,27 +6,42 @@
 // for j ≤ i (0 above the diagonal), and
 //   dQ = scale·dS·K,   dK = scale·dSᵀ·Q,   dV = Pᵀ·dO.
 //
-// `dq`:   one workgroup per (query block of BR rows, head, batch), one thread
-//         per query row; keys and values staged BC at a time, for the key
-//         blocks at or before the query block.
-// `dkdv`: one workgroup per (key block of BR rows, head, batch), one thread
-//         per key row; queries, dO, LSE and Δ staged BC at a time, for the
-//         query rows at or after the key block.
+// `dq`:   one workgroup per (query block of BR rows, head, batch); keys and
+//         values staged BC at a time, for the key blocks at or before the
+//         query block.
+// `dkdv`: one workgroup per (key block of BR rows, head, batch); queries, dO,
+//         LSE and Δ staged BC at a time, for the query rows at or after the
+//         key block.
+// In both, each row has KS threads ("splits"): split t takes the staged rows
+// t, t+KS, … and keeps its own partial sums, which split 0 adds up in split
+// order at the end (deterministic) and writes.
 //
 // Δ has no pass or scratch buffer of its own: each pass recomputes it from O
 // and dO with the same code, in the same order, so both see identical values.
 // That costs dv multiply-adds per query row per workgroup that reads the row,
 // small next to the BR·(dqk+dv) work each staged row feeds.
 //
+// Head vectors are vec4s: DQK4 = ceil(dqk/4) and DV4 = ceil(dv/4) are template
+// constants, so the compute loops have constant bounds and the per-thread
+// arrays stay in registers; loads and stores use dqk and dv from the params,
+// and padded lanes are 0. The wrapper specializes DQK4/DV4 per head size.
+//
 // Tensor element (b, s, h, d) of q, k, v, o, dO, dq, dk, dv lives at
 //   off + (b·S + s)·row + h·head + d
 // with (row, head, off) per tensor in the params; contiguous [B,S,H,d] is
-// (H·d, d, 0). LSE is contiguous [B,H,S]. Only BR, BC and MAX_D (the largest
-// head dim the register and workgroup arrays hold) are constants.
+// (H·d, d, 0). LSE is contiguous [B,H,S].
 
-const BR: u32 = 64u;
-const BC: u32 = 16u;
-const MAX_D: u32 = 64u;
+const BR: u32 = 32u;
+const KS: u32 = 4u;
+const BC: u32 = 32u;
+const DQK4: u32 = 16u;
+const DV4: u32 = 16u;
+
+const THREADS: u32 = BR * KS;
+// Staged rows one thread takes per block.
+const PER_SPLIT: u32 = (BC + KS - 1u) / KS;
+// The staging arrays also hold the partial sums while the splits merge.
+const ROWS: u32 = max(BC, BR);
 
 // The same layout as in attention_forward.wgsl (the wrapper packs one).
 struct Params {
@@ -59,10 +74,10 @@ struct Params {
 
 // `dq` stages keys and values, `dkdv` stages queries and their row data;
 // each entry point allocates only the arrays it uses.
-var<workgroup> sK: array<f32, BC * MAX_D>; // [key][d], row stride MAX_D
-var<workgroup> sV: array<f32, BC * MAX_D>;
-var<workgroup> sQ: array<f32, BC * MAX_D>; // [query][d]
-var<workgroup> sDO: array<f32, BC * MAX_D>;
+var<workgroup> sK: array<vec4<f32>, ROWS * DQK4>; // [key][d/4]
+var<workgroup> sV: array<vec4<f32>, BC * DV4>;
+var<workgroup> sQ: array<vec4<f32>, ROWS * DQK4>; // [query][d/4]
+var<workgroup> sDO: array<vec4<f32>, ROWS * DV4>;
 var<workgroup> sLse: array<f32, BC>;
 var<workgroup> sDelta: array<f32, BC>;
 
@@ -78,6 +93,58 @@ fn dvAt(t: u32, h: u32) -> u32 { return p.dvOff + t * p.dvRow + h * p.dvHead; }
 
 fn lseAt(b: u32, h: u32, s: u32) -> u32 { return (b * p.H + h) * p.S + s; }
 
+// Head-vector lanes d … d+3 of one row, 0 past the head dim. Whole vec4s keep
+// the register arrays indexed by loop constants only.
+fn loadQ4(base: u32, d: u32) -> vec4<f32> {
+  var v = vec4(0.0);
+  if (d < p.dqk) { v.x = Q[base + d]; }
+  if (d + 1u < p.dqk) { v.y = Q[base + d + 1u]; }
+  if (d + 2u < p.dqk) { v.z = Q[base + d + 2u]; }
+  if (d + 3u < p.dqk) { v.w = Q[base + d + 3u]; }
+  return v;
+}
+
+fn loadK4(base: u32, d: u32) -> vec4<f32> {
+  var v = vec4(0.0);
+  if (d < p.dqk) { v.x = K[base + d]; }
+  if (d + 1u < p.dqk) { v.y = K[base + d + 1u]; }
+  if (d + 2u < p.dqk) { v.z = K[base + d + 2u]; }
+  if (d + 3u < p.dqk) { v.w = K[base + d + 3u]; }
+  return v;
+}
+
+fn loadV4(base: u32, d: u32) -> vec4<f32> {
+  var v = vec4(0.0);
+  if (d < p.dv) { v.x = V[base + d]; }
+  if (d + 1u < p.dv) { v.y = V[base + d + 1u]; }
+  if (d + 2u < p.dv) { v.z = V[base + d + 2u]; }
+  if (d + 3u < p.dv) { v.w = V[base + d + 3u]; }
+  return v;
+}
+
+fn loadDO4(base: u32, d: u32) -> vec4<f32> {
+  var v = vec4(0.0);
+  if (d < p.dv) { v.x = DO[base + d]; }
+  if (d + 1u < p.dv) { v.y = DO[base + d + 1u]; }
+  if (d + 2u < p.dv) { v.z = DO[base + d + 2u]; }
+  if (d + 3u < p.dv) { v.w = DO[base + d + 3u]; }
+  return v;
+}
+
+fn storeGQK4(base: u32, d: u32, v: vec4<f32>) {
+  if (d < p.dqk) { GQK[base + d] = v.x; }
+  if (d + 1u < p.dqk) { GQK[base + d + 1u] = v.y; }
+  if (d + 2u < p.dqk) { GQK[base + d + 2u] = v.z; }
+  if (d + 3u < p.dqk) { GQK[base + d + 3u] = v.w; }
+}
+
+fn storeGV4(base: u32, d: u32, v: vec4<f32>) {
+  if (d < p.dv) { GV[base + d] = v.x; }
+  if (d + 1u < p.dv) { GV[base + d + 1u] = v.y; }
+  if (d + 2u < p.dv) { GV[base + d + 2u] = v.z; }
+  if (d + 3u < p.dv) { GV[base + d + 3u] = v.w; }
+}
+
 // Δ = dO·O for one row; both passes call this, so they agree bit for bit.
 fn rowDelta(t: u32, h: u32) -> f32 {
   let o = oAt(t, h);
@@ -87,7 +154,7 @@ fn rowDelta(t: u32, h: u32) -> f32 {
   return acc;
 }
 
-@compute @workgroup_size(BR)
+@compute @workgroup_size(THREADS)
 fn dq(
   @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -97,22 +164,24 @@ fn dq(
   let b = wid.z;
   // Later query blocks see more keys: launch them first.
   let q0 = (nwg.x - 1u - wid.x) * BR;
-  let i = q0 + li;
+  let r = li % BR;
+  let split = li / BR;
+  let i = q0 + r;
   let live = i < p.S;
   let tq = b * p.S + i;
   let t0 = b * p.S;
 
   // q is pre-scaled so that a score is a plain dot product.
-  var q: array<f32, MAX_D>;
-  var g: array<f32, MAX_D>; // this row of dO
-  var acc: array<f32, MAX_D>;
+  var q: array<vec4<f32>, DQK4>;
+  var g: array<vec4<f32>, DV4>; // this row of dO
+  var acc: array<vec4<f32>, DQK4>;
   var lse = 0.0;
   var delta = 0.0;
   if (live) {
     let qb = qAt(tq, h);
-    for (var d = 0u; d < p.dqk; d++) { q[d] = p.scale * Q[qb + d]; }
+    for (var c = 0u; c < DQK4; c++) { q[c] = p.scale * loadQ4(qb, 4u * c); }
     let gb = dOAt(tq, h);
-    for (var d = 0u; d < p.dv; d++) { g[d] = DO[gb + d]; }
+    for (var c = 0u; c < DV4; c++) { g[c] = loadDO4(gb, 4u * c); }
     lse = LSE[lseAt(b, h, i)];
     delta = rowDelta(tq, h);
   }
@@ -120,39 +189,59 @@ fn dq(
   let kEnd = min(p.S, q0 + BR);
   for (var k0 = 0u; k0 < kEnd; k0 += BC) {
     let nk = min(BC, p.S - k0);
-    for (var x = li; x < nk * p.dqk; x += BR) {
-      let r = x / p.dqk;
-      let c = x % p.dqk;
-      sK[r * MAX_D + c] = K[kAt(t0 + k0 + r, h) + c];
+    for (var x = li; x < nk * DQK4 * 4u; x += THREADS) {
+      let row = x / (DQK4 * 4u);
+      let c = x % (DQK4 * 4u);
+      var val = 0.0;
+      if (c < p.dqk) { val = K[kAt(t0 + k0 + row, h) + c]; }
+      sK[row * DQK4 + c / 4u][c % 4u] = val;
     }
-    for (var x = li; x < nk * p.dv; x += BR) {
-      let r = x / p.dv;
-      let c = x % p.dv;
-      sV[r * MAX_D + c] = V[vAt(t0 + k0 + r, h) + c];
+    for (var x = li; x < nk * DV4 * 4u; x += THREADS) {
+      let row = x / (DV4 * 4u);
+      let c = x % (DV4 * 4u);
+      var val = 0.0;
+      if (c < p.dv) { val = V[vAt(t0 + k0 + row, h) + c]; }
+      sV[row * DV4 + c / 4u][c % 4u] = val;
     }
     workgroupBarrier();
 
-    // Row i sees the staged keys k0 … min(i, k0+nk−1).
+    // Row i sees the staged keys 0 … min(i−k0, nk−1); this thread takes
+    // split, split+KS, … of them.
     var cnt = 0u;
     if (live && i >= k0) { cnt = min(nk, i - k0 + 1u); }
-    for (var jj = 0u; jj < cnt; jj++) {
-      var sc = 0.0;
-      for (var d = 0u; d < p.dqk; d++) { sc = fma(q[d], sK[jj * MAX_D + d], sc); }
-      var dp = 0.0;
-      for (var d = 0u; d < p.dv; d++) { dp = fma(g[d], sV[jj * MAX_D + d], dp); }
-      let ds = exp(sc - lse) * (dp - delta);
-      for (var d = 0u; d < p.dqk; d++) { acc[d] = fma(ds, sK[jj * MAX_D + d], acc[d]); }
+    for (var u = 0u; u < PER_SPLIT; u++) {
+      let jj = split + u * KS;
+      if (jj < cnt) {
+        var sc = 0.0;
+        for (var c = 0u; c < DQK4; c++) { sc += dot(q[c], sK[jj * DQK4 + c]); }
+        var dp = 0.0;
+        for (var c = 0u; c < DV4; c++) { dp += dot(g[c], sV[jj * DV4 + c]); }
+        let ds = vec4(exp(sc - lse) * (dp - delta));
+        for (var c = 0u; c < DQK4; c++) { acc[c] = fma(ds, sK[jj * DQK4 + c], acc[c]); }
+      }
     }
     workgroupBarrier();
   }
 
-  if (live) {
+  // Split 0 adds splits 1 … KS−1 in order, through sK.
+  for (var t = 1u; t < KS; t++) {
+    if (split == t) {
+      for (var c = 0u; c < DQK4; c++) { sK[r * DQK4 + c] = acc[c]; }
+    }
+    workgroupBarrier();
+    if (split == 0u) {
+      for (var c = 0u; c < DQK4; c++) { acc[c] += sK[r * DQK4 + c]; }
+    }
+    workgroupBarrier();
+  }
+
+  if (live && split == 0u) {
     let base = dqAt(tq, h);
-    for (var d = 0u; d < p.dqk; d++) { GQK[base + d] = p.scale * acc[d]; }
+    for (var c = 0u; c < DQK4; c++) { storeGQK4(base, 4u * c, p.scale * acc[c]); }
   }
 }
 
-@compute @workgroup_size(BR)
+@compute @workgroup_size(THREADS)
 fn dkdv(
   @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -161,62 +250,86 @@ fn dkdv(
   let b = wid.z;
   // Earlier key blocks are seen by more queries, and they launch first anyway.
   let k0 = wid.x * BR;
-  let j = k0 + li;
+  let r = li % BR;
+  let split = li / BR;
+  let j = k0 + r;
   let live = j < p.S;
   let tk = b * p.S + j;
   let t0 = b * p.S;
 
   // k is pre-scaled so that a score is a plain dot product.
-  var k: array<f32, MAX_D>;
-  var v: array<f32, MAX_D>;
-  var dK: array<f32, MAX_D>;
-  var dV: array<f32, MAX_D>;
+  var k: array<vec4<f32>, DQK4>;
+  var v: array<vec4<f32>, DV4>;
+  var dK: array<vec4<f32>, DQK4>;
+  var dV: array<vec4<f32>, DV4>;
   if (live) {
     let kb = kAt(tk, h);
-    for (var d = 0u; d < p.dqk; d++) { k[d] = p.scale * K[kb + d]; }
+    for (var c = 0u; c < DQK4; c++) { k[c] = p.scale * loadK4(kb, 4u * c); }
     let vb = vAt(tk, h);
-    for (var d = 0u; d < p.dv; d++) { v[d] = V[vb + d]; }
+    for (var c = 0u; c < DV4; c++) { v[c] = loadV4(vb, 4u * c); }
   }
 
   // Query tiles start at the key block itself: no earlier query sees these keys.
   for (var qt = k0; qt < p.S; qt += BC) {
     let nq = min(BC, p.S - qt);
-    for (var x = li; x < nq * p.dqk; x += BR) {
-      let r = x / p.dqk;
-      let c = x % p.dqk;
-      sQ[r * MAX_D + c] = Q[qAt(t0 + qt + r, h) + c];
+    for (var x = li; x < nq * DQK4 * 4u; x += THREADS) {
+      let row = x / (DQK4 * 4u);
+      let c = x % (DQK4 * 4u);
+      var val = 0.0;
+      if (c < p.dqk) { val = Q[qAt(t0 + qt + row, h) + c]; }
+      sQ[row * DQK4 + c / 4u][c % 4u] = val;
     }
-    for (var x = li; x < nq * p.dv; x += BR) {
-      let r = x / p.dv;
-      let c = x % p.dv;
-      sDO[r * MAX_D + c] = DO[dOAt(t0 + qt + r, h) + c];
+    for (var x = li; x < nq * DV4 * 4u; x += THREADS) {
+      let row = x / (DV4 * 4u);
+      let c = x % (DV4 * 4u);
+      var val = 0.0;
+      if (c < p.dv) { val = DO[dOAt(t0 + qt + row, h) + c]; }
+      sDO[row * DV4 + c / 4u][c % 4u] = val;
     }
-    for (var r = li; r < nq; r += BR) {
-      sLse[r] = LSE[lseAt(b, h, qt + r)];
-      sDelta[r] = rowDelta(t0 + qt + r, h);
+    for (var row = li; row < nq; row += THREADS) {
+      sLse[row] = LSE[lseAt(b, h, qt + row)];
+      sDelta[row] = rowDelta(t0 + qt + row, h);
     }
     workgroupBarrier();
 
-    // Key j is seen by the staged queries max(j, qt) … qt+nq−1.
+    // Key j is seen by the staged queries max(j−qt, 0) … nq−1; this thread
+    // takes split, split+KS, … of them.
     var first = nq;
     if (live) { first = select(0u, j - qt, j > qt); }
-    for (var ii = first; ii < nq; ii++) {
-      var sc = 0.0;
-      for (var d = 0u; d < p.dqk; d++) { sc = fma(sQ[ii * MAX_D + d], k[d], sc); }
-      var dp = 0.0;
-      for (var d = 0u; d < p.dv; d++) { dp = fma(sDO[ii * MAX_D + d], v[d], dp); }
-      let pij = exp(sc - sLse[ii]);
-      let ds = pij * (dp - sDelta[ii]);
-      for (var d = 0u; d < p.dv; d++) { dV[d] = fma(pij, sDO[ii * MAX_D + d], dV[d]); }
-      for (var d = 0u; d < p.dqk; d++) { dK[d] = fma(ds, sQ[ii * MAX_D + d], dK[d]); }
+    for (var u = 0u; u < PER_SPLIT; u++) {
+      let ii = split + u * KS;
+      if (ii >= first && ii < nq) {
+        var sc = 0.0;
+        for (var c = 0u; c < DQK4; c++) { sc += dot(sQ[ii * DQK4 + c], k[c]); }
+        var dp = 0.0;
+        for (var c = 0u; c < DV4; c++) { dp += dot(sDO[ii * DV4 + c], v[c]); }
+        let pij = exp(sc - sLse[ii]);
+        let ds = vec4(pij * (dp - sDelta[ii]));
+        for (var c = 0u; c < DV4; c++) { dV[c] = fma(vec4(pij), sDO[ii * DV4 + c], dV[c]); }
+        for (var c = 0u; c < DQK4; c++) { dK[c] = fma(ds, sQ[ii * DQK4 + c], dK[c]); }
+      }
     }
     workgroupBarrier();
   }
 
-  if (live) {
+  // Split 0 adds splits 1 … KS−1 in order, through sQ and sDO.
+  for (var t = 1u; t < KS; t++) {
+    if (split == t) {
+      for (var c = 0u; c < DQK4; c++) { sQ[r * DQK4 + c] = dK[c]; }
+      for (var c = 0u; c < DV4; c++) { sDO[r * DV4 + c] = dV[c]; }
+    }
+    workgroupBarrier();
+    if (split == 0u) {
+      for (var c = 0u; c < DQK4; c++) { dK[c] += sQ[r * DQK4 + c]; }
+      for (var c = 0u; c < DV4; c++) { dV[c] += sDO[r * DV4 + c]; }
+    }
+    workgroupBarrier();
+  }
+
+  if (live && split == 0u) {
     let kb = dkAt(tk, h);
-    for (var d = 0u; d < p.dqk; d++) { GQK[kb + d] = p.scale * dK[d]; }
+    for (var c = 0u; c < DQK4; c++) { storeGQK4(kb, 4u * c, p.scale * dK[c]); }
     let vb = dvAt(tk, h);
-    for (var d = 0u; d < p.dv; d++) { GV[vb + d] = dV[d]; }
+    for (var c = 0u; c < DV4; c++) { storeGV4(vb, 4u * c, dV[c]); }
   }
 }

@@ -5,8 +5,14 @@
  */
 import { Gpu } from './gpu';
 
+// Dawn's GPU object must outlive every device made from it: once it is
+// garbage-collected, the next mapAsync crashes the process.
+const keepAlive: GPU[] = [];
+
 export async function createNodeGpu(): Promise<Gpu> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  return Gpu.create(create([]));
+  const gpu = create([]);
+  keepAlive.push(gpu);
+  return Gpu.create(gpu);
 }
