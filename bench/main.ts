@@ -1,0 +1,37 @@
+/**
+ * The bench page's API, driven by scripts/bench.ts through Playwright (or by
+ * hand from the console): globalThis.tesseraBench.matmul(sizes, reps).
+ */
+import { benchMatmul } from './matmul';
+import { benchTraining, type TrainingResult, type TrainingSpec } from './training';
+import type { MatmulBench, Size } from './types';
+
+type SizeSpec = Size | [number, number, number];
+
+export interface TesseraBench {
+  /** Defaults: reps 5, warmup 1, trials 3 (median kept). */
+  matmul(sizes: SizeSpec[], reps?: number, opts?: { warmup?: number; trials?: number }): Promise<MatmulBench>;
+  /** Tokens/s and per-kernel shares of training steps, e.g. {preset: 'tiny', batch: 8, seqLen: 64, steps: 5}. */
+  training(spec: TrainingSpec): Promise<TrainingResult>;
+}
+
+function toSize(s: SizeSpec): Size {
+  const [M, N, K] = Array.isArray(s) ? s : [s.M, s.N, s.K];
+  for (const v of [M, N, K]) {
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`tesseraBench: bad size ${JSON.stringify(s)}`);
+  }
+  return { M, N, K };
+}
+
+const api: TesseraBench = {
+  matmul: (sizes, reps = 5, opts = {}) => benchMatmul(sizes.map(toSize), { reps, warmup: opts.warmup ?? 1, trials: opts.trials ?? 3 }),
+  training: (spec) => benchTraining(spec),
+};
+
+declare global {
+  var tesseraBench: TesseraBench;
+}
+
+globalThis.tesseraBench = api;
+const status = document.getElementById('status');
+if (status) status.textContent = 'ready: call tesseraBench.matmul([[256, 256, 256]], 5) from the console';

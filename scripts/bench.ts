@@ -1,0 +1,208 @@
+/**
+ * npm run bench [-- --sizes 64,128,256,512x256x128 --reps 5 --warmup 1 --trials 3 --out bench-results/bench.json]
+ *   [--training tiny:8x64,small:2x64] [--train-steps 3] [--sections matmul,training] [--no-build]
+ *
+ * Builds the site into bench-results/site (not dist/, which the browser tests
+ * build into), serves it with vite preview on a free port, opens bench.html in
+ * Debian's Chromium (SwiftShader WebGPU here, the real GPU elsewhere), runs each
+ * section, writes the JSON report and prints a table per section.
+ *
+ * A section is one entry in SECTIONS: it fills its key of the report and
+ * prints its table.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from '@playwright/test';
+import { build, preview, type Plugin, type PreviewServer } from 'vite';
+import { parseArgs, type BenchArgs } from '../bench/args';
+import { fmt, formatTable, matmulTable } from '../bench/table';
+import type { TrainingResult, TrainingSpec } from '../bench/training';
+import type { BenchReport, MatmulBench } from '../bench/types';
+import { chromiumLaunchOptions } from '../e2e/chromium';
+
+const SITE_DIR = 'bench-results/site';
+
+interface Section {
+  name: string;
+  run(page: Page, args: BenchArgs, report: BenchReport): Promise<void>;
+  print(report: BenchReport): void;
+}
+
+const matmulSection: Section = {
+  name: 'matmul',
+  async run(page, args, report) {
+    const sizes = args.sizes.map((s) => [s.M, s.N, s.K]);
+    const r = await page.evaluate(
+      ([sz, reps, warmup, trials]) =>
+        globalThis.tesseraBench.matmul(sz as [number, number, number][], reps as number, { warmup: warmup as number, trials: trials as number }),
+      [sizes, args.reps, args.warmup, args.trials] as const,
+    ) as MatmulBench;
+    report.adapter = r.adapters;
+    report.sameAdapter = sameAdapter(r);
+    report.unavailable = r.unavailable;
+    report.matmul = r.results;
+  },
+  print(report) {
+    const results = report.matmul ?? [];
+    const r0 = results[0];
+    console.log(
+      `\nmatmul GFLOP/s: wall clock per rep, ${r0?.reps ?? '?'} reps back to back then one GPU sync, ` +
+        `median of ${r0?.trials ?? '?'} interleaved trials after ${report.env.warmup} warm-up run(s)`,
+    );
+    console.log(matmulTable(results));
+    console.log(
+      'ORT runs ONNX MatMul (B stored [K,N]) in both rows: ONNX MatMul has no transposed-B form. ' +
+        '"!" = failed its check against ours; "GPU(ts)" = timestamp-query GPU time.',
+    );
+    for (const [impl, why] of Object.entries(report.unavailable ?? {})) console.log(`${impl} unavailable: ${why}`);
+    for (const e of results.flatMap((r) => r.entries.filter((x) => x.error).map((x) => `${r.M}×${r.N}×${r.K} ${x.impl} ${x.layout}: ${x.error}`))) {
+      console.log(`error: ${e}`);
+    }
+  },
+};
+
+/** `tiny:8x64` → preset tiny, batch 8, sequence length 64. */
+function parseTrainingSpecs(raw: string, steps: number): TrainingSpec[] {
+  return raw
+    .split(',')
+    .filter(Boolean)
+    .map((item) => {
+      const m = /^([A-Za-z][\w-]*):(\d+)x(\d+)$/.exec(item);
+      if (!m) throw new Error(`--training: "${item}" is not preset:BATCHxSEQLEN`);
+      return { preset: m[1], batch: Number(m[2]), seqLen: Number(m[3]), steps };
+    });
+}
+
+const trainingSection: Section = {
+  name: 'training',
+  async run(page, args, report) {
+    const steps = Number(args.flags.get('train-steps') ?? 3);
+    const specs = parseTrainingSpecs(String(args.flags.get('training') ?? 'tiny:8x64,small:2x64'), steps);
+    const results: TrainingResult[] = [];
+    for (const spec of specs) results.push((await page.evaluate((s) => globalThis.tesseraBench.training(s), spec)) as TrainingResult);
+    report.training = results;
+  },
+  print(report) {
+    const results = (report.training ?? []) as TrainingResult[];
+    console.log('\ntraining (forward + backward + clip + AdamW, byte-level Austen text)');
+    console.log(
+      formatTable(
+        ['preset', 'params', 'batch×seq', 'ms/step', 'tokens/s', 'loss first→last'],
+        results.map((r) => [
+          r.preset,
+          String(r.parameters),
+          `${r.batch}×${r.seqLen}`,
+          fmt(r.msPerStep),
+          fmt(r.tokensPerSec),
+          `${fmt(r.losses[0], 4)}→${fmt(r.losses[r.losses.length - 1], 4)}`,
+        ]),
+      ),
+    );
+    for (const r of results) {
+      if (r.kernels.length === 0) continue;
+      console.log(`\n${r.preset}: share of a profiled step (${fmt(r.profiledStepMs)} ms of GPU time, one pass per kernel)`);
+      console.log(formatTable(['kernel', 'ms', 'calls', 'share'], r.kernels.slice(0, 15).map((k) => [k.label, fmt(k.ms), String(k.count), `${(k.share * 100).toFixed(1)}%`])));
+    }
+  },
+};
+
+const SECTIONS: Section[] = [matmulSection, trainingSection];
+
+function sameAdapter(r: MatmulBench): boolean {
+  const all = Object.values(r.adapters).map((a) => JSON.stringify(a));
+  return all.every((a) => a === all[0]);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Builds bench.html alone: the bench does not need the app, and a half-edited
+ * app must not stop a benchmark. Inline config would merge with the config
+ * file's inputs rather than replace them, so a plugin narrows them.
+ */
+async function buildBenchPage(): Promise<void> {
+  const onlyBench: Plugin = {
+    name: 'tessera-bench-only',
+    config(c) {
+      c.build ??= {};
+      c.build.rollupOptions = { ...c.build.rollupOptions, input: { bench: resolve('bench.html') } };
+    },
+  };
+  await build({ logLevel: 'warn', plugins: [onlyBench], build: { outDir: SITE_DIR, emptyOutDir: true } });
+}
+
+async function serve(): Promise<{ server: PreviewServer; url: string }> {
+  const port = await freePort();
+  const server = await preview({ logLevel: 'warn', build: { outDir: SITE_DIR }, preview: { port, strictPort: true, open: false } });
+  return { server, url: `http://127.0.0.1:${port}/` };
+}
+
+async function openBenchPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning' || m.text().startsWith('[bench]')) console.log(`[page ${m.type()}] ${m.text()}`);
+  });
+  page.on('pageerror', (err) => console.log(`[page error] ${err.message}`));
+  // Chromium's console only says "Failed to load resource"; name the URL.
+  page.on('response', (r) => {
+    if (r.status() >= 400) console.log(`[page] HTTP ${r.status()} ${r.url()}`);
+  });
+  await page.goto(`${url}bench.html`);
+  await page.waitForFunction(() => 'tesseraBench' in globalThis, undefined, { timeout: 60_000 });
+  return page;
+}
+
+async function envInfo(browser: Browser, page: Page, args: BenchArgs): Promise<BenchReport['env']> {
+  return {
+    date: new Date().toISOString(),
+    browser: browser.version(),
+    userAgent: await page.evaluate(() => navigator.userAgent),
+    hostCpus: cpus().length,
+    node: process.version,
+    reps: args.reps,
+    warmup: args.warmup,
+    trials: args.trials,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), { sizes: '64,128,256,512x256x128', reps: 5, out: 'bench-results/bench.json' });
+  const wanted = String(args.flags.get('sections') ?? SECTIONS.map((s) => s.name).join(',')).split(',');
+  if (!args.flags.has('no-build')) {
+    console.log(`building into ${SITE_DIR} …`);
+    await buildBenchPage();
+  }
+  const { server, url } = await serve();
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  try {
+    const page = await openBenchPage(browser, url);
+    const report: BenchReport = { adapter: {}, sameAdapter: true, env: await envInfo(browser, page, args) };
+    for (const section of SECTIONS.filter((s) => wanted.includes(s.name))) {
+      const t0 = Date.now();
+      await section.run(page, args, report);
+      console.log(`[bench] section ${section.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    mkdirSync(dirname(args.out), { recursive: true });
+    writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nadapters: ${JSON.stringify(report.adapter)}${report.sameAdapter ? '' : '  (NOT the same adapter!)'}`);
+    for (const section of SECTIONS.filter((s) => wanted.includes(s.name))) section.print(report);
+    console.log(`\nwrote ${args.out}`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+await main();
