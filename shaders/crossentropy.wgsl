@@ -14,12 +14,23 @@
 //
 // One workgroup per row (forward, backward): V is up to ~50k, so each thread
 // walks the row with stride WG and the workgroup then combines the per-thread
-// results in a fixed tree, so the result has the same bits on every run. The
+// results in a fixed order, so the result has the same bits on every run. The
 // row index folds a 2-D grid (wid.y·nwg.x + wid.x) because rows may exceed
 // the 65535 workgroups a grid dimension allows.
 //
 // Entry points bind different buffers, so a binding number means a different
 // variable in different entry points (WGSL only forbids reuse within one).
+//
+// This file is the shared part of a module; it is not a module by itself.
+// crossentropy.ts puts one of two parts in front of it, each defining the
+// invocation struct `Lane` (entry-point builtins) and `rowStats`, which
+// combines forward's per-thread softmax statistics over the workgroup:
+//   crossentropy_tree.wgsl       a workgroup tree in shared memory (any device);
+//   crossentropy_subgroups.wgsl  subgroupMax/subgroupAdd and two barriers
+//                                (needs the `subgroups` feature; starts with
+//                                `enable subgroups;`).
+// Only forward reduces a row; crossentropy.ts takes the other entry points
+// from the tree module.
 
 const WG: u32 = 256u; // power of two: the tree reductions halve it
 const IGNORE: i32 = -100i;
@@ -49,6 +60,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> lossIn: array<f32>; // [mean, count]
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
 
+// redA, redB: scratch of rowStats in both variants, and of mean.
 var<workgroup> redA: array<f32, WG>;
 var<workgroup> redB: array<f32, WG>;
 var<workgroup> redN: array<u32, WG>;
@@ -63,21 +75,22 @@ fn rowIndex(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 
 // Online softmax statistics: each thread keeps a running max m and
 // s = Σ exp(x − m) over its strided elements (one exp per element and a
-// single read of the row), then pairs merge as
+// single read of the row); rowStats then combines the pairs of all threads,
+// as if merging them pairwise with
 //   (m1,s1)⊕(m2,s2) = (M, s1·exp(m1−M) + s2·exp(m2−M)),  M = max(m1,m2).
 // An empty thread holds (LOWEST, 0), which merges as the identity.
 @compute @workgroup_size(WG)
 fn forward(
-  @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
+  lane: Lane,
 ) {
   let row = rowIndex(wid, nwg);
   if (row >= p.rows) { return; } // uniform per workgroup
   let base = row * p.V;
   var m = LOWEST;
   var s = 0.0;
-  for (var c = li; c < p.V; c += WG) {
+  for (var c = lane.li; c < p.V; c += WG) {
     let x = logits[base + c];
     if (x > m) {
       s = s * exp(m - x) + 1.0;
@@ -86,29 +99,16 @@ fn forward(
       s += exp(x - m);
     }
   }
-  redA[li] = m;
-  redB[li] = s;
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half >>= 1u) {
-    if (li < half) {
-      let m2 = redA[li + half];
-      let s2 = redB[li + half];
-      let mm = max(m, m2);
-      s = s * exp(m - mm) + s2 * exp(m2 - mm);
-      m = mm;
-      redA[li] = m;
-      redB[li] = s;
-    }
-    workgroupBarrier();
-  }
-  if (li == 0u) {
-    let logS = log(s);
-    lseOut[row] = m + logS;
+  let stats = rowStats(lane, m, s);
+  if (lane.li == 0u) {
+    let mm = stats.x;
+    let logS = log(stats.y);
+    lseOut[row] = mm + logS;
     let t = targets[row];
     var loss = 0.0;
     // (m − x_t) + log s rather than lse − x_t: when the target holds the max
     // the loss is log s exactly, without the rounding of m + log s.
-    if (isCounted(t)) { loss = (m - logits[base + u32(t)]) + logS; }
+    if (isCounted(t)) { loss = (mm - logits[base + u32(t)]) + logS; }
     lossesOut[row] = loss;
   }
 }

@@ -3,19 +3,28 @@
 // so that c_kv can be normalized inside ckp [rows, rkv+dr] without a copy;
 // y, dy are dense [rows, D].
 //
-//   forward     one workgroup per row: tree-reduces Σx², writes y and rstd.
+//   forward     one workgroup per row: reduces Σx² over the row, writes y and rstd.
 //   backwardDx  one workgroup per row. With ĝ = g∘dy and s = rstd,
 //               ∂s/∂x = −s³·x/D gives dx = s·ĝ − x · s³·mean(ĝ∘x).
 //   dgPartial   scratch[c, d] = Σ over rows r of chunk c, in row order, of dy[r,d]·x[r,d]·s[r].
 //   dgReduce    dg[d] = (accumulate ? dg[d] : 0) + Σ over chunks c, in order, of scratch[c, d].
-// Every sum has a fixed order (per-thread strides, then a fixed tree), so the
-// results are the same bits on every run; there are no atomics.
+// Every sum has a fixed order (per-thread strides, then a fixed combination),
+// so the results are the same bits on every run; there are no atomics.
 //
 // Row kernels index rows on a 2-D grid (row = wid.y·nwg.x + wid.x) so rows may
 // exceed 65535. That index is uniform across the workgroup, so the early
 // return keeps the barriers in uniform control flow.
+//
+// This file is the shared part of a module; it is not a module by itself.
+// rmsnorm.ts puts one of two parts in front of it, each defining the invocation
+// struct `Lane` (entry-point builtins) and `rowSum`, the sum over a workgroup:
+//   rmsnorm_tree.wgsl       a workgroup tree in shared memory (any device);
+//   rmsnorm_subgroups.wgsl  subgroupAdd, then one barrier (needs the
+//                           `subgroups` feature; starts with `enable subgroups;`).
+// dgPartial and dgReduce do not reduce within a workgroup; rmsnorm.ts always
+// takes them from the tree module.
 
-const WG: u32 = 256u; // power of two for the tree reduction
+const WG: u32 = 256u; // power of two: the tree reduction halves it
 
 struct Params {
   rows: u32,
@@ -43,28 +52,16 @@ struct Params {
 @group(0) @binding(4) var<storage, read> rstd: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
+// Scratch of rowSum in both variants.
 var<workgroup> partial: array<f32, WG>;
-
-/** Sum of v over the workgroup in a fixed tree order; every thread gets the total. */
-fn workgroupSum(li: u32, v: f32) -> f32 {
-  partial[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { partial[li] += partial[li + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  // partial is reused by the next call.
-  workgroupBarrier();
-  return total;
-}
 
 @compute @workgroup_size(WG)
 fn forward(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) li: u32,
+  lane: Lane,
 ) {
+  let li = lane.li;
   let row = wid.y * nwg.x + wid.x;
   if (row >= p.rows) { return; }
   let xb = row * p.stride;
@@ -74,7 +71,7 @@ fn forward(
     let v = x[xb + d];
     ss = fma(v, v, ss);
   }
-  let s = inverseSqrt(workgroupSum(li, ss) / f32(p.D) + p.eps);
+  let s = inverseSqrt(rowSum(lane, ss) / f32(p.D) + p.eps);
   for (var d = li; d < p.D; d += WG) {
     y[yb + d] = g[d] * x[xb + d] * s;
   }
@@ -85,8 +82,9 @@ fn forward(
 fn backwardDx(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) li: u32,
+  lane: Lane,
 ) {
+  let li = lane.li;
   let row = wid.y * nwg.x + wid.x;
   if (row >= p.rows) { return; }
   let xb = row * p.stride;
@@ -96,7 +94,7 @@ fn backwardDx(
     dot = fma(g[d] * dy[yb + d], x[xb + d], dot);
   }
   let s = rstd[row];
-  let c = s * s * s * workgroupSum(li, dot) / f32(p.D);
+  let c = s * s * s * rowSum(lane, dot) / f32(p.D);
   for (var d = li; d < p.D; d += WG) {
     var v = s * g[d] * dy[yb + d] - c * x[xb + d];
     if (p.accumulate != 0u) { v = dx[xb + d] + v; }

@@ -3,7 +3,25 @@
  * gets a new value. The .wgsl files stay valid WGSL with their defaults, and
  * register-array sizes (which WGSL wants as const, not override) can vary.
  */
+const cache = new Map<string, Map<string, string>>();
+
+/** Wrappers specialize on every dispatch they build, so results are memoized. */
 export function specialize(code: string, consts: Record<string, number | boolean>): string {
+  const key = JSON.stringify(consts);
+  let perCode = cache.get(code);
+  if (!perCode) {
+    perCode = new Map();
+    cache.set(code, perCode);
+  }
+  let out = perCode.get(key);
+  if (out === undefined) {
+    out = substitute(code, consts);
+    perCode.set(key, out);
+  }
+  return out;
+}
+
+function substitute(code: string, consts: Record<string, number | boolean>): string {
   let out = code;
   for (const [name, value] of Object.entries(consts)) {
     const re = new RegExp(`^(const\\s+${name}\\s*(?::\\s*(\\w+))?\\s*=\\s*)[^;]+;`, 'm');

@@ -74,23 +74,90 @@ function destroy(bufs: Buffers): void {
   for (const b of Object.values(bufs)) b.destroy();
 }
 
+/** Row-reduction paths of the forward: the tree fallback always, subgroups where the device has them. */
+function forwardPaths(gpu: Gpu): boolean[] {
+  return gpu.features.subgroups ? [false, true] : [false];
+}
+
+function pathName(subgroups: boolean): string {
+  return subgroups ? 'subgroups' : 'tree';
+}
+
+/** Same bits, NaNs included. */
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
+}
+
+/** One forward into fresh output buffers; returns [losses, lse, loss] concatenated. */
+async function forwardOutputs(gpu: Gpu, x: Inputs, bufs: Buffers, subgroups: boolean): Promise<Float32Array> {
+  const { rows, V } = x;
+  const out = {
+    lse: gpu.buffer('check.crossentropy.lse', rows * 4),
+    losses: gpu.buffer('check.crossentropy.losses', rows * 4),
+    loss: gpu.buffer('check.crossentropy.loss', CROSSENTROPY_LOSS_LENGTH * 4),
+  };
+  gpu.run('check.crossentropy.forward', crossEntropyForward(gpu, { rows, V, ...bufs, ...out, gridLimit: foldingLimit(rows), subgroups }));
+  const all = new Float32Array(2 * rows + CROSSENTROPY_LOSS_LENGTH);
+  all.set(await gpu.readF32(out.losses, rows), 0);
+  all.set(await gpu.readF32(out.lse, rows), rows);
+  all.set(await gpu.readF32(out.loss, CROSSENTROPY_LOSS_LENGTH), 2 * rows);
+  for (const b of Object.values(out)) b.destroy();
+  return all;
+}
+
+interface PathResult {
+  subgroups: boolean;
+  err: CompareResult;
+  ms: number;
+}
+
+/** Checks one path against the reference, and that a second run gives the same bits. */
+async function checkForwardPath(gpu: Gpu, x: Inputs, want: ReturnType<typeof ref.crossEntropyForward>, subgroups: boolean, reps: number): Promise<PathResult> {
+  const { rows, V } = x;
+  const bufs = upload(gpu, x);
+  const got = await forwardOutputs(gpu, x, bufs, subgroups);
+  const again = await forwardOutputs(gpu, x, bufs, subgroups);
+  const losses = got.subarray(0, rows);
+  const loss = got.subarray(2 * rows);
+  // One relative comparison over every output; the count and the zeros of
+  // ignored rows must be exact (the relative metric skips zeros).
+  const err = compareArrays(got.subarray(0, 2 * rows + 1), [...want.losses, ...want.lse, want.loss]);
+  const exact = loss[1] === want.count && x.ignored.every((r) => losses[r] === 0) && sameBits(got, again);
+  const ms = await timeDispatches(gpu, 'crossentropy.forward', crossEntropyForward(gpu, { rows, V, ...bufs, subgroups }), reps);
+  destroy(bufs);
+  return { subgroups, err: failUnless(exact, err), ms };
+}
+
+/** Forcing subgroups on a device without them must fail loudly, not fall back. */
+function refusesMissingSubgroups(gpu: Gpu, x: Inputs): boolean {
+  if (gpu.features.subgroups) return true;
+  const dummy = gpu.buffer('check.crossentropy.dummy', 16);
+  const b = { logits: dummy, targets: dummy, lse: dummy, losses: dummy, loss: dummy };
+  try {
+    crossEntropyForward(gpu, { rows: x.rows, V: x.V, ...b, subgroups: true });
+    return false;
+  } catch {
+    return true;
+  } finally {
+    dummy.destroy();
+  }
+}
+
 async function runForwardCheck(gpu: Gpu, opts: CheckOptions = {}): Promise<CheckResult> {
   const x = makeInputs(opts);
   const { rows, V } = x;
-  const bufs = upload(gpu, x);
-  gpu.run('check.crossentropy.forward', crossEntropyForward(gpu, { rows, V, ...bufs, gridLimit: foldingLimit(rows) }));
-  const losses = await gpu.readF32(bufs.losses, rows);
-  const lse = await gpu.readF32(bufs.lse, rows);
-  const loss = await gpu.readF32(bufs.loss, CROSSENTROPY_LOSS_LENGTH);
   const want = ref.crossEntropyForward(toF64(x.logits), x.targets, rows, V);
-  // One relative comparison over every output; the count and the zeros of
-  // ignored rows must be exact (the relative metric skips zeros).
-  const err = compareArrays([...losses, ...lse, loss[0]], [...want.losses, ...want.lse, want.loss]);
-  const exact = loss[1] === want.count && x.ignored.every((r) => losses[r] === 0);
-  const ms = await timeDispatches(gpu, 'crossentropy.forward', crossEntropyForward(gpu, { rows, V, ...bufs }), opts.reps ?? 3);
-  destroy(bufs);
-  const checked = failUnless(exact, err);
-  return { name: 'crossentropy.forward', shape: shapeString({ rows, V }), ...checked, tolerance, pass: withinTolerance(tolerance, checked), ms };
+  const results: PathResult[] = [];
+  for (const subgroups of forwardPaths(gpu)) results.push(await checkForwardPath(gpu, x, want, subgroups, opts.reps ?? 3));
+  const worse = results.reduce((a, b) => (b.err.maxRelErr > a.err.maxRelErr ? b : a));
+  const checked = failUnless(refusesMissingSubgroups(gpu, x), worse.err);
+  // The time is the default path's, the last one: the one a model runs.
+  const ms = results[results.length - 1].ms;
+  const paths = results.map((r) => pathName(r.subgroups)).join('+');
+  const shape = `${shapeString({ rows, V })} paths=${paths} worst=${pathName(worse.subgroups)}`;
+  return { name: 'crossentropy.forward', shape, ...checked, tolerance, pass: withinTolerance(tolerance, checked), ms };
 }
 
 /**
@@ -146,7 +213,9 @@ async function runBackwardCheck(gpu: Gpu, opts: CheckOptions = {}): Promise<Chec
 export const crossentropyChecks: KernelCheck[] = [
   {
     name: 'crossentropy.forward',
-    description: 'fused softmax + cross-entropy: per-row lse and loss, then the fixed-order mean over non-ignored rows (rows with target -100 present; count and their zero losses must be exact)',
+    description:
+      'fused softmax + cross-entropy: per-row lse and loss, then the fixed-order mean over non-ignored rows (rows with target -100 present; count and their zero losses must be exact). ' +
+      'Runs the workgroup-tree row reduction and, where the device has subgroups, the subgroup one; reports the worse; each must give the same bits on a second run',
     run: runForwardCheck,
   },
   {

@@ -1,10 +1,33 @@
-import code from '../../../shaders/rmsnorm.wgsl?raw';
+import shared from '../../../shaders/rmsnorm.wgsl?raw';
+import subgroupPart from '../../../shaders/rmsnorm_subgroups.wgsl?raw';
+import treePart from '../../../shaders/rmsnorm_tree.wgsl?raw';
 import type { Binding, Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { foldGrid } from '../../gpu/grid';
+import { specialize } from '../../gpu/wgsl';
 
-/** Threads per workgroup; must match WG in shaders/rmsnorm.wgsl. */
+/** Threads per workgroup of the dg passes: WG's default in shaders/rmsnorm.wgsl. */
 const WG = 256;
+
+/**
+ * Threads per row of the row-reducing passes: the power of two covering D,
+ * between 32 and 256. A hidden size of 32 would otherwise leave 224 of 256
+ * threads idle through every barrier of the reduction, which dominates the
+ * step of a small model (8× slower on SwiftShader, measured).
+ */
+export function rmsnormRowThreads(D: number): number {
+  return Math.min(WG, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(D, 1)))));
+}
+
+/**
+ * The WGSL modules: the row reduction (a workgroup tree, or subgroup
+ * operations) put in front of the shared part, which holds every entry point;
+ * see shaders/rmsnorm.wgsl.
+ */
+const SOURCES = {
+  tree: `${treePart}\n${shared}`,
+  subgroups: `${subgroupPart}\n${shared}`,
+};
 
 /**
  * Rows per chunk of the dg column reduction. Pass 1 runs chunks·D threads of
@@ -20,6 +43,12 @@ interface RmsnormShape {
   D: number;
   /** Elements between the starts of consecutive x (and dx) rows; default D. */
   stride?: number;
+  /**
+   * Row reductions with subgroup operations (default: whenever the device has
+   * the `subgroups` feature); false forces the workgroup-tree fallback, true
+   * throws on a device without the feature.
+   */
+  subgroups?: boolean;
 }
 
 export interface RmsnormForwardArgs extends RmsnormShape {
@@ -75,11 +104,22 @@ export function rmsnormScratchBytes(rows: number, D: number, rowsPerChunk = RMSN
   return Math.ceil(rows / rmsnormRowsPerChunk(rows, rowsPerChunk)) * D * 4;
 }
 
+/** The pipeline of a row-reducing entry point, from the module that `subgroups` selects. */
+function rowPipeline(gpu: Gpu, entry: 'forward' | 'backwardDx', D: number, requested: boolean | undefined, caller: string): GPUComputePipeline {
+  if (requested && !gpu.features.subgroups) {
+    throw new Error(`${caller}: subgroups: true, but this device lacks the WebGPU "subgroups" feature`);
+  }
+  const threads = rmsnormRowThreads(D);
+  return (requested ?? gpu.features.subgroups)
+    ? gpu.pipeline(`rmsnorm.${entry}.subgroups`, specialize(SOURCES.subgroups, { WG: threads }), entry)
+    : gpu.pipeline(`rmsnorm.${entry}`, specialize(SOURCES.tree, { WG: threads }), entry);
+}
+
 /** y = g∘x·rstd per row, saving rstd. */
 export function rmsnormForward(gpu: Gpu, args: RmsnormForwardArgs): Dispatch {
   return {
     label: 'rmsnorm.forward',
-    pipeline: gpu.pipeline('rmsnorm.forward', code, 'forward'),
+    pipeline: rowPipeline(gpu, 'forward', args.D, args.subgroups, 'rmsnormForward'),
     params: packParams(args, { eps: args.eps }),
     buffers: [args.x, args.g, args.y, args.rstd],
     workgroups: foldGrid(args.rows, gpu.limits.maxComputeWorkgroupsPerDimension),
@@ -89,6 +129,7 @@ export function rmsnormForward(gpu: Gpu, args: RmsnormForwardArgs): Dispatch {
 /**
  * dx per row, then dg by a two-pass column reduction through `scratch`. The
  * three dispatches must run in order (one Recorder pass keeps them ordered).
+ * Only the dx pass reduces within a workgroup, so only it follows `subgroups`.
  */
 export function rmsnormBackward(gpu: Gpu, args: RmsnormBackwardArgs): Dispatch[] {
   const rowsPerChunk = rmsnormRowsPerChunk(args.rows, args.rowsPerChunk);
@@ -102,21 +143,21 @@ export function rmsnormBackward(gpu: Gpu, args: RmsnormBackwardArgs): Dispatch[]
   return [
     {
       label: 'rmsnorm.backward.dx',
-      pipeline: gpu.pipeline('rmsnorm.backwardDx', code, 'backwardDx'),
+      pipeline: rowPipeline(gpu, 'backwardDx', args.D, args.subgroups, 'rmsnormBackward'),
       params: packParams(args, { accumulate: args.accumulateDx }),
       buffers: [args.x, args.g, args.dy, args.rstd, args.dx],
       workgroups: foldGrid(args.rows, gpu.limits.maxComputeWorkgroupsPerDimension),
     },
     {
       label: 'rmsnorm.backward.dgPartial',
-      pipeline: gpu.pipeline('rmsnorm.dgPartial', code, 'dgPartial'),
+      pipeline: gpu.pipeline('rmsnorm.dgPartial', SOURCES.tree, 'dgPartial'),
       params: packParams(args, { rowsPerChunk }),
       buffers: [args.x, args.scratch, args.dy, args.rstd],
       workgroups: [columnGroups, chunks],
     },
     {
       label: 'rmsnorm.backward.dgReduce',
-      pipeline: gpu.pipeline('rmsnorm.dgReduce', code, 'dgReduce'),
+      pipeline: gpu.pipeline('rmsnorm.dgReduce', SOURCES.tree, 'dgReduce'),
       params: packParams(args, { rowsPerChunk, accumulate: args.accumulateDg }),
       buffers: [args.dg, args.scratch],
       workgroups: [columnGroups],
