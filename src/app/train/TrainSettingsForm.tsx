@@ -34,7 +34,7 @@ export function TrainSettingsForm({ draft, errors, locked, canStart, canStop, on
               ))}
             </select>
           </Field>
-          <Field label="Dataset" wide>
+          <Field label="Dataset" wide error={errors.dataset}>
             <select value={draft.dataset} onChange={(e) => set('dataset', e.target.value)} data-testid="train-dataset">
               {DATASETS.map((d) => (
                 <option key={d} value={d}>

@@ -7,9 +7,12 @@ import { getPreset, parameterCount } from '../../model/config';
 import type { z } from 'zod';
 import { TrainSettingsSchema, type TrainSettings } from '../../train/protocol';
 
-/** Presets the byte-level datasets can train (their vocab is 256). */
-export const TRAIN_PRESETS = ['tiny', 'small'] as const;
-export const DATASETS = ['austen-byte'] as const;
+/** Presets a tab can train: byte-level ones for any GPU, a GPT-2 BPE one for real runs. */
+export const TRAIN_PRESETS = ['tiny', 'small', 'bpe-small'] as const;
+export const DATASETS = ['austen-byte', 'austen-gpt2'] as const;
+
+/** Vocabulary of each shipped dataset's tokenizer (public/data/<name>/manifest.json). */
+const DATASET_VOCAB: Record<(typeof DATASETS)[number], number> = { 'austen-byte': 256, 'austen-gpt2': 50257 };
 
 export interface Draft {
   preset: string;
@@ -98,5 +101,10 @@ export function validateDraft(d: Draft): { settings: TrainSettings | null; error
   }
   const limit = maxSeqLen(d.preset);
   if (!errors.seqLen && toNumber(d.seqLen) > limit) errors.seqLen = `At most ${limit} for ${d.preset}`;
+  const vocab = DATASET_VOCAB[d.dataset as (typeof DATASETS)[number]];
+  const wanted = getPreset(d.preset).vocab_size;
+  if (!errors.dataset && vocab !== undefined && vocab !== wanted) {
+    errors.dataset = `${d.preset} needs a ${wanted === 256 ? 'byte-level' : `${wanted}-token`} dataset`;
+  }
   return { settings: parsed.success && Object.keys(errors).length === 0 ? parsed.data : null, errors };
 }
