@@ -1,6 +1,7 @@
 /**
- * Our register-tiled WGSL matmul through the project's runtime, plus our
- * timestamp-query GPU time.
+ * Our register-tiled WGSL matmul through the project's runtime (the vec4
+ * kernel whenever the shape allows, tiles chosen per shape, as the model runs
+ * it), plus our timestamp-query GPU time.
  */
 import type { Dispatch, Gpu } from '../src/gpu/gpu';
 import { matmul, type MatmulLayout, type MatmulTiles } from '../src/kernels/matmul/matmul';
@@ -53,10 +54,11 @@ export function oursCandidate(gpu: Gpu, d: MatmulData, layout: MatmulLayout, opt
 
 /**
  * GPU ms per dispatch from timestamp queries, `reps` dispatches in one
- * submit. Not timeDispatches (src/kernels/check.ts): it times one dispatch
- * per submit with an idle wait between, and on the H100 the clocks drop in
- * those gaps, so configurations timed that way read 2–5× slower than the
- * same kernel back to back. An untimed batch first brings the clocks up.
+ * submit, as timeDispatches (src/kernels/check.ts) now also times; this one
+ * returns null without timestamps instead of falling back to wall clock.
+ * One dispatch per submit with idle waits between read 2–5× slow on the
+ * H100 (the clocks drop in the gaps). An untimed batch first brings the
+ * clocks up.
  */
 async function timestampMs(gpu: Gpu, label: string, dispatch: Dispatch, reps: number): Promise<number | null> {
   if (!gpu.features.timestamp) return null;

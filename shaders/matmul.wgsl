@@ -4,23 +4,40 @@
 //   LAYOUT 2 (tn): C[M,N] = A[K,M]ᵀ · B[K,N]   weight grad  dW = dyᵀ · x
 // C = alpha·(product) + beta·C, so gradients can accumulate in place.
 //
-// A workgroup of WG_X×WG_Y threads owns a TILE_M×TILE_N block of C; each
-// thread keeps RM×RN accumulators in registers. Per step of TK along K the
-// workgroup stages a TILE_M×TK slice of A and a TK×TILE_N slice of B in
-// workgroup memory, stored k-major so the inner loop reads rows contiguously.
-// A thread's rows are lid.y + i·WG_Y (not RM consecutive rows) so that
-// neighbouring threads read neighbouring words of the staged tiles.
-// Every load past the edge reads 0, so no size needs to be a tile multiple.
+// This is the general kernel: any M, N, K, every global access a scalar
+// with its own bounds check (a load past an edge reads 0). Shapes whose
+// vectorized dimensions are multiples of 4 take shaders/matmul_vec4.wgsl,
+// which has the same tiling and differs only in how it stages tiles and
+// writes C.
+//
+// A workgroup of WG_X×WG_Y threads owns a TILE_M×TILE_N block of C. Per step
+// of TK along K it stages a TILE_M×TK slice of A and a TK×TILE_N slice of B
+// in workgroup memory, k-major and as vec4s: As[k][m/4], Bs[k][n/4]. Each
+// thread owns RM×RN outputs as 4×4 blocks held in vec4 registers (a vec4 is
+// 4 columns of one row); per k a block costs one vec4 read of A (4 rows), one
+// of B (4 columns) and 4 vec4 fmas, where scalar tiles would take 8 reads
+// for the same 16 multiply-adds. Thread (x, y) owns row groups
+// (g·WG_Y + y)·4 + 0…3 and column groups (h·WG_X + x)·4 + 0…3, so
+// neighbouring threads read neighbouring vec4s of Bs and threads of one row
+// read the same vec4 of As (a broadcast).
+//
+// Per-thread tiles: 4×8 is the default. 8×8 holds 64 accumulators, which
+// compilers keep in registers only when nothing indexes them dynamically (an
+// earlier array-indexed version spilled on an H100 and ran 10× slower).
 
 const LAYOUT: u32 = 0u;
-const WG_X: u32 = 16u;
-const WG_Y: u32 = 16u;
-const RM: u32 = 4u;
-const RN: u32 = 4u;
+const WG_X: u32 = 8u;
+const WG_Y: u32 = 8u;
+const RM: u32 = 4u; // 4 or 8
+const RN: u32 = 8u; // 4 or 8
 const TK: u32 = 16u;
 
+const RM4: u32 = RM / 4u;
+const RN4: u32 = RN / 4u;
 const TILE_M: u32 = WG_Y * RM;
 const TILE_N: u32 = WG_X * RN;
+const TM4: u32 = TILE_M / 4u;
+const TN4: u32 = TILE_N / 4u;
 const THREADS: u32 = WG_X * WG_Y;
 
 struct Params {
@@ -36,8 +53,21 @@ struct Params {
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
-var<workgroup> As: array<f32, TK * TILE_M>; // [k][m]
-var<workgroup> Bs: array<f32, TK * TILE_N>; // [k][n]
+var<workgroup> As: array<vec4<f32>, TK * TM4>; // [k][m/4]
+var<workgroup> Bs: array<vec4<f32>, TK * TN4>; // [k][n/4]
+
+/** 4 rows × 4 columns of C; r0 is row 0. */
+struct Block {
+  r0: vec4<f32>,
+  r1: vec4<f32>,
+  r2: vec4<f32>,
+  r3: vec4<f32>,
+}
+
+/** c + a ⊗ b for a = 4 rows of A at one k, b = 4 columns of B at that k. */
+fn accumulate(c: Block, a: vec4<f32>, b: vec4<f32>) -> Block {
+  return Block(fma(vec4<f32>(a.x), b, c.r0), fma(vec4<f32>(a.y), b, c.r1), fma(vec4<f32>(a.z), b, c.r2), fma(vec4<f32>(a.w), b, c.r3));
+}
 
 fn loadA(m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
@@ -51,6 +81,48 @@ fn loadB(n: u32, k: u32) -> f32 {
   return B[k * p.N + n];
 }
 
+// The index order follows the memory order of each layout, so that
+// consecutive threads load consecutive addresses.
+fn stageA(m0: u32, k0: u32, li: u32) {
+  for (var i = li; i < TK * TILE_M; i += THREADS) {
+    var mm: u32;
+    var kk: u32;
+    if (LAYOUT == 2u) { kk = i / TILE_M; mm = i % TILE_M; } else { mm = i / TK; kk = i % TK; }
+    As[kk * TM4 + mm / 4u][mm % 4u] = loadA(m0 + mm, k0 + kk);
+  }
+}
+
+fn stageB(n0: u32, k0: u32, li: u32) {
+  for (var i = li; i < TK * TILE_N; i += THREADS) {
+    var nn: u32;
+    var kk: u32;
+    if (LAYOUT == 0u) { nn = i / TK; kk = i % TK; } else { kk = i / TILE_N; nn = i % TILE_N; }
+    Bs[kk * TN4 + nn / 4u][nn % 4u] = loadB(n0 + nn, k0 + kk);
+  }
+}
+
+fn storeRow(m: u32, n: u32, acc: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j >= p.N) { return; }
+    let idx = m * p.N + n + j;
+    var v = p.alpha * acc[j];
+    if (p.beta != 0.0) { v += p.beta * C[idx]; }
+    C[idx] = v;
+  }
+}
+
+/** Writes block (g, h): rows (g·WG_Y + lid.y)·4 + 0…3, columns (h·WG_X + lid.x)·4 + 0…3 of the tile. */
+fn storeBlock(c: Block, m0: u32, n0: u32, g: u32, h: u32, lid: vec3<u32>) {
+  let n = n0 + (h * WG_X + lid.x) * 4u;
+  if (n >= p.N) { return; }
+  let m = m0 + (g * WG_Y + lid.y) * 4u;
+  storeRow(m, n, c.r0);
+  storeRow(m + 1u, n, c.r1);
+  storeRow(m + 2u, n, c.r2);
+  storeRow(m + 3u, n, c.r3);
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(
   @builtin(local_invocation_id) lid: vec3<u32>,
@@ -59,47 +131,42 @@ fn main(
 ) {
   let m0 = wid.y * TILE_M;
   let n0 = wid.x * TILE_N;
-  var acc: array<f32, RM * RN>;
+  // Named blocks, not an array indexed in loops: the blocks must stay in
+  // registers. Register arrays indexed by loop counters are left in memory
+  // by compilers that do not unroll (SwiftShader: 3–4× slower); the
+  // constant-false branches below are removed at compile time.
+  let zero = Block(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  var c00 = zero;
+  var c01 = zero;
+  var c10 = zero;
+  var c11 = zero;
 
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    // Stage the tiles; the index order follows the memory order of each
-    // layout so that consecutive threads load consecutive addresses.
-    for (var i = li; i < TK * TILE_M; i += THREADS) {
-      var mm: u32; var kk: u32;
-      if (LAYOUT == 2u) { kk = i / TILE_M; mm = i % TILE_M; } else { mm = i / TK; kk = i % TK; }
-      As[kk * TILE_M + mm] = loadA(m0 + mm, k0 + kk);
-    }
-    for (var i = li; i < TK * TILE_N; i += THREADS) {
-      var nn: u32; var kk: u32;
-      if (LAYOUT == 0u) { nn = i / TK; kk = i % TK; } else { kk = i / TILE_N; nn = i % TILE_N; }
-      Bs[kk * TILE_N + nn] = loadB(n0 + nn, k0 + kk);
-    }
+    stageA(m0, k0, li);
+    stageB(n0, k0, li);
     workgroupBarrier();
-
     for (var kk = 0u; kk < TK; kk++) {
-      var a: array<f32, RM>;
-      var b: array<f32, RN>;
-      for (var i = 0u; i < RM; i++) { a[i] = As[kk * TILE_M + lid.y + i * WG_Y]; }
-      for (var j = 0u; j < RN; j++) { b[j] = Bs[kk * TILE_N + lid.x + j * WG_X]; }
-      for (var i = 0u; i < RM; i++) {
-        for (var j = 0u; j < RN; j++) {
-          acc[i * RN + j] = fma(a[i], b[j], acc[i * RN + j]);
+      let a0 = As[kk * TM4 + lid.y];
+      let b0 = Bs[kk * TN4 + lid.x];
+      c00 = accumulate(c00, a0, b0);
+      if (RN4 == 2u) {
+        let b1 = Bs[kk * TN4 + WG_X + lid.x];
+        c01 = accumulate(c01, a0, b1);
+        if (RM4 == 2u) {
+          let a1 = As[kk * TM4 + WG_Y + lid.y];
+          c10 = accumulate(c10, a1, b0);
+          c11 = accumulate(c11, a1, b1);
         }
+      } else if (RM4 == 2u) {
+        let a1 = As[kk * TM4 + WG_Y + lid.y];
+        c10 = accumulate(c10, a1, b0);
       }
     }
     workgroupBarrier();
   }
 
-  for (var i = 0u; i < RM; i++) {
-    let m = m0 + lid.y + i * WG_Y;
-    if (m >= p.M) { continue; }
-    for (var j = 0u; j < RN; j++) {
-      let n = n0 + lid.x + j * WG_X;
-      if (n >= p.N) { continue; }
-      let idx = m * p.N + n;
-      var v = p.alpha * acc[i * RN + j];
-      if (p.beta != 0.0) { v += p.beta * C[idx]; }
-      C[idx] = v;
-    }
-  }
+  storeBlock(c00, m0, n0, 0u, 0u, lid);
+  if (RN4 == 2u) { storeBlock(c01, m0, n0, 0u, 1u, lid); }
+  if (RM4 == 2u) { storeBlock(c10, m0, n0, 1u, 0u, lid); }
+  if (RM4 == 2u && RN4 == 2u) { storeBlock(c11, m0, n0, 1u, 1u, lid); }
 }
