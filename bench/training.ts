@@ -1,6 +1,6 @@
 /**
  * Training throughput: forward + backward + clipping + AdamW of a model
- * preset on real text (the byte-level Austen shards), as the training worker
+ * preset on real text (the Austen shards of the preset's tokenizer), as the training worker
  * runs it. Tokens/s comes from unprofiled steps; one profiled step then gives
  * each kernel's share of the step (timestamp queries, one pass per kernel).
  */
@@ -33,7 +33,8 @@ const LR = 3e-3;
 export async function benchTraining(spec: TrainingSpec): Promise<TrainingResult> {
   const gpu = await Gpu.create();
   const config = getPreset(spec.preset);
-  const loader = await openShardLoader({ baseUrl: new URL('data/austen-byte', location.href).href });
+  const dataset = config.vocab_size === 256 ? 'austen-byte' : 'austen-gpt2';
+  const loader = await openShardLoader({ baseUrl: new URL(`data/${dataset}`, location.href).href });
   if (loader.manifest.vocabSize !== config.vocab_size) throw new Error(`${spec.preset} needs vocabulary ${config.vocab_size}`);
   const model = GpuModel.create(gpu, config, 1);
   const trainer = new AdamWTrainer(model, DEFAULT_ADAMW);

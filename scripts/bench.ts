@@ -86,7 +86,7 @@ const trainingSection: Section = {
   },
   print(report) {
     const results = (report.training ?? []) as TrainingResult[];
-    console.log('\ntraining (forward + backward + clip + AdamW, byte-level Austen text)');
+    console.log('\ntraining (forward + backward + clip + AdamW on Austen text; byte-level presets on byte shards, BPE presets on GPT-2 shards)');
     console.log(
       formatTable(
         ['preset', 'params', 'batch×seq', 'ms/step', 'tokens/s', 'loss first→last'],

@@ -16,7 +16,7 @@
 // variable in different entry points (WGSL only forbids reuse within one).
 
 const WG: u32 = 256u; // power of two: the tree reduction halves it
-const PER_THREAD: u32 = 16u;
+const PER_THREAD: u32 = 64u;
 const CHUNK: u32 = WG * PER_THREAD;
 
 struct Params {
