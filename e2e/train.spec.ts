@@ -21,6 +21,8 @@ test('Kernel Lab: every check passes on this GPU', async ({ page }) => {
 
 test('Train: 20 steps on real text in the worker, loss falls, page stays responsive', async ({ page }) => {
   page.on('console', (m) => { if (m.type() === 'error') console.log('[page]', m.text()); });
+  const shardRequests: string[] = [];
+  page.on('request', (r) => { if (r.url().includes('austen.train.bin')) shardRequests.push(r.url()); });
   await page.goto('/#/train');
   await page.getByTestId('train-preset').selectOption('tiny');
   await page.getByTestId('train-dataset').selectOption('austen-byte');
@@ -58,5 +60,28 @@ test('Train: 20 steps on real text in the worker, loss falls, page stays respons
   expect(steps[0]).toBeLessThanOrEqual(5);
   expect(first).toBeGreaterThan(5);
   expect(last).toBeLessThan(first - 0.5);
-  await expect(page.getByTestId('train-status')).toHaveAttribute('data-phase', /finished|stopped|idle/, { timeout: 30_000 });
+  await expect(page.getByTestId('train-status')).toHaveAttribute('data-phase', 'stopped', { timeout: 30_000 });
+
+  // The shard chunks it read are cached in IndexedDB: a second run reads the same
+  // sequences without asking the server for the shard again.
+  const cached = await page.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const open = indexedDB.open('tessera-data');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const count = open.result.transaction('chunks').objectStore('chunks').count();
+          count.onsuccess = () => resolve(count.result);
+          count.onerror = () => reject(count.error);
+        };
+      }),
+  );
+  expect(cached).toBeGreaterThan(0);
+  const firstRunRequests = shardRequests.length;
+  expect(firstRunRequests, 'the first run fetched the shard (and this test sees the worker fetch)').toBeGreaterThan(0);
+  await page.getByTestId('train-steps').fill('2');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-status')).toHaveAttribute('data-phase', 'stopped', { timeout: 2 * 60_000 });
+  await expect(page.getByTestId('train-step')).toHaveText('2');
+  expect(shardRequests.length, 'the second run read the shard from IndexedDB').toBe(firstRunRequests);
 });
