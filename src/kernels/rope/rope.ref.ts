@@ -6,6 +6,7 @@
  * k_pe inside ckp ([.., rkv+dr], heads 1, offset rkv) need no copies.
  */
 import { expectDim, expectLength } from '../testing/shape';
+import { portablePow, portableSinCos } from './portable-math';
 
 /** cos/sin [S, dr/2] of angle p·theta^(−2i/dr); GPU kernels take these tables so all devices agree. */
 export function ropeAngles(S: number, dr: number, theta: number): { cos: Float64Array; sin: Float64Array } {
@@ -16,9 +17,11 @@ export function ropeAngles(S: number, dr: number, theta: number): { cos: Float64
   const sin = new Float64Array(S * half);
   for (let p = 0; p < S; p++) {
     for (let i = 0; i < half; i++) {
-      const angle = p * Math.pow(theta, (-2 * i) / dr);
-      cos[p * half + i] = Math.cos(angle);
-      sin[p * half + i] = Math.sin(angle);
+      // Portable math, not Math.*: every replica must build the same tables.
+      const angle = p * portablePow(theta, (-2 * i) / dr);
+      const sc = portableSinCos(angle);
+      cos[p * half + i] = sc.cos;
+      sin[p * half + i] = sc.sin;
     }
   }
   return { cos, sin };
