@@ -1,6 +1,9 @@
 // Causal multi-head attention, backward, flash style, without atomics: two
 // entry points, each output element written by exactly one thread.
 //
+// The backward part of a module: attention.ts puts attention.wgsl (the
+// constants, params, addressing and key staging; read it first) in front.
+//
 // With P_ij = exp(scale·q_i·k_j − LSE_i) recomputed from the forward's LSE and
 // Δ_i = rowsum(dO_i ∘ O_i), the softmax gradient is dS_ij = P_ij·(dO_i·v_j − Δ_i)
 // for j ≤ i (0 above the diagonal), and
@@ -12,58 +15,15 @@
 // `dkdv`: one workgroup per (key block of BR rows, head, batch); queries, dO,
 //         LSE and Δ staged BC at a time, for the query rows at or after the
 //         key block.
-// In both, each row has KS threads ("splits"): split t takes the staged rows
-// t, t+KS, … and keeps its own partial sums, which split 0 adds up in split
-// order at the end (deterministic) and writes.
 //
 // Δ has no pass or scratch buffer of its own: each pass recomputes it from O
 // and dO with the same code, in the same order, so both see identical values.
 // That costs dv multiply-adds per query row per workgroup that reads the row,
 // small next to the BR·(dqk+dv) work each staged row feeds.
-//
-// Head vectors are vec4s: DQK4 = ceil(dqk/4) and DV4 = ceil(dv/4) are template
-// constants, so the compute loops have constant bounds and the per-thread
-// arrays stay in registers; loads and stores use dqk and dv from the params,
-// and padded lanes are 0. The wrapper specializes DQK4/DV4 per head size.
-//
-// Tensor element (b, s, h, d) of q, k, v, o, dO, dq, dk, dv lives at
-//   off + (b·S + s)·row + h·head + d
-// with (row, head, off) per tensor in the params; contiguous [B,S,H,d] is
-// (H·d, d, 0). LSE is contiguous [B,H,S].
 
-const BR: u32 = 32u;
-const KS: u32 = 4u;
-const BC: u32 = 32u;
-const DQK4: u32 = 16u;
-const DV4: u32 = 16u;
-
-const THREADS: u32 = BR * KS;
-// Staged rows one thread takes per block.
-const PER_SPLIT: u32 = (BC + KS - 1u) / KS;
 // The staging arrays also hold the partial sums while the splits merge.
 const ROWS: u32 = max(BC, BR);
 
-// The same layout as in attention_forward.wgsl (the wrapper packs one).
-struct Params {
-  S: u32,
-  H: u32,
-  dqk: u32,
-  dv: u32,
-  scale: f32,
-  qRow: u32, qHead: u32, qOff: u32,
-  kRow: u32, kHead: u32, kOff: u32,
-  vRow: u32, vHead: u32, vOff: u32,
-  oRow: u32, oHead: u32, oOff: u32,
-  dORow: u32, dOHead: u32, dOOff: u32,
-  dqRow: u32, dqHead: u32, dqOff: u32,
-  dkRow: u32, dkHead: u32, dkOff: u32,
-  dvRow: u32, dvHead: u32, dvOff: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> Q: array<f32>;
-@group(0) @binding(2) var<storage, read> K: array<f32>;
-@group(0) @binding(3) var<storage, read> V: array<f32>;
 @group(0) @binding(4) var<storage, read> O: array<f32>;
 @group(0) @binding(5) var<storage, read> DO: array<f32>;
 @group(0) @binding(6) var<storage, read> LSE: array<f32>;
@@ -81,29 +41,7 @@ var<workgroup> sDO: array<vec4<f32>, ROWS * DV4>;
 var<workgroup> sLse: array<f32, BC>;
 var<workgroup> sDelta: array<f32, BC>;
 
-// t = b·S + s is the token row.
-fn qAt(t: u32, h: u32) -> u32 { return p.qOff + t * p.qRow + h * p.qHead; }
-fn kAt(t: u32, h: u32) -> u32 { return p.kOff + t * p.kRow + h * p.kHead; }
-fn vAt(t: u32, h: u32) -> u32 { return p.vOff + t * p.vRow + h * p.vHead; }
-fn oAt(t: u32, h: u32) -> u32 { return p.oOff + t * p.oRow + h * p.oHead; }
-fn dOAt(t: u32, h: u32) -> u32 { return p.dOOff + t * p.dORow + h * p.dOHead; }
-fn dqAt(t: u32, h: u32) -> u32 { return p.dqOff + t * p.dqRow + h * p.dqHead; }
-fn dkAt(t: u32, h: u32) -> u32 { return p.dkOff + t * p.dkRow + h * p.dkHead; }
-fn dvAt(t: u32, h: u32) -> u32 { return p.dvOff + t * p.dvRow + h * p.dvHead; }
-
-fn lseAt(b: u32, h: u32, s: u32) -> u32 { return (b * p.H + h) * p.S + s; }
-
-// Head-vector lanes d … d+3 of one row, 0 past the head dim. Whole vec4s keep
-// the register arrays indexed by loop constants only.
-fn loadQ4(base: u32, d: u32) -> vec4<f32> {
-  var v = vec4(0.0);
-  if (d < p.dqk) { v.x = Q[base + d]; }
-  if (d + 1u < p.dqk) { v.y = Q[base + d + 1u]; }
-  if (d + 2u < p.dqk) { v.z = Q[base + d + 2u]; }
-  if (d + 3u < p.dqk) { v.w = Q[base + d + 3u]; }
-  return v;
-}
-
+// Head-vector lanes d … d+3 of one row, 0 past the head dim (as loadQ4).
 fn loadK4(base: u32, d: u32) -> vec4<f32> {
   var v = vec4(0.0);
   if (d < p.dqk) { v.x = K[base + d]; }
@@ -154,22 +92,42 @@ fn rowDelta(t: u32, h: u32) -> f32 {
   return acc;
 }
 
+/**
+ * Stages the queries and dO of positions s … s+n−1 (head h of batch b) into
+ * sQ and sDO, [row][d/4], and their LSE and Δ into sLse and sDelta. As
+ * with stageKeys, every thread must call it and a barrier must follow.
+ */
+fn stageQueries(li: u32, b: u32, s: u32, n: u32, h: u32) {
+  let t = b * p.S + s;
+  for (var x = li; x < n * DQK4 * 4u; x += THREADS) {
+    let row = x / (DQK4 * 4u);
+    let c = x % (DQK4 * 4u);
+    var val = 0.0;
+    if (c < p.dqk) { val = Q[qAt(t + row, h) + c]; }
+    sQ[row * DQK4 + c / 4u][c % 4u] = val;
+  }
+  for (var x = li; x < n * DV4 * 4u; x += THREADS) {
+    let row = x / (DV4 * 4u);
+    let c = x % (DV4 * 4u);
+    var val = 0.0;
+    if (c < p.dv) { val = DO[dOAt(t + row, h) + c]; }
+    sDO[row * DV4 + c / 4u][c % 4u] = val;
+  }
+  for (var row = li; row < n; row += THREADS) {
+    sLse[row] = LSE[lseAt(b, h, s + row)];
+    sDelta[row] = rowDelta(t + row, h);
+  }
+}
+
 @compute @workgroup_size(THREADS)
 fn dq(
   @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let h = wid.y;
-  let b = wid.z;
-  // Later query blocks see more keys: launch them first.
-  let q0 = (nwg.x - 1u - wid.x) * BR;
-  let r = li % BR;
-  let split = li / BR;
-  let i = q0 + r;
-  let live = i < p.S;
-  let tq = b * p.S + i;
-  let t0 = b * p.S;
+  let q0 = queryBlockStart(wid, nwg);
+  let at = place(li, wid, q0);
+  let split = at.split;
 
   // q is pre-scaled so that a score is a plain dot product.
   var q: array<vec4<f32>, DQK4>;
@@ -177,38 +135,23 @@ fn dq(
   var acc: array<vec4<f32>, DQK4>;
   var lse = 0.0;
   var delta = 0.0;
-  if (live) {
-    let qb = qAt(tq, h);
+  if (at.live) {
+    let qb = qAt(at.t, at.h);
     for (var c = 0u; c < DQK4; c++) { q[c] = p.scale * loadQ4(qb, 4u * c); }
-    let gb = dOAt(tq, h);
+    let gb = dOAt(at.t, at.h);
     for (var c = 0u; c < DV4; c++) { g[c] = loadDO4(gb, 4u * c); }
-    lse = LSE[lseAt(b, h, i)];
-    delta = rowDelta(tq, h);
+    lse = LSE[lseAt(at.b, at.h, at.s)];
+    delta = rowDelta(at.t, at.h);
   }
 
   let kEnd = min(p.S, q0 + BR);
   for (var k0 = 0u; k0 < kEnd; k0 += BC) {
     let nk = min(BC, p.S - k0);
-    for (var x = li; x < nk * DQK4 * 4u; x += THREADS) {
-      let row = x / (DQK4 * 4u);
-      let c = x % (DQK4 * 4u);
-      var val = 0.0;
-      if (c < p.dqk) { val = K[kAt(t0 + k0 + row, h) + c]; }
-      sK[row * DQK4 + c / 4u][c % 4u] = val;
-    }
-    for (var x = li; x < nk * DV4 * 4u; x += THREADS) {
-      let row = x / (DV4 * 4u);
-      let c = x % (DV4 * 4u);
-      var val = 0.0;
-      if (c < p.dv) { val = V[vAt(t0 + k0 + row, h) + c]; }
-      sV[row * DV4 + c / 4u][c % 4u] = val;
-    }
+    stageKeys(li, at.t0 + k0, nk, at.h);
     workgroupBarrier();
 
-    // Row i sees the staged keys 0 … min(i−k0, nk−1); this thread takes
-    // split, split+KS, … of them.
-    var cnt = 0u;
-    if (live && i >= k0) { cnt = min(nk, i - k0 + 1u); }
+    // This thread takes the visible keys split, split+KS, … .
+    let cnt = visibleKeys(at, k0, nk);
     for (var u = 0u; u < PER_SPLIT; u++) {
       let jj = split + u * KS;
       if (jj < cnt) {
@@ -224,6 +167,7 @@ fn dq(
   }
 
   // Split 0 adds splits 1 … KS−1 in order, through sK.
+  let r = at.r;
   for (var t = 1u; t < KS; t++) {
     if (split == t) {
       for (var c = 0u; c < DQK4; c++) { sK[r * DQK4 + c] = acc[c]; }
@@ -235,8 +179,8 @@ fn dq(
     workgroupBarrier();
   }
 
-  if (live && split == 0u) {
-    let base = dqAt(tq, h);
+  if (at.live && split == 0u) {
+    let base = dqAt(at.t, at.h);
     for (var c = 0u; c < DQK4; c++) { storeGQK4(base, 4u * c, p.scale * acc[c]); }
   }
 }
@@ -246,56 +190,34 @@ fn dkdv(
   @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
 ) {
-  let h = wid.y;
-  let b = wid.z;
   // Earlier key blocks are seen by more queries, and they launch first anyway.
   let k0 = wid.x * BR;
-  let r = li % BR;
-  let split = li / BR;
-  let j = k0 + r;
-  let live = j < p.S;
-  let tk = b * p.S + j;
-  let t0 = b * p.S;
+  let at = place(li, wid, k0);
+  let split = at.split;
+  let j = at.s;
 
   // k is pre-scaled so that a score is a plain dot product.
   var k: array<vec4<f32>, DQK4>;
   var v: array<vec4<f32>, DV4>;
   var dK: array<vec4<f32>, DQK4>;
   var dV: array<vec4<f32>, DV4>;
-  if (live) {
-    let kb = kAt(tk, h);
+  if (at.live) {
+    let kb = kAt(at.t, at.h);
     for (var c = 0u; c < DQK4; c++) { k[c] = p.scale * loadK4(kb, 4u * c); }
-    let vb = vAt(tk, h);
+    let vb = vAt(at.t, at.h);
     for (var c = 0u; c < DV4; c++) { v[c] = loadV4(vb, 4u * c); }
   }
 
   // Query tiles start at the key block itself: no earlier query sees these keys.
   for (var qt = k0; qt < p.S; qt += BC) {
     let nq = min(BC, p.S - qt);
-    for (var x = li; x < nq * DQK4 * 4u; x += THREADS) {
-      let row = x / (DQK4 * 4u);
-      let c = x % (DQK4 * 4u);
-      var val = 0.0;
-      if (c < p.dqk) { val = Q[qAt(t0 + qt + row, h) + c]; }
-      sQ[row * DQK4 + c / 4u][c % 4u] = val;
-    }
-    for (var x = li; x < nq * DV4 * 4u; x += THREADS) {
-      let row = x / (DV4 * 4u);
-      let c = x % (DV4 * 4u);
-      var val = 0.0;
-      if (c < p.dv) { val = DO[dOAt(t0 + qt + row, h) + c]; }
-      sDO[row * DV4 + c / 4u][c % 4u] = val;
-    }
-    for (var row = li; row < nq; row += THREADS) {
-      sLse[row] = LSE[lseAt(b, h, qt + row)];
-      sDelta[row] = rowDelta(t0 + qt + row, h);
-    }
+    stageQueries(li, at.b, qt, nq, at.h);
     workgroupBarrier();
 
     // Key j is seen by the staged queries max(j−qt, 0) … nq−1; this thread
     // takes split, split+KS, … of them.
     var first = nq;
-    if (live) { first = select(0u, j - qt, j > qt); }
+    if (at.live) { first = select(0u, j - qt, j > qt); }
     for (var u = 0u; u < PER_SPLIT; u++) {
       let ii = split + u * KS;
       if (ii >= first && ii < nq) {
@@ -313,6 +235,7 @@ fn dkdv(
   }
 
   // Split 0 adds splits 1 … KS−1 in order, through sQ and sDO.
+  let r = at.r;
   for (var t = 1u; t < KS; t++) {
     if (split == t) {
       for (var c = 0u; c < DQK4; c++) { sQ[r * DQK4 + c] = dK[c]; }
@@ -326,10 +249,10 @@ fn dkdv(
     workgroupBarrier();
   }
 
-  if (live && split == 0u) {
-    let kb = dkAt(tk, h);
+  if (at.live && split == 0u) {
+    let kb = dkAt(at.t, at.h);
     for (var c = 0u; c < DQK4; c++) { storeGQK4(kb, 4u * c, p.scale * dK[c]); }
-    let vb = dvAt(tk, h);
+    let vb = dvAt(at.t, at.h);
     for (var c = 0u; c < DV4; c++) { storeGV4(vb, 4u * c, dV[c]); }
   }
 }

@@ -4,12 +4,6 @@
 //   LAYOUT 2 (tn): C[M,N] = A[K,M]ᵀ · B[K,N]   weight grad  dW = dyᵀ · x
 // C = alpha·(product) + beta·C, so gradients can accumulate in place.
 //
-// This is the general kernel: any M, N, K, every global access a scalar
-// with its own bounds check (a load past an edge reads 0). Shapes whose
-// vectorized dimensions are multiples of 4 take shaders/matmul_vec4.wgsl,
-// which has the same tiling and differs only in how it stages tiles and
-// writes C.
-//
 // A workgroup of WG_X×WG_Y threads owns a TILE_M×TILE_N block of C. Per step
 // of TK along K it stages a TILE_M×TK slice of A and a TK×TILE_N slice of B
 // in workgroup memory, k-major and as vec4s: As[k][m/4], Bs[k][n/4]. Each
@@ -24,13 +18,23 @@
 // Per-thread tiles: 4×8 is the default. 8×8 holds 64 accumulators, which
 // compilers keep in registers only when nothing indexes them dynamically (an
 // earlier array-indexed version spilled on an H100 and ran 10× slower).
+//
+// This file is the shared part of a module; it is not a module by itself.
+// matmul.ts puts one of two parts in front of it, each defining `Elem` (the
+// element type of A, B and C in global memory), stageA/stageB (global →
+// As/Bs) and storeRow (one row of a block → C):
+//   matmul_scalar.wgsl  any M, N, K: scalar global accesses, each with its
+//                       own bounds check (a load past an edge reads 0);
+//   matmul_vec4.wgsl    shapes whose vectorized dimensions are multiples of
+//                       4 (the wrapper checks): vec4 global accesses.
+// The tiling, the inner loop and so the result are the same in both.
 
 const LAYOUT: u32 = 0u;
 const WG_X: u32 = 8u;
 const WG_Y: u32 = 8u;
 const RM: u32 = 4u; // 4 or 8
 const RN: u32 = 8u; // 4 or 8
-const TK: u32 = 16u;
+const TK: u32 = 16u; // a multiple of 4 (matmul_vec4.wgsl stages k in vec4s)
 
 const RM4: u32 = RM / 4u;
 const RN4: u32 = RN / 4u;
@@ -49,9 +53,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<Elem>;
+@group(0) @binding(2) var<storage, read> B: array<Elem>;
+@group(0) @binding(3) var<storage, read_write> C: array<Elem>;
 
 var<workgroup> As: array<vec4<f32>, TK * TM4>; // [k][m/4]
 var<workgroup> Bs: array<vec4<f32>, TK * TN4>; // [k][n/4]
@@ -69,50 +73,10 @@ fn accumulate(c: Block, a: vec4<f32>, b: vec4<f32>) -> Block {
   return Block(fma(vec4<f32>(a.x), b, c.r0), fma(vec4<f32>(a.y), b, c.r1), fma(vec4<f32>(a.z), b, c.r2), fma(vec4<f32>(a.w), b, c.r3));
 }
 
-fn loadA(m: u32, k: u32) -> f32 {
-  if (m >= p.M || k >= p.K) { return 0.0; }
-  if (LAYOUT == 2u) { return A[k * p.M + m]; }
-  return A[m * p.K + k];
-}
-
-fn loadB(n: u32, k: u32) -> f32 {
-  if (n >= p.N || k >= p.K) { return 0.0; }
-  if (LAYOUT == 0u) { return B[n * p.K + k]; }
-  return B[k * p.N + n];
-}
-
-// The index order follows the memory order of each layout, so that
-// consecutive threads load consecutive addresses.
-fn stageA(m0: u32, k0: u32, li: u32) {
-  for (var i = li; i < TK * TILE_M; i += THREADS) {
-    var mm: u32;
-    var kk: u32;
-    if (LAYOUT == 2u) { kk = i / TILE_M; mm = i % TILE_M; } else { mm = i / TK; kk = i % TK; }
-    As[kk * TM4 + mm / 4u][mm % 4u] = loadA(m0 + mm, k0 + kk);
-  }
-}
-
-fn stageB(n0: u32, k0: u32, li: u32) {
-  for (var i = li; i < TK * TILE_N; i += THREADS) {
-    var nn: u32;
-    var kk: u32;
-    if (LAYOUT == 0u) { nn = i / TK; kk = i % TK; } else { kk = i / TILE_N; nn = i % TILE_N; }
-    Bs[kk * TN4 + nn / 4u][nn % 4u] = loadB(n0 + nn, k0 + kk);
-  }
-}
-
-fn storeRow(m: u32, n: u32, acc: vec4<f32>) {
-  if (m >= p.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    if (n + j >= p.N) { return; }
-    let idx = m * p.N + n + j;
-    var v = p.alpha * acc[j];
-    if (p.beta != 0.0) { v += p.beta * C[idx]; }
-    C[idx] = v;
-  }
-}
-
-/** Writes block (g, h): rows (g·WG_Y + lid.y)·4 + 0…3, columns (h·WG_X + lid.x)·4 + 0…3 of the tile. */
+/**
+ * Writes block (g, h): rows (g·WG_Y + lid.y)·4 + 0…3, columns (h·WG_X + lid.x)·4 + 0…3
+ * of the tile. storeRow skips rows past M and columns past N.
+ */
 fn storeBlock(c: Block, m0: u32, n0: u32, g: u32, h: u32, lid: vec3<u32>) {
   let n = n0 + (h * WG_X + lid.x) * 4u;
   if (n >= p.N) { return; }

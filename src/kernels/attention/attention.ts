@@ -1,5 +1,6 @@
-import forwardCode from '../../../shaders/attention_forward.wgsl?raw';
-import backwardCode from '../../../shaders/attention_backward.wgsl?raw';
+import shared from '../../../shaders/attention.wgsl?raw';
+import forwardPart from '../../../shaders/attention_forward.wgsl?raw';
+import backwardPart from '../../../shaders/attention_backward.wgsl?raw';
 import type { Dispatch, Gpu } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
@@ -106,6 +107,15 @@ function vec4s(d: number): number {
   return Math.ceil(d / 4);
 }
 
+/**
+ * The WGSL modules: the shared part (constants, params, addressing, key
+ * staging; see shaders/attention.wgsl) in front of each pass's entry points.
+ */
+const MODULES = {
+  forward: `${shared}\n${forwardPart}`,
+  backward: `${shared}\n${backwardPart}`,
+};
+
 const sources = new Map<string, string>();
 
 /** The specialized WGSL (memoized: the model asks for it every layer and step). */
@@ -114,7 +124,7 @@ export function attentionSource(pass: 'forward' | 'backward', dqk: number, dv: n
   const key = `${pass}:${Object.values(consts).join(',')}`;
   let code = sources.get(key);
   if (code === undefined) {
-    code = specialize(pass === 'forward' ? forwardCode : backwardCode, consts);
+    code = specialize(MODULES[pass], consts);
     sources.set(key, code);
   }
   return code;
@@ -204,7 +214,7 @@ export function attentionTiles(gpu: Gpu, shape: AttentionShape, pass: 'forward' 
   return tilesFor(gpu, shape, pass === 'forward' ? DEFAULT_FORWARD_TILES : DEFAULT_BACKWARD_TILES);
 }
 
-/** Order and meaning as `struct Params` in shaders/attention_*.wgsl. */
+/** Order and meaning as `struct Params` in shaders/attention.wgsl. */
 function packParams(shape: AttentionShape, views: HeadView[]): ArrayBuffer {
   const pk = params().u32(shape.S).u32(shape.H).u32(shape.dqk).u32(shape.dv).f32(shape.scale ?? 1 / Math.sqrt(shape.dqk));
   for (const view of views) pk.u32(view.rowStride).u32(view.headStride).u32(view.offset);

@@ -1,5 +1,6 @@
-import code from '../../../shaders/matmul.wgsl?raw';
-import vec4Code from '../../../shaders/matmul_vec4.wgsl?raw';
+import shared from '../../../shaders/matmul.wgsl?raw';
+import scalarPart from '../../../shaders/matmul_scalar.wgsl?raw';
+import vec4Part from '../../../shaders/matmul_vec4.wgsl?raw';
 import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
@@ -52,7 +53,7 @@ export function matmulTiles(M: number, N: number): MatmulTiles {
 }
 
 /**
- * Whether the vec4 kernel (shaders/matmul_vec4.wgsl) can run this shape:
+ * Whether the vec4 variant (shaders/matmul_vec4.wgsl) can run this shape:
  * every dimension it reads or writes as vec4s must be a multiple of 4. C's
  * rows run along N in every layout; A and B are vectorized along K in nt and
  * nn (A[M,K] and B's rows), along M and N in tn (A[K,M], B[K,N]).
@@ -91,6 +92,16 @@ function checkTiles(t: MatmulTiles): void {
   if (!ok) throw new RangeError(`matmul tiles ${JSON.stringify(t)}: rm and rn must be 4 or 8, tk a multiple of 4`);
 }
 
+/**
+ * The WGSL modules: how tiles are staged and C is written (scalar or vec4
+ * global accesses) put in front of the shared part, which holds the tiling
+ * and the inner loop; see shaders/matmul.wgsl.
+ */
+const MODULES = {
+  scalar: `${scalarPart}\n${shared}`,
+  vec4: `${vec4Part}\n${shared}`,
+};
+
 const sources = new Map<string, string>();
 
 export function matmulSource(layout: MatmulLayout, t: MatmulTiles = DEFAULT_TILES, vec4 = false): string {
@@ -98,7 +109,7 @@ export function matmulSource(layout: MatmulLayout, t: MatmulTiles = DEFAULT_TILE
   const key = `${layout}|${vec4}|${t.wgX},${t.wgY},${t.rm},${t.rn},${t.tk}`;
   let src = sources.get(key);
   if (src === undefined) {
-    src = specialize(vec4 ? vec4Code : code, { LAYOUT: LAYOUT_ID[layout], WG_X: t.wgX, WG_Y: t.wgY, RM: t.rm, RN: t.rn, TK: t.tk });
+    src = specialize(vec4 ? MODULES.vec4 : MODULES.scalar, { LAYOUT: LAYOUT_ID[layout], WG_X: t.wgX, WG_Y: t.wgY, RM: t.rm, RN: t.rn, TK: t.tk });
     sources.set(key, src);
   }
   return src;
