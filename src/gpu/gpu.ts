@@ -28,10 +28,6 @@ export interface Dispatch {
   workgroups: Workgroups;
 }
 
-export function bindingBuffer(b: Binding): GPUBuffer {
-  return 'buffer' in b ? b.buffer : b;
-}
-
 const UNIFORM_CACHE_LIMIT = 4096;
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (constants work before GPUBufferUsage exists)
 
