@@ -25,7 +25,11 @@ test('safetensors round trip keeps the loss bit-identical; names are HF Deepseek
     const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
     const shapes = Object.fromEntries(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([k, v]: [string, any]) => [k, v.shape]));
+    const other = await t.model.create('tinyLora', 6);
+    const otherChecksum = await other.checksum();
+    other.dispose();
     const result = {
+      otherChecksum,
       lossBefore: before.loss,
       lossAfter: after.loss,
       checksumA: await a.checksum(),
@@ -42,7 +46,9 @@ test('safetensors round trip keeps the loss bit-identical; names are HF Deepseek
   });
   expect(Number.isFinite(r.lossBefore)).toBe(true);
   expect(r.lossAfter).toBe(r.lossBefore);
+  expect(r.checksumA).toMatch(/^[0-9a-f]{16}$/);
   expect(r.checksumB).toBe(r.checksumA);
+  expect(r.otherChecksum).not.toBe(r.checksumA);
   expect(r.logitsEqual).toBe(true);
   expect(r.logitsLength).toBe(2 * 9 * 256);
   // tinyLora: hidden 32, q_lora_rank 24, 2 heads, dn 8, dr 4, dv 8, kv_lora_rank 16, intermediate 64.

@@ -2,8 +2,10 @@
 import { adamwChecks } from './adamw/adamw.check';
 import { attentionChecks } from './attention/attention.check';
 import type { KernelCheck } from './check';
+import { checksumChecks } from './checksum/checksum.check';
 import { copyChecks } from './copy/copy.check';
 import { crossentropyChecks } from './crossentropy/crossentropy.check';
+import { demoApplyChecks } from './demo/demo-apply.check';
 import { embeddingChecks } from './embedding/embedding.check';
 import { gradnormChecks } from './gradnorm/gradnorm.check';
 import { matmulChecks } from './matmul/matmul.check';
@@ -23,6 +25,8 @@ export const kernelChecks: KernelCheck[] = [
   ...crossentropyChecks,
   ...gradnormChecks,
   ...adamwChecks,
+  ...demoApplyChecks,
+  ...checksumChecks,
   // The whole model against the float64 reference model, last: it uses all of the above.
   ...modelChecks,
 ];

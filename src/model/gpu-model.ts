@@ -4,6 +4,8 @@
  * backward.ts, checkpoints in safetensors with Hugging Face names.
  */
 import type { Gpu } from '../gpu/gpu';
+import { CHECKSUM_OUT_LENGTH, checksumScratchLength, paramChecksum } from '../kernels/checksum/checksum';
+import { checksumHex } from '../kernels/checksum/checksum.ref';
 import { bucketTokens } from '../kernels/embedding/embedding';
 import { IGNORE_INDEX } from '../kernels/crossentropy/crossentropy.ref';
 import { recordBackward } from './backward';
@@ -137,11 +139,19 @@ export class GpuModel {
     return JSON.stringify(hfConfigJson(this.config), null, 2) + '\n';
   }
 
-  /** SHA-256 (hex) of the parameters in checkpoint order, as f32 little-endian bytes. */
+  /**
+   * 64-bit checksum of the parameter bits, computed on the GPU (integer
+   * arithmetic only, so every GPU agrees; src/kernels/checksum), as 16 hex
+   * digits. Replicas compare it every round; only 8 bytes come back.
+   */
   async checksum(): Promise<string> {
-    const params = await this.readParams();
-    const hash = await sha256Of([...params.values()]);
-    return hash;
+    this.assertLive();
+    const { gpu, layout, params } = this.ctx;
+    const n = layout.totalFloats;
+    const partials = this.ctx.pool.get('checksum.partials', checksumScratchLength(n));
+    const out = this.ctx.pool.get('checksum.out', CHECKSUM_OUT_LENGTH);
+    gpu.run('model.checksum', paramChecksum(gpu, { n, data: params, partials, out }));
+    return checksumHex(await gpu.readU32(out, CHECKSUM_OUT_LENGTH));
   }
 
   dispose(): void {
@@ -202,14 +212,3 @@ export class GpuModel {
   }
 }
 
-async function sha256Of(arrays: Float32Array[]): Promise<string> {
-  const total = arrays.reduce((n, a) => n + a.byteLength, 0);
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const a of arrays) {
-    bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
-    at += a.byteLength;
-  }
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}

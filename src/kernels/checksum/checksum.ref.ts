@@ -1,0 +1,60 @@
+/**
+ * CPU twin of shaders/checksum.wgsl: the same 64-bit parameter checksum,
+ * word for word, from a Float32Array's bit patterns. Everything is u32
+ * wrapping arithmetic (Math.imul, xor, logical shifts), which JS and WGSL
+ * define identically. Keep the constants in step with the shader.
+ */
+
+/** MurmurHash3's 32-bit finalizer (a bijection of u32). */
+export function fmix32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Wellons' lowbias32 (another bijection of u32). */
+export function lowbias32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export function mixA(bits: number, i: number): number {
+  return fmix32(bits ^ ((Math.imul(i, 0x9e3779b9) + 0x632be5ab) | 0));
+}
+
+export function mixB(bits: number, i: number): number {
+  return lowbias32(bits ^ ((Math.imul(i, 0x85ebca77) + 0x27d4eb2f) | 0));
+}
+
+/**
+ * [lane A, lane B] as u32: A = fmix32((Σᵢ mixA(bitsᵢ, i) mod 2³²) ⊕ keyA(n)),
+ * B = lowbias32((⊕ᵢ mixB(bitsᵢ, i)) ⊕ keyB(n)).
+ */
+export function paramChecksumRef(data: Float32Array): [number, number] {
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const n = bits.length;
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < n; i++) {
+    a = (a + mixA(bits[i], i)) | 0;
+    b ^= mixB(bits[i], i);
+  }
+  return [
+    fmix32(a ^ ((Math.imul(n, 0xc2b2ae35) + 0x165667b1) | 0)),
+    lowbias32(b ^ ((Math.imul(n, 0xcc9e2d51) + 0x1b873593) | 0)),
+  ];
+}
+
+/** The checksum as 16 hex digits (lane A then lane B), for logs and wire messages. */
+export function checksumHex(words: ArrayLike<number>): string {
+  return Array.from({ length: 2 }, (_, k) => (words[k] >>> 0).toString(16).padStart(8, '0')).join('');
+}
