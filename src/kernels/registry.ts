@@ -6,6 +6,7 @@ import { checksumChecks } from './checksum/checksum.check';
 import { copyChecks } from './copy/copy.check';
 import { crossentropyChecks } from './crossentropy/crossentropy.check';
 import { demoApplyChecks } from './demo/demo-apply.check';
+import { demoCompressChecks } from './demo/demo-compress.check';
 import { embeddingChecks } from './embedding/embedding.check';
 import { gradnormChecks } from './gradnorm/gradnorm.check';
 import { matmulChecks } from './matmul/matmul.check';
@@ -26,6 +27,7 @@ export const kernelChecks: KernelCheck[] = [
   ...gradnormChecks,
   ...adamwChecks,
   ...demoApplyChecks,
+  ...demoCompressChecks,
   ...checksumChecks,
   // The whole model against the float64 reference model, last: it uses all of the above.
   ...modelChecks,
