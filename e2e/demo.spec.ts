@@ -56,3 +56,38 @@ test('demo.apply is order-independent and steps by ±lr', async ({ page }) => {
   expect(r.steps).toBeGreaterThan(100);
   expect(r.rejected).toMatch(/1-bit updates/);
 });
+
+test('demo.compress keeps k ascending coefficients per block as signs; its updates apply', async ({ page }) => {
+  await page.goto('/#/model');
+  await page.waitForFunction(() => 'tessera' in globalThis);
+  const r = await page.evaluate(async () => {
+    const t = (globalThis as any).tessera;
+    let seed = 777;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+    const shape = [24, 20]; // chunk 8 → 12 blocks of 8×5
+    const grad = Float32Array.from({ length: 480 }, rand);
+    const momentum = new Float32Array(480);
+    const c = await t.demo.compress({ shape, grad, momentum, lr: 0.01, decay: 0.999, chunk: 8, topk: 3, quantize1bit: true });
+    let ascending = true;
+    for (let b = 0; b < 12; b++) for (let j = 1; j < 3; j++) if (c.indices[b * 3 + j] <= c.indices[b * 3 + j - 1]) ascending = false;
+    // With zero momentum, δ = η·g before feedback; feedback removes only the kept part.
+    let changed = 0;
+    for (let i = 0; i < 480; i++) if (Math.abs(c.momentum[i] - Math.fround(0.01) * grad[i]) > 1e-6) changed++;
+    const param = new Float32Array(480).fill(0.5);
+    const p = await t.demo.apply({ param, shape, updates: [c], lr: 0.01, chunk: 8, weightDecay: 0 });
+    return {
+      indices: c.indices.length,
+      maxIndex: Math.max(...c.indices),
+      signs: [...c.values].every((v: number) => v === 1 || v === -1),
+      ascending,
+      changed,
+      moved: [...p].filter((x: number) => x !== 0.5).length,
+    };
+  });
+  expect(r.indices).toBe(36);
+  expect(r.maxIndex).toBeLessThan(40);
+  expect(r.signs).toBe(true);
+  expect(r.ascending).toBe(true);
+  expect(r.changed).toBeGreaterThan(0);
+  expect(r.moved).toBeGreaterThan(0);
+});

@@ -2,10 +2,53 @@
  * tessera.demo (DESIGN.md §8): DeMo's apply step on this page's GPU, for
  * kernel developers comparing it with the float64 reference from devtools.
  */
-import { blockGrid, blockShape } from '../demo/blocks';
+import { blockGrid, blockShape, keptPerBlock } from '../demo/blocks';
 import { decayFactorF32 } from '../demo/integer-decode';
 import { pageGpu } from '../gpu/page-gpu';
 import { demoApply, demoApplyScratchBytes, demoBasisBuffer, packDemoUpdates } from '../kernels/demo/demo-apply';
+import { demoCompress, demoCompressScratchBytes, demoDctBasisBuffer } from '../kernels/demo/demo-compress';
+
+export interface DevtoolsCompressArgs {
+  shape: number[];
+  grad: Float32Array;
+  momentum: Float32Array;
+  lr: number;
+  decay: number;
+  chunk: number;
+  topk: number;
+  quantize1bit: boolean;
+}
+
+/** Steps 2–7 on the GPU: δ ← βδ + ηg, blockwise DCT, top-k, (1-bit), error feedback. */
+export async function compressGradient(args: DevtoolsCompressArgs): Promise<{ indices: Uint32Array; values: Float32Array; momentum: Float32Array }> {
+  const { shape, grad, momentum, chunk, topk, quantize1bit } = args;
+  const block = blockShape(shape, chunk);
+  const grid = blockGrid(shape, block);
+  const n = grid.R * grid.C;
+  if (grad.length !== n || momentum.length !== n) throw new RangeError(`demo.compress: grad and momentum need ${n} values for shape [${shape}]`);
+  const k = keptPerBlock(grid.size, topk);
+  const gpu = await pageGpu();
+  const buffers = [
+    gpu.upload('demo.devtools.grad', grad),
+    gpu.upload('demo.devtools.momentum', momentum),
+    demoDctBasisBuffer(gpu, grid.cr),
+    demoDctBasisBuffer(gpu, grid.cc),
+    gpu.buffer('demo.devtools.indices', grid.count * k * 4),
+    gpu.buffer('demo.devtools.values', grid.count * k * 4),
+    gpu.buffer('demo.devtools.scratch', demoCompressScratchBytes(n)),
+  ];
+  const [g, m, basisRows, basisCols, indices, values, scratch] = buffers;
+  try {
+    gpu.run(
+      'demo.devtools.compress',
+      demoCompress(gpu, { shape, block, k, quantize1bit, lr: Math.fround(args.lr), decay: Math.fround(args.decay), grad: g, momentum: m, basisRows, basisCols, indices, values, scratch }),
+    );
+    const [idx, val, mom] = await Promise.all([gpu.readU32(indices, grid.count * k), gpu.readF32(values, grid.count * k), gpu.readF32(m, n)]);
+    return { indices: idx, values: val, momentum: mom };
+  } finally {
+    for (const b of buffers) b.destroy();
+  }
+}
 
 export interface DevtoolsUpdate {
   indices: Uint32Array;

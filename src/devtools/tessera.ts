@@ -4,7 +4,7 @@
  */
 import { pageGpu } from '../gpu/page-gpu';
 import { latestProfile } from '../gpu/profile-store';
-import { applyUpdates } from './demo-api';
+import { applyUpdates, compressGradient } from './demo-api';
 import type { CheckOptions, CheckResult } from '../kernels/check';
 import { findCheck, kernelChecks } from '../kernels/registry';
 import { getPreset, type ModelConfigInput } from '../model/config';
@@ -82,7 +82,7 @@ export const tessera = {
   gpu: { info, profile },
   kernels: { list, check },
   model: { create: createModel, fromSafetensors },
-  demo: { apply: applyUpdates },
+  demo: { compress: compressGradient, apply: applyUpdates },
 };
 
 export type TesseraApi = typeof tessera;
