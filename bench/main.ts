@@ -2,6 +2,7 @@
  * The bench page's API, driven by scripts/bench.ts through Playwright (or by
  * hand from the console): globalThis.tesseraBench.matmul(sizes, reps).
  */
+import { benchDemo, type DemoBenchResult, type DemoBenchSpec } from './demo';
 import { benchMatmul } from './matmul';
 import { benchTraining, type TrainingResult, type TrainingSpec } from './training';
 import type { MatmulBench, Size } from './types';
@@ -13,6 +14,8 @@ export interface TesseraBench {
   matmul(sizes: SizeSpec[], reps?: number, opts?: { warmup?: number; trials?: number }): Promise<MatmulBench>;
   /** Tokens/s and per-kernel shares of training steps, e.g. {preset: 'tiny', batch: 8, seqLen: 64, steps: 5}. */
   training(spec: TrainingSpec): Promise<TrainingResult>;
+  /** DeMo replicas vs AdamW at equal tokens, e.g. {preset: 'tiny', replicas: 4, batchPerReplica: 2, seqLen: 32, steps: 30}. */
+  demo(spec?: Partial<DemoBenchSpec>): Promise<DemoBenchResult>;
 }
 
 function toSize(s: SizeSpec): Size {
@@ -26,6 +29,7 @@ function toSize(s: SizeSpec): Size {
 const api: TesseraBench = {
   matmul: (sizes, reps = 5, opts = {}) => benchMatmul(sizes.map(toSize), { reps, warmup: opts.warmup ?? 1, trials: opts.trials ?? 3 }),
   training: (spec) => benchTraining(spec),
+  demo: (spec) => benchDemo(spec),
 };
 
 declare global {

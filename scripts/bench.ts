@@ -1,6 +1,7 @@
 /**
  * npm run bench [-- --sizes 64,128,256,512x256x128 --reps 5 --warmup 1 --trials 3 --out bench-results/bench.json]
- *   [--training tiny:8x64,small:2x64] [--train-steps 3] [--sections matmul,training] [--no-build]
+ *   [--training tiny:8x64,small:2x64] [--train-steps 3] [--sections matmul,training,demo] [--no-build]
+ *   [--demo tiny:4x2x32] [--demo-steps 30] [--demo-lr 3e-3] [--demo-adamw-lr 3e-3] [--demo-chunk 64] [--demo-topk 8] [--demo-wd 0]
  *
  * Builds the site into bench-results/site (not dist/, which the browser tests
  * build into), serves it with vite preview on a free port, opens bench.html in
@@ -18,6 +19,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import { build, preview, type Plugin, type PreviewServer } from 'vite';
 import { parseArgs, type BenchArgs } from '../bench/args';
 import { fmt, formatTable, matmulTable } from '../bench/table';
+import type { DemoBenchResult, DemoBenchSpec } from '../bench/demo';
 import type { TrainingResult, TrainingSpec } from '../bench/training';
 import type { BenchReport, MatmulBench } from '../bench/types';
 import { chromiumLaunchOptions } from '../e2e/chromium';
@@ -108,7 +110,78 @@ const trainingSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [matmulSection, trainingSection];
+/** `tiny:4x2x32` → preset tiny, 4 replicas, 2 sequences each, sequence length 32. */
+function parseDemoSpec(flags: BenchArgs['flags']): DemoBenchSpec {
+  const raw = String(flags.get('demo') ?? 'tiny:4x2x32');
+  const m = /^([A-Za-z][\w-]*):(\d+)x(\d+)x(\d+)$/.exec(raw);
+  if (!m) throw new Error(`--demo: "${raw}" is not preset:REPLICASxBATCHxSEQLEN`);
+  const num = (name: string, fallback?: number): number | undefined => {
+    const v = flags.get(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`--${name}: "${String(v)}" is not a number`);
+    return n;
+  };
+  const lr = num('demo-lr', 3e-3) as number;
+  return {
+    preset: m[1],
+    replicas: Number(m[2]),
+    batchPerReplica: Number(m[3]),
+    seqLen: Number(m[4]),
+    steps: num('demo-steps', 30) as number,
+    lr,
+    adamwLr: num('demo-adamw-lr', lr),
+    chunk: num('demo-chunk'),
+    topk: num('demo-topk'),
+    weightDecay: num('demo-wd'),
+  };
+}
+
+const demoSection: Section = {
+  name: 'demo',
+  async run(page, args, report) {
+    const spec = parseDemoSpec(args.flags);
+    report.demo = (await page.evaluate((s) => globalThis.tesseraBench.demo(s), spec)) as DemoBenchResult;
+  },
+  print(report) {
+    const r = report.demo as DemoBenchResult | undefined;
+    if (!r) return;
+    const d = r.demo;
+    const s = d.spec;
+    const tokens = s.replicas * s.batchPerReplica * s.seqLen;
+    console.log(
+      `\nDeMo: ${s.preset} (${d.parameters} parameters), ${s.replicas} replicas × ${s.batchPerReplica}×${s.seqLen} tokens, ` +
+        `chunk ${s.chunk}, top-k ${s.topk}, ${s.steps} steps; AdamW on one replica with batch ${s.replicas * s.batchPerReplica} (${tokens} tokens/step both)`,
+    );
+    console.log(
+      formatTable(
+        ['bytes/update', 'dense fp32 grad', 'ratio', 'fwd+bwd ms', 'encode ms', 'decode ms', 'enc+dec share', 'checksums agree'],
+        [[
+          String(d.bytesPerUpdate),
+          String(d.denseGradientBytes),
+          `${fmt(d.compressionRatio)}×`,
+          fmt(d.forwardBackwardMs),
+          fmt(d.encodeMs),
+          fmt(d.decodeMs),
+          `${(d.encodeDecodeShare * 100).toFixed(1)}%`,
+          d.allChecksumsAgree ? 'every step' : 'NO',
+        ]],
+      ),
+    );
+    const last = (xs: number[]) => xs[xs.length - 1];
+    console.log(
+      formatTable(
+        ['optimizer', 'lr', 'loss first→last'],
+        [
+          ['DeMo (mean of replicas)', String(s.lr), `${fmt(d.losses[0], 4)}→${fmt(last(d.losses), 4)}`],
+          ['AdamW', String(r.adamw.lr), `${fmt(r.adamw.losses[0], 4)}→${fmt(last(r.adamw.losses), 4)}`],
+        ],
+      ),
+    );
+  },
+};
+
+const SECTIONS: Section[] = [matmulSection, trainingSection, demoSection];
 
 function sameAdapter(r: MatmulBench): boolean {
   const all = Object.values(r.adapters).map((a) => JSON.stringify(a));

@@ -1,0 +1,108 @@
+/**
+ * DeMo with 4 replicas in one Chromium tab (src/train/demo-simulation.ts via
+ * the bench page's tesseraBench.demo): updates travel as codec bytes, every
+ * replica applies the agreed set in its own order, and the parameter
+ * checksums agree every step; the loss falls; the update is a small fraction
+ * of the dense fp32 gradient, exactly as large as the block rule says.
+ *
+ * Locally the shared Vite dev server serves bench.html; the CI build (dist/)
+ * holds only the app, so under CI this spec builds bench.html alone and serves
+ * it with vite preview on a free port.
+ */
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { build, preview, type Plugin, type PreviewServer } from 'vite';
+import { blockCount, blockShape, indexWidth, keptPerBlock } from '../src/demo/blocks';
+import { getPreset, parameterSpecs } from '../src/model/config';
+import type { DemoBenchResult } from '../bench/demo';
+
+const SPEC = { preset: 'tiny', replicas: 4, batchPerReplica: 2, seqLen: 32, steps: 10, lr: 3e-3, chunk: 64, topk: 8 };
+const SITE_DIR = 'test-results/demo-sim-site';
+
+/** Encoded size of one 1-bit update (src/protocol/update-codec.ts's layout) from the block rule alone. */
+function expectedUpdateBytes(shapes: number[][], chunk: number, topk: number): number {
+  let bytes = 42;
+  for (const shape of shapes) {
+    const block = blockShape(shape, chunk);
+    const size = block.reduce((a, b) => a * b, 1);
+    const entries = blockCount(shape, block) * keptPerBlock(size, topk);
+    const r = shape.length;
+    bytes += 1 + 8 * r + 2 + 1 + 1 + (entries * indexWidth(size)) / 8 + Math.ceil(entries / 8);
+  }
+  return bytes;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function serveBenchPage(): Promise<{ server: PreviewServer; url: string }> {
+  const onlyBench: Plugin = {
+    name: 'tessera-bench-only',
+    config(c) {
+      c.build ??= {};
+      c.build.rollupOptions = { ...c.build.rollupOptions, input: { bench: resolve('bench.html') } };
+    },
+  };
+  await build({ logLevel: 'warn', plugins: [onlyBench], build: { outDir: SITE_DIR, emptyOutDir: true } });
+  const port = await freePort();
+  const server = await preview({ logLevel: 'warn', build: { outDir: SITE_DIR }, preview: { port, strictPort: true, open: false } });
+  return { server, url: `http://127.0.0.1:${port}/bench.html` };
+}
+
+let served: { server: PreviewServer; url: string } | null = null;
+
+test.beforeAll(async () => {
+  if (process.env.CI) served = await serveBenchPage();
+});
+
+test.afterAll(async () => {
+  await served?.server.close();
+});
+
+test('4 DeMo replicas stay bit-identical, learn, and send a fraction of the dense gradient', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto(served?.url ?? '/bench.html');
+  await page.waitForFunction(() => 'tesseraBench' in globalThis, undefined, { timeout: 60_000 });
+  const r = (await page.evaluate((s) => globalThis.tesseraBench.demo(s), SPEC)) as DemoBenchResult;
+  const d = r.demo;
+
+  expect(d.steps).toHaveLength(SPEC.steps);
+  for (const s of d.steps) {
+    expect(s.checksums).toHaveLength(SPEC.replicas);
+    expect(new Set(s.checksums).size, `step ${s.step}: ${s.checksums.join(' ')}`).toBe(1);
+    expect(s.checksumsAgree).toBe(true);
+  }
+  expect(d.allChecksumsAgree).toBe(true);
+  // The parameters moved: checksums differ between the first and the last step.
+  expect(d.steps[0].checksums[0]).not.toBe(d.steps[SPEC.steps - 1].checksums[0]);
+
+  const first = d.losses[0];
+  const lastMean = d.losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
+  expect(lastMean).toBeLessThan(first - 0.05);
+  expect(r.adamw.losses).toHaveLength(SPEC.steps);
+
+  // tiny's tensors are small (hidden 32, vocab 256): with chunk 64 / top-k 8 most are one or
+  // a few blocks, so 500× is out of reach; the exact size follows from the block rule.
+  const shapes = parameterSpecs(getPreset(SPEC.preset)).map((p) => p.shape);
+  const parameters = shapes.reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+  const expectedBytes = expectedUpdateBytes(shapes, SPEC.chunk, SPEC.topk);
+  expect(d.parameters).toBe(parameters);
+  expect(d.denseGradientBytes).toBe(4 * parameters);
+  expect(d.bytesPerUpdate).toBe(expectedBytes);
+  expect(d.compressionRatio).toBeCloseTo((4 * parameters) / expectedBytes, 9);
+  console.log(
+    `demo-sim: ${d.bytesPerUpdate} bytes/update vs ${d.denseGradientBytes} dense (${d.compressionRatio.toFixed(1)}×); ` +
+      `loss DeMo ${first.toFixed(4)}→${d.losses[SPEC.steps - 1].toFixed(4)}, AdamW ${r.adamw.losses[0].toFixed(4)}→${r.adamw.losses[SPEC.steps - 1].toFixed(4)}; ` +
+      `enc+dec share ${(d.encodeDecodeShare * 100).toFixed(1)}%`,
+  );
+});

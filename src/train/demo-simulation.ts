@@ -1,0 +1,201 @@
+/**
+ * DeMo with N replicas in one tab, exchanging real wire bytes: each trains on
+ * its own slice of the data, every replica applies the whole agreed set (in a
+ * different order each) and the parameter checksums must agree every step.
+ * `simulateAdamW` is the equal-tokens baseline: one replica, N× the batch.
+ */
+import { openShardLoader, type ShardLoader } from '../data/loader';
+import { Gpu } from '../gpu/gpu';
+import { getPreset } from '../model/config';
+import { GpuModel } from '../model/gpu-model';
+import { initParams } from '../model/init';
+import { AdamWTrainer, DEFAULT_ADAMW } from './adamw-trainer';
+import { DEFAULT_DEMO, DemoReplica, randomRunId } from './demo-trainer';
+
+export interface DemoSimulationSpec {
+  preset: string;
+  replicas: number;
+  batchPerReplica: number;
+  seqLen: number;
+  steps: number;
+  lr: number;
+  chunk?: number;
+  topk?: number;
+  weightDecay?: number;
+  /** Shard directory under data/ (default: austen-byte for byte vocabularies, else austen-gpt2). */
+  dataset?: string;
+  /** initParams seed, shared by every replica. */
+  seed?: number;
+}
+
+export interface DemoStepRecord {
+  step: number;
+  /** Mean of the replicas' losses on their own batches. */
+  loss: number;
+  checksums: string[];
+  checksumsAgree: boolean;
+}
+
+export interface DemoSimulationResult {
+  spec: Required<DemoSimulationSpec>;
+  parameters: number;
+  steps: DemoStepRecord[];
+  losses: number[];
+  allChecksumsAgree: boolean;
+  /** Encoded update of one replica for one step (every update of a run has the same size). */
+  bytesPerUpdate: number;
+  denseGradientBytes: number;
+  /** denseGradientBytes / bytesPerUpdate. */
+  compressionRatio: number;
+  /** Per replica per step, summed over the run then divided by replicas·steps. */
+  forwardBackwardMs: number;
+  encodeMs: number;
+  /** Decoding and applying all N updates, per replica per step. */
+  decodeMs: number;
+  /** (encode + decode) / (forward + backward + encode + decode). */
+  encodeDecodeShare: number;
+}
+
+export interface AdamWSimulationSpec {
+  preset: string;
+  /** Sequences per step: N·B for the equal-tokens comparison. */
+  batch: number;
+  seqLen: number;
+  steps: number;
+  lr: number;
+  weightDecay?: number;
+  dataset?: string;
+  seed?: number;
+}
+
+export interface AdamWSimulationResult {
+  spec: Required<AdamWSimulationSpec>;
+  losses: number[];
+}
+
+function withDefaults(spec: DemoSimulationSpec): Required<DemoSimulationSpec> {
+  const config = getPreset(spec.preset);
+  // `??` rather than a spread: an explicit undefined (an unset bench flag) means the default.
+  return {
+    ...spec,
+    chunk: spec.chunk ?? DEFAULT_DEMO.chunk,
+    topk: spec.topk ?? DEFAULT_DEMO.topk,
+    weightDecay: spec.weightDecay ?? 0,
+    dataset: spec.dataset ?? defaultDataset(config.vocab_size),
+    seed: spec.seed ?? 1,
+  };
+}
+
+function defaultDataset(vocab: number): string {
+  return vocab === 256 ? 'austen-byte' : 'austen-gpt2';
+}
+
+async function openLoader(dataset: string, vocab: number): Promise<ShardLoader> {
+  const loader = await openShardLoader({ baseUrl: new URL(`data/${dataset}`, location.href).href });
+  if (loader.manifest.vocabSize !== vocab) throw new Error(`dataset ${dataset} has vocabulary ${loader.manifest.vocabSize}, the model needs ${vocab}`);
+  return loader;
+}
+
+function checkPositive(spec: object, keys: string[]): void {
+  for (const key of keys) {
+    const v = (spec as Record<string, unknown>)[key];
+    if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`${key} must be a positive integer, got ${String(v)}`);
+  }
+}
+
+export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimulationResult> {
+  const spec = withDefaults(input);
+  checkPositive(spec, ['replicas', 'batchPerReplica', 'seqLen', 'steps']);
+  const config = getPreset(spec.preset);
+  const loader = await openLoader(spec.dataset, config.vocab_size);
+  const gpu = await Gpu.create();
+  // One initialization, copied into every replica: they must start bit-identical.
+  const init = initParams(config, spec.seed);
+  const replicas = Array.from({ length: spec.replicas }, () =>
+    new DemoReplica(GpuModel.fromParams(gpu, config, init), { chunk: spec.chunk, topk: spec.topk }),
+  );
+  const runId = randomRunId();
+  const N = spec.replicas;
+  const B = spec.batchPerReplica;
+  const steps: DemoStepRecord[] = [];
+  let bytesPerUpdate = 0;
+  let fbMs = 0;
+  let encMs = 0;
+  let decMs = 0;
+  try {
+    for (let step = 0; step < spec.steps; step++) {
+      const updates: Uint8Array[] = [];
+      let lossSum = 0;
+      for (let r = 0; r < N; r++) {
+        const batchStart = step * N * B + r * B;
+        const batch = await loader.batchForRange(batchStart, B, spec.seqLen);
+        const u = await replicas[r].computeUpdate(batch, spec.lr, { runId, step, batchStart, batchCount: B });
+        updates.push(u.bytes);
+        lossSum += u.loss;
+        fbMs += u.forwardBackwardMs;
+        encMs += u.encodeMs;
+        bytesPerUpdate = u.bytes.length;
+      }
+      const checksums: string[] = [];
+      for (let r = 0; r < N; r++) {
+        // Replica r sees the agreed set rotated by r: the result must not depend on order.
+        const order = updates.map((_, i) => updates[(i + r) % N]);
+        const applied = await replicas[r].applyAgreed(order, spec.lr, spec.weightDecay);
+        checksums.push(applied.checksum);
+        decMs += applied.decodeMs;
+      }
+      steps.push({ step, loss: lossSum / N, checksums, checksumsAgree: checksums.every((c) => c === checksums[0]) });
+    }
+    const per = N * spec.steps;
+    const dense = replicas[0].denseGradientBytes;
+    const [fb, enc, dec] = [fbMs / per, encMs / per, decMs / per];
+    return {
+      spec,
+      parameters: replicas[0].model.parameterCount,
+      steps,
+      losses: steps.map((s) => s.loss),
+      allChecksumsAgree: steps.every((s) => s.checksumsAgree),
+      bytesPerUpdate,
+      denseGradientBytes: dense,
+      compressionRatio: dense / bytesPerUpdate,
+      forwardBackwardMs: fb,
+      encodeMs: enc,
+      decodeMs: dec,
+      encodeDecodeShare: (enc + dec) / (fb + enc + dec),
+    };
+  } finally {
+    for (const r of replicas) {
+      r.dispose();
+      r.model.dispose();
+    }
+    gpu.device.destroy();
+  }
+}
+
+/** AdamW on one replica over the same sequences as simulateDemo's N replicas (batch = N·B). */
+export async function simulateAdamW(input: AdamWSimulationSpec): Promise<AdamWSimulationResult> {
+  const config = getPreset(input.preset);
+  const spec: Required<AdamWSimulationSpec> = {
+    ...input,
+    weightDecay: input.weightDecay ?? 0,
+    dataset: input.dataset ?? defaultDataset(config.vocab_size),
+    seed: input.seed ?? 1,
+  };
+  checkPositive(spec, ['batch', 'seqLen', 'steps']);
+  const loader = await openLoader(spec.dataset, config.vocab_size);
+  const gpu = await Gpu.create();
+  const model = GpuModel.fromParams(gpu, config, initParams(config, spec.seed));
+  const trainer = new AdamWTrainer(model, { ...DEFAULT_ADAMW, weightDecay: spec.weightDecay });
+  try {
+    const losses: number[] = [];
+    for (let step = 0; step < spec.steps; step++) {
+      const batch = await loader.batchForRange(step * spec.batch, spec.batch, spec.seqLen);
+      losses.push((await trainer.train(batch, spec.lr)).loss);
+    }
+    return { spec, losses };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+    gpu.device.destroy();
+  }
+}
