@@ -15,35 +15,16 @@
 // first dispatch and the step applied in the last, so no compiler can contract
 // p·decay − lr·dir into one fused multiply-add (which rounds once, not twice).
 //
-// Layouts. A 1-D tensor is [1, n] with blocks [1, c]. Blocks are numbered
-// row-major over the grid; f = u·cc + v is the flat index within a block.
+// Layouts (blocks and f as in shaders/demo_blocks.wgsl, put in front of this
+// file by demo-apply.ts):
 //   indices: u32 [M, blockCount, k]  each block's kept f, strictly ascending
 //   signs:   i32 [M, blockCount, k]  ±1, the kept values
 //   scratch: i32 [2·n]               Aq in tensor layout, then T in tensor layout
 //   basis:   i32 [c, c]              round(2^8 · C_c), row-major (frequency, position)
 // Update order only affects the order of the integer sums, so it cannot
 // change any result.
-//
-// The element index folds a 2-D grid (wid.y·nwg.x + wid.x)·WG + lid.
 
-const WG: u32 = 256u;
 const VALUE_BITS: u32 = 5u;
-
-struct Params {
-  R: u32,            // tensor rows (1 for 1-D)
-  C: u32,            // tensor columns
-  cr: u32,           // block rows
-  cc: u32,           // block columns
-  blocksAcross: u32, // C / cc
-  blockCount: u32,   // (R / cr)·(C / cc)
-  k: u32,            // kept coefficients per block
-  updates: u32,      // M
-  n: u32,            // R·C
-  decay: f32,        // decayFactorF32(lr, weightDecay), computed on the CPU
-  lr: f32,           // η, the coordinator's exact f32
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 
 // aggregate
 @group(0) @binding(1) var<storage, read_write> paramA: array<f32>;
@@ -60,29 +41,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> scratchP: array<i32>;
 @group(0) @binding(3) var<storage, read> basisC: array<i32>;
 
-fn elementIndex(li: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * WG + li;
-}
-
-// Where tensor element e sits: its block, its (row, column) in the block, and
-// the tensor offset of the block's first element.
-struct Place {
-  block: u32,
-  u: u32,
-  v: u32,
-  origin: u32,
-}
-
-fn place(e: u32) -> Place {
-  let r = e / p.C;
-  let c = e - r * p.C;
-  let bi = r / p.cr;
-  let bj = c / p.cc;
-  let u = r - bi * p.cr;
-  let v = c - bj * p.cc;
-  return Place(bi * p.blocksAcross + bj, u, v, bi * p.cr * p.C + bj * p.cc);
-}
-
 // round(2^5·s/m) with ties away from zero: floor((2·|s|·2^5 + m) / (2m)) on
 // non-negative integers (u32 division is exact), then the sign put back.
 // 64·|s| + m ≤ 65·m < 2^31 for m < 2^24 updates (the wrapper enforces it).
@@ -93,12 +51,8 @@ fn fixedPointMean(s: i32, m: u32) -> i32 {
 }
 
 @compute @workgroup_size(WG)
-fn aggregate(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let e = elementIndex(li, wid, nwg);
+fn aggregate(id: Thread) {
+  let e = elementIndex(id);
   if (e >= p.n) { return; }
   // Step 1, stored now; the step of 9 is a later dispatch (see the top).
   paramA[e] = paramA[e] * p.decay;
@@ -125,12 +79,8 @@ fn aggregate(
 }
 
 @compute @workgroup_size(WG)
-fn inverseRows(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let e = elementIndex(li, wid, nwg);
+fn inverseRows(id: Thread) {
+  let e = elementIndex(id);
   if (e >= p.n) { return; }
   // Element (i, v) of block T = Brᵀ·Aq: i is this element's row in the block.
   let at = place(e);
@@ -142,12 +92,8 @@ fn inverseRows(
 }
 
 @compute @workgroup_size(WG)
-fn apply(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let e = elementIndex(li, wid, nwg);
+fn apply(id: Thread) {
+  let e = elementIndex(id);
   if (e >= p.n) { return; }
   // Element (i, j) of X = T·Bc.
   let at = place(e);

@@ -21,36 +21,18 @@
 // block and a fixed-shape tree reduction picks the best; no atomics, so the
 // result has the same bits every run.
 //
-// Layouts. A 1-D tensor is [1, n] with blocks [1, c] (the 1-point DCT is the
-// identity). Blocks are numbered row-major over the grid; f = u·cc + v.
+// Layouts (blocks and f as in shaders/demo_blocks.wgsl, put in front of this
+// file by demo-compress.ts):
 //   grad, momentum: f32 [n]                 tensor layout
 //   scratch:        f32 [2·n]               T, then Y, both in tensor layout
 //   basis:          f32 [c, c]              C_c, row-major (frequency, position)
 //   indices:        u32 [blockCount, k]     kept f, ascending within each block
 //   values:         f32 [blockCount, k]     ±1 (quantize = 1) or the coefficient
 //
-// Elementwise passes fold a 2-D grid: (wid.y·nwg.x + wid.x)·WG + lid; topk
-// takes its block from wid.y·nwg.x + wid.x.
+// topk takes its block from the folded workgroup index, k ≤ MAX_K.
 
-const WG: u32 = 256u;
 const MAX_K: u32 = 64u;
 const NONE: u32 = 0xffffffffu;
-
-struct Params {
-  R: u32,            // tensor rows (1 for 1-D)
-  C: u32,            // tensor columns
-  cr: u32,           // block rows
-  cc: u32,           // block columns
-  blocksAcross: u32, // C / cc
-  blockCount: u32,   // (R / cr)·(C / cc)
-  k: u32,            // kept coefficients per block, ≤ MAX_K
-  n: u32,            // R·C
-  quantize: u32,     // 1: values are ±1; 0: the coefficients
-  lr: f32,           // η
-  decay: f32,        // β
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 
 // momentum
 @group(0) @binding(1) var<storage, read_write> momentumM: array<f32>;
@@ -77,59 +59,16 @@ struct Params {
 @group(0) @binding(4) var<storage, read> basisRowsF: array<f32>;
 @group(0) @binding(5) var<storage, read> basisColsF: array<f32>;
 
-fn elementIndex(li: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return (wid.y * nwg.x + wid.x) * WG + li;
-}
-
-// Where tensor element e sits: its block, its (row, column) in the block, and
-// the tensor offset of the block's first element.
-struct Place {
-  block: u32,
-  u: u32,
-  v: u32,
-  origin: u32,
-}
-
-fn place(e: u32) -> Place {
-  let r = e / p.C;
-  let c = e - r * p.C;
-  let bi = r / p.cr;
-  let bj = c / p.cc;
-  let u = r - bi * p.cr;
-  let v = c - bj * p.cc;
-  return Place(bi * p.blocksAcross + bj, u, v, bi * p.cr * p.C + bj * p.cc);
-}
-
-fn blockOrigin(b: u32) -> u32 {
-  let bi = b / p.blocksAcross;
-  let bj = b - bi * p.blocksAcross;
-  return bi * p.cr * p.C + bj * p.cc;
-}
-
-// Tensor offset of flat in-block index f of the block at `origin`.
-fn offsetOf(origin: u32, f: u32) -> u32 {
-  let u = f / p.cc;
-  return origin + u * p.C + (f - u * p.cc);
-}
-
 @compute @workgroup_size(WG)
-fn momentum(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let e = elementIndex(li, wid, nwg);
+fn momentum(id: Thread) {
+  let e = elementIndex(id);
   if (e >= p.n) { return; }
   momentumM[e] = p.decay * momentumM[e] + p.lr * gradM[e];
 }
 
 @compute @workgroup_size(WG)
-fn forwardRows(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let e = elementIndex(li, wid, nwg);
+fn forwardRows(id: Thread) {
+  let e = elementIndex(id);
   if (e >= p.n) { return; }
   // Element (i, v) of T = X·Ccᵀ: i is this element's row in the block.
   let at = place(e);
@@ -142,12 +81,8 @@ fn forwardRows(
 }
 
 @compute @workgroup_size(WG)
-fn forwardCols(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let e = elementIndex(li, wid, nwg);
+fn forwardCols(id: Thread) {
+  let e = elementIndex(id);
   if (e >= p.n) { return; }
   // Element (u, v) of Y = Cr·T.
   let at = place(e);
@@ -176,7 +111,7 @@ fn topk(
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
   // Workgroup-uniform, so returning here keeps the barriers below uniform.
-  let b = wid.y * nwg.x + wid.x;
+  let b = groupIndex(wid, nwg);
   if (b >= p.blockCount) { return; }
   let origin = blockOrigin(b);
   let size = p.cr * p.cc;
@@ -227,12 +162,8 @@ fn topk(
 }
 
 @compute @workgroup_size(WG)
-fn feedback(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let e = elementIndex(li, wid, nwg);
+fn feedback(id: Thread) {
+  let e = elementIndex(id);
   if (e >= p.n) { return; }
   // Element (i, j) of Crᵀ·K·Cc, K the block's kept coefficients (unquantized).
   let at = place(e);

@@ -1,24 +1,16 @@
 import code from '../../../shaders/demo_apply.wgsl?raw';
 import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
-import { foldGrid } from '../../gpu/grid';
-import { params } from '../../gpu/params';
-import { specialize } from '../../gpu/wgsl';
 import { blockGrid, keptPerBlock, type BlockGrid } from '../../demo/blocks';
 import { checkUpdate, type DemoUpdate } from '../../demo/demo.ref';
 import { MAX_UPDATES, quantizedBasis } from '../../demo/integer-decode';
+import { DEMO_WG, demoBlockGrid, demoPasses, demoScratchBytes, type DemoTensorArgs } from './demo-layout';
+
+export { DEMO_MAX_BLOCK_SIDE } from './demo-layout';
 
 /** Threads per workgroup, one tensor element each. */
-export const DEMO_APPLY_WG = 256;
-const WG = DEMO_APPLY_WG;
+export const DEMO_APPLY_WG = DEMO_WG;
 
-/** Blocks beyond 64 per side are outside integer-decode.ts's proof that no i32 wraps. */
-export const DEMO_MAX_BLOCK_SIDE = 64;
-
-export interface DemoApplyArgs {
-  /** [R, C] or [n]. */
-  shape: readonly number[];
-  /** blockShape(shape, chunk): [cr, cc] or [c]. */
-  block: readonly number[];
+export interface DemoApplyArgs extends DemoTensorArgs {
   /** k as the updates carry it: keptPerBlock(block elements, topk). */
   k: number;
   /** M, the number of agreed updates in `indices` and `signs` (0 leaves only the decay). */
@@ -39,13 +31,11 @@ export interface DemoApplyArgs {
   basisCols: Binding;
   /** Scratch of demoApplyScratchBytes(R·C) bytes. */
   scratch: Binding;
-  /** Test hook: pretend the device allows at most this many workgroups per grid dimension. */
-  gridLimit?: number;
 }
 
 /** Bytes of scratch `demoApply` needs for a tensor of n elements: Aq and T, i32 each. */
 export function demoApplyScratchBytes(n: number): number {
-  return 2 * n * 4;
+  return demoScratchBytes(n);
 }
 
 /** The quantized basis round(2^8·C_n) as an i32 [n, n] buffer; upload once per block size and reuse. */
@@ -86,17 +76,7 @@ export function packDemoUpdates(
  */
 export function demoApply(gpu: Gpu, args: DemoApplyArgs): Dispatch[] {
   const grid = checkArgs(args);
-  const limit = args.gridLimit ?? gpu.limits.maxComputeWorkgroupsPerDimension;
-  const workgroups = foldGrid(Math.ceil(grid.size * grid.count / WG), limit);
-  const shader = specialize(code, { WG });
-  const uniform = applyParams(args, grid);
-  const pass = (label: string, entry: string, buffers: Binding[]): Dispatch => ({
-    label,
-    pipeline: gpu.pipeline(`demo.${entry}`, shader, entry),
-    params: uniform,
-    buffers,
-    workgroups,
-  });
+  const pass = demoPasses(gpu, code, args, grid, args);
   return [
     pass('demo.aggregate', 'aggregate', [args.param, args.scratch, args.indices, args.signs]),
     pass('demo.inverse_rows', 'inverseRows', [args.scratch, args.basisRows]),
@@ -105,10 +85,7 @@ export function demoApply(gpu: Gpu, args: DemoApplyArgs): Dispatch[] {
 }
 
 function checkArgs(args: DemoApplyArgs): BlockGrid {
-  const grid = blockGrid(args.shape, args.block);
-  if (grid.cr > DEMO_MAX_BLOCK_SIDE || grid.cc > DEMO_MAX_BLOCK_SIDE) {
-    throw new RangeError(`demoApply: block [${args.block.join(', ')}] exceeds ${DEMO_MAX_BLOCK_SIDE} per side, where i32 is no longer proven not to wrap`);
-  }
+  const grid = demoBlockGrid('demoApply', args, ', where i32 is no longer proven not to wrap');
   if (!Number.isInteger(args.k) || args.k < 1 || args.k > grid.size) {
     throw new RangeError(`demoApply: k must be an integer in [1, ${grid.size}], got ${args.k}`);
   }
@@ -120,20 +97,4 @@ function checkArgs(args: DemoApplyArgs): BlockGrid {
     throw new RangeError(`demoApply: decay ${args.decay} is not exactly a finite float32 (use decayFactorF32)`);
   }
   return grid;
-}
-
-function applyParams(args: DemoApplyArgs, grid: BlockGrid): ArrayBuffer {
-  return params()
-    .u32(grid.R)
-    .u32(grid.C)
-    .u32(grid.cr)
-    .u32(grid.cc)
-    .u32(grid.blocksAcross)
-    .u32(grid.count)
-    .u32(args.k)
-    .u32(args.updates)
-    .u32(grid.R * grid.C)
-    .f32(args.decay)
-    .f32(args.lr)
-    .bytes();
 }

@@ -1,24 +1,16 @@
 import code from '../../../shaders/demo_compress.wgsl?raw';
 import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
-import { foldGrid } from '../../gpu/grid';
-import { params } from '../../gpu/params';
-import { specialize } from '../../gpu/wgsl';
-import { blockGrid, type BlockGrid } from '../../demo/blocks';
+import type { BlockGrid } from '../../demo/blocks';
 import { dctBasis } from '../../demo/dct';
-import { DEMO_MAX_BLOCK_SIDE } from './demo-apply';
+import { DEMO_WG, demoBlockGrid, demoPasses, demoScratchBytes, type DemoTensorArgs } from './demo-layout';
 
 /** Threads per workgroup: one tensor element each, or one block per workgroup in top-k. */
-export const DEMO_COMPRESS_WG = 256;
-const WG = DEMO_COMPRESS_WG;
+export const DEMO_COMPRESS_WG = DEMO_WG;
 
 /** Most coefficients kept per block (the top-k workgroup holds its picks in a fixed array). */
 export const DEMO_MAX_TOPK = 64;
 
-export interface DemoCompressArgs {
-  /** [R, C] or [n]. */
-  shape: readonly number[];
-  /** blockShape(shape, chunk): [cr, cc] or [c], at most 64 per side. */
-  block: readonly number[];
+export interface DemoCompressArgs extends DemoTensorArgs {
   /** keptPerBlock(block elements, topk), at most DEMO_MAX_TOPK. */
   k: number;
   /** 1-bit mode: values are ±1 (sign of the coefficient, +1 for ±0); else the coefficients. */
@@ -41,13 +33,11 @@ export interface DemoCompressArgs {
   values: Binding;
   /** Scratch of demoCompressScratchBytes(R·C) bytes. */
   scratch: Binding;
-  /** Test hook: pretend the device allows at most this many workgroups per grid dimension. */
-  gridLimit?: number;
 }
 
 /** Bytes of scratch `demoCompress` needs for a tensor of n elements: T and Y, f32 each. */
 export function demoCompressScratchBytes(n: number): number {
-  return 2 * n * 4;
+  return demoScratchBytes(n);
 }
 
 /** The orthonormal DCT-II basis C_n (built in float64, rounded to f32) as an f32 [n, n] buffer; upload once per block size. */
@@ -63,32 +53,18 @@ export function demoDctBasisBuffer(gpu: Gpu, n: number): GPUBuffer {
  */
 export function demoCompress(gpu: Gpu, args: DemoCompressArgs): Dispatch[] {
   const grid = checkArgs(args);
-  const limit = args.gridLimit ?? gpu.limits.maxComputeWorkgroupsPerDimension;
-  const elements = foldGrid(Math.ceil(grid.size * grid.count / WG), limit);
-  const blocks = foldGrid(grid.count, limit);
-  const shader = specialize(code, { WG });
-  const uniform = compressParams(args, grid);
-  const pass = (label: string, entry: string, buffers: Binding[], workgroups = elements): Dispatch => ({
-    label,
-    pipeline: gpu.pipeline(`demo.${entry}`, shader, entry),
-    params: uniform,
-    buffers,
-    workgroups,
-  });
+  const pass = demoPasses(gpu, code, args, grid, { ...args, quantize: args.quantize1bit });
   return [
     pass('demo.momentum', 'momentum', [args.momentum, args.grad]),
     pass('demo.forward_rows', 'forwardRows', [args.momentum, args.scratch, args.basisCols]),
     pass('demo.forward_cols', 'forwardCols', [args.scratch, args.basisRows]),
-    pass('demo.topk', 'topk', [args.scratch, args.indices, args.values], blocks),
+    pass('demo.topk', 'topk', [args.scratch, args.indices, args.values], 'blocks'),
     pass('demo.feedback', 'feedback', [args.momentum, args.scratch, args.indices, args.basisRows, args.basisCols]),
   ];
 }
 
 function checkArgs(args: DemoCompressArgs): BlockGrid {
-  const grid = blockGrid(args.shape, args.block);
-  if (grid.cr > DEMO_MAX_BLOCK_SIDE || grid.cc > DEMO_MAX_BLOCK_SIDE) {
-    throw new RangeError(`demoCompress: block [${args.block.join(', ')}] exceeds ${DEMO_MAX_BLOCK_SIDE} per side`);
-  }
+  const grid = demoBlockGrid('demoCompress', args);
   const maxK = Math.min(DEMO_MAX_TOPK, grid.size);
   if (!Number.isInteger(args.k) || args.k < 1 || args.k > maxK) {
     throw new RangeError(`demoCompress: k must be an integer in [1, ${maxK}], got ${args.k}`);
@@ -96,20 +72,4 @@ function checkArgs(args: DemoCompressArgs): BlockGrid {
   if (!Number.isFinite(args.lr)) throw new RangeError(`demoCompress: lr must be finite, got ${args.lr}`);
   if (!Number.isFinite(args.decay)) throw new RangeError(`demoCompress: decay must be finite, got ${args.decay}`);
   return grid;
-}
-
-function compressParams(args: DemoCompressArgs, grid: BlockGrid): ArrayBuffer {
-  return params()
-    .u32(grid.R)
-    .u32(grid.C)
-    .u32(grid.cr)
-    .u32(grid.cc)
-    .u32(grid.blocksAcross)
-    .u32(grid.count)
-    .u32(args.k)
-    .u32(grid.R * grid.C)
-    .u32(args.quantize1bit ? 1 : 0)
-    .f32(args.lr)
-    .f32(args.decay)
-    .bytes();
 }
