@@ -3,6 +3,7 @@
  * hand from the console): globalThis.tesseraBench.matmul(sizes, reps).
  */
 import { benchDemo, type DemoBenchResult, type DemoBenchSpec } from './demo';
+import { drawLossChart } from './loss-chart';
 import { benchMatmul } from './matmul';
 import { benchTraining, type TrainingResult, type TrainingSpec } from './training';
 import type { MatmulBench, Size } from './types';
@@ -14,6 +15,8 @@ export interface TesseraBench {
   matmul(sizes: SizeSpec[], reps?: number, opts?: { warmup?: number; trials?: number }): Promise<MatmulBench>;
   /** Tokens/s and per-kernel shares of training steps, e.g. {preset: 'tiny', batch: 8, seqLen: 64, steps: 5}. */
   training(spec: TrainingSpec): Promise<TrainingResult>;
+  /** Draws loss curves into the page for a screenshot; returns the element's selector. */
+  lossChart(title: string, series: { name: string; losses: number[] }[]): string;
   /** DeMo replicas vs AdamW at equal tokens, e.g. {preset: 'tiny', replicas: 4, batchPerReplica: 2, seqLen: 32, steps: 30}. */
   demo(spec?: Partial<DemoBenchSpec>): Promise<DemoBenchResult>;
 }
@@ -29,6 +32,7 @@ function toSize(s: SizeSpec): Size {
 const api: TesseraBench = {
   matmul: (sizes, reps = 5, opts = {}) => benchMatmul(sizes.map(toSize), { reps, warmup: opts.warmup ?? 1, trials: opts.trials ?? 3 }),
   training: (spec) => benchTraining(spec),
+  lossChart: (title, series) => drawLossChart(title, series),
   demo: (spec) => benchDemo(spec),
 };
 

@@ -141,13 +141,24 @@ const demoSection: Section = {
   name: 'demo',
   async run(page, args, report) {
     const spec = parseDemoSpec(args.flags);
-    report.demo = (await page.evaluate((s) => globalThis.tesseraBench.demo(s), spec)) as DemoBenchResult;
+    const r = (await page.evaluate((s) => globalThis.tesseraBench.demo(s), spec)) as DemoBenchResult;
+    report.demo = r;
+    const chart = resolve(dirname(args.out), 'demo-vs-adamw.png');
+    const title = `${r.demo.spec.preset}: DeMo (${r.demo.spec.replicas} replicas, 1-bit, top-${r.demo.spec.topk}) vs AdamW at equal tokens`;
+    const series = [
+      { name: `DeMo lr ${r.demo.spec.lr}`, losses: r.demo.losses },
+      { name: `AdamW lr ${r.adamw.lr}`, losses: r.adamw.losses },
+    ];
+    const selector = await page.evaluate(([t, s]) => globalThis.tesseraBench.lossChart(t as string, s as { name: string; losses: number[] }[]), [title, series] as const);
+    await page.locator(selector).screenshot({ path: chart });
+    report.demoChart = chart;
   },
   print(report) {
     const r = report.demo as DemoBenchResult | undefined;
     if (!r) return;
     const d = r.demo;
     const s = d.spec;
+    if (report.demoChart) console.log(`\nloss curves: ${String(report.demoChart)}`);
     const tokens = s.replicas * s.batchPerReplica * s.seqLen;
     console.log(
       `\nDeMo: ${s.preset} (${d.parameters} parameters), ${s.replicas} replicas × ${s.batchPerReplica}×${s.seqLen} tokens, ` +
