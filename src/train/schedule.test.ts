@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wsdLearningRate } from './schedule';
+import { cosineLearningRate, wsdLearningRate } from './schedule';
 
 const s = { lr: 1e-3, warmupSteps: 10, totalSteps: 100, decayFraction: 0.2, minFactor: 0.1 };
 
@@ -22,5 +22,20 @@ describe('wsdLearningRate', () => {
 
   it('never decays when training until stopped', () => {
     expect(wsdLearningRate({ ...s, totalSteps: 0 }, 10_000)).toBe(1e-3);
+  });
+});
+
+describe('cosineLearningRate', () => {
+  const c = { lr: 1e-3, warmupSteps: 10, totalSteps: 110, minFactor: 0.1 };
+  it('warms up, then falls from lr through the midpoint to minFactor·lr', () => {
+    expect(cosineLearningRate(c, 4)).toBeCloseTo(5e-4, 12);
+    expect(cosineLearningRate(c, 10)).toBeCloseTo(1e-3, 12);
+    expect(cosineLearningRate(c, 60)).toBeCloseTo(0.55e-3, 12);
+    expect(cosineLearningRate(c, 110)).toBeCloseTo(1e-4, 12);
+    expect(cosineLearningRate(c, 500)).toBeCloseTo(1e-4, 12);
+  });
+
+  it('is monotone after the warmup', () => {
+    for (let s = 10; s < 110; s++) expect(cosineLearningRate(c, s + 1)).toBeLessThanOrEqual(cosineLearningRate(c, s));
   });
 });

@@ -2,7 +2,7 @@
  * Learning-rate schedules. Warmup-stable-decay (Psyche's default): linear
  * warmup, a long constant phase, then a linear decay to `minFactor`·lr over
  * the last `decayFraction` of the steps. With totalSteps = 0 (train until
- * stopped) only the warmup applies.
+ * stopped) only the warmup applies; with warmupSteps 0 too, lr is constant.
  */
 export interface WsdSchedule {
   lr: number;
@@ -19,4 +19,12 @@ export function wsdLearningRate(s: WsdSchedule, step: number): number {
   if (step < decayStart) return s.lr;
   const t = Math.min(1, (step - decayStart) / Math.max(1, s.totalSteps - decayStart));
   return s.lr * (1 - t * (1 - s.minFactor));
+}
+
+/** Linear warmup, then cosine decay from lr to minFactor·lr at totalSteps (held there after). */
+export function cosineLearningRate(s: { lr: number; warmupSteps: number; totalSteps: number; minFactor: number }, step: number): number {
+  if (step < s.warmupSteps) return (s.lr * (step + 1)) / s.warmupSteps;
+  const span = Math.max(1, s.totalSteps - s.warmupSteps);
+  const t = Math.min(1, (step - s.warmupSteps) / span);
+  return s.lr * (s.minFactor + (1 - s.minFactor) * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
