@@ -9,10 +9,9 @@
  * holds only the app, so under CI this spec builds bench.html alone and serves
  * it with vite preview on a free port.
  */
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { build, preview, type Plugin, type PreviewServer } from 'vite';
+import type { PreviewServer } from 'vite';
+import { buildBenchPage, serveBenchPage } from '../bench/serve';
 import { blockCount, blockShape, indexWidth, keptPerBlock } from '../src/demo/blocks';
 import { getPreset, parameterSpecs } from '../src/model/config';
 import type { DemoBenchResult } from '../bench/demo';
@@ -33,36 +32,16 @@ function expectedUpdateBytes(shapes: number[][], chunk: number, topk: number): n
   return bytes;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-async function serveBenchPage(): Promise<{ server: PreviewServer; url: string }> {
-  const onlyBench: Plugin = {
-    name: 'tessera-bench-only',
-    config(c) {
-      c.build ??= {};
-      c.build.rollupOptions = { ...c.build.rollupOptions, input: { bench: resolve('bench.html') } };
-    },
-  };
-  await build({ logLevel: 'warn', plugins: [onlyBench], build: { outDir: SITE_DIR, emptyOutDir: true } });
-  const port = await freePort();
-  const server = await preview({ logLevel: 'warn', build: { outDir: SITE_DIR }, preview: { port, strictPort: true, open: false } });
-  return { server, url: `http://127.0.0.1:${port}/bench.html` };
+async function serveBench(): Promise<{ server: PreviewServer; url: string }> {
+  await buildBenchPage(SITE_DIR);
+  const { server, url } = await serveBenchPage(SITE_DIR);
+  return { server, url: `${url}bench.html` };
 }
 
 let served: { server: PreviewServer; url: string } | null = null;
 
 test.beforeAll(async () => {
-  if (process.env.CI) served = await serveBenchPage();
+  if (process.env.CI) served = await serveBench();
 });
 
 test.afterAll(async () => {

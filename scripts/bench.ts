@@ -12,12 +12,11 @@
  * prints its table.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
-import { build, preview, type Plugin, type PreviewServer } from 'vite';
 import { parseArgs, type BenchArgs } from '../bench/args';
+import { buildBenchPage, serveBenchPage } from '../bench/serve';
 import { fmt, formatTable, matmulTable } from '../bench/table';
 import type { DemoBenchResult, DemoBenchSpec } from '../bench/demo';
 import type { TrainingResult, TrainingSpec } from '../bench/training';
@@ -199,40 +198,6 @@ function sameAdapter(r: MatmulBench): boolean {
   return all.every((a) => a === all[0]);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Builds bench.html alone: the bench does not need the app, and a half-edited
- * app must not stop a benchmark. Inline config would merge with the config
- * file's inputs rather than replace them, so a plugin narrows them.
- */
-async function buildBenchPage(): Promise<void> {
-  const onlyBench: Plugin = {
-    name: 'tessera-bench-only',
-    config(c) {
-      c.build ??= {};
-      c.build.rollupOptions = { ...c.build.rollupOptions, input: { bench: resolve('bench.html') } };
-    },
-  };
-  await build({ logLevel: 'warn', plugins: [onlyBench], build: { outDir: SITE_DIR, emptyOutDir: true } });
-}
-
-async function serve(): Promise<{ server: PreviewServer; url: string }> {
-  const port = await freePort();
-  const server = await preview({ logLevel: 'warn', build: { outDir: SITE_DIR }, preview: { port, strictPort: true, open: false } });
-  return { server, url: `http://127.0.0.1:${port}/` };
-}
-
 async function openBenchPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage();
   page.on('console', (m) => {
@@ -266,9 +231,9 @@ async function main(): Promise<void> {
   const wanted = String(args.flags.get('sections') ?? SECTIONS.map((s) => s.name).join(',')).split(',');
   if (!args.flags.has('no-build')) {
     console.log(`building into ${SITE_DIR} …`);
-    await buildBenchPage();
+    await buildBenchPage(SITE_DIR);
   }
-  const { server, url } = await serve();
+  const { server, url } = await serveBenchPage(SITE_DIR);
   const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     const page = await openBenchPage(browser, url);
