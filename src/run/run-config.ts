@@ -1,0 +1,95 @@
+/**
+ * A run's configuration (docs/run.md, DESIGN.md §5). Every field has a
+ * default so `parseRunConfig({})` is a working local run; the coordinator
+ * validates its file/flags with this and sends the result to every client.
+ */
+import { z } from 'zod';
+import { PRESET_NAMES } from '../model/config';
+
+const ms = z.number().int().min(0).max(24 * 3600 * 1000);
+
+export const lrScheduleSchema = z
+  .object({
+    schedule: z.enum(['constant', 'cosine', 'wsd']).default('wsd'),
+    peak: z.number().positive().max(1).default(1e-2),
+    warmupSteps: z.number().int().min(0).default(10),
+    /** wsd: share of totalSteps spent decaying at the end. */
+    decayFraction: z.number().min(0).max(1).default(0.2),
+    /** Final lr as a fraction of the peak (cosine and wsd). */
+    minFactor: z.number().min(0).max(1).default(0.1),
+  })
+  .strict();
+
+export const optimizerSchema = z
+  .object({
+    chunk: z.number().int().min(1).max(64).default(64),
+    topk: z.number().int().min(1).max(64).default(8),
+    decay: z.number().min(0).max(1).default(0.999),
+    gradClip: z.number().min(0).default(1),
+    quantize1bit: z.boolean().default(true),
+    weightDecay: z.number().min(0).max(1).default(0.1),
+  })
+  .strict();
+
+export const runConfigSchema = z
+  .object({
+    /** 16 bytes as 32 lowercase hex chars; names the run in every signed message. */
+    runId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, 'runId must be 32 lowercase hex characters')
+      .default('7465737365726100000000000000d3f0'),
+    model: z.enum(PRESET_NAMES as [string, ...string[]]).default('tiny'),
+    /** Seed of the epoch-0 checkpoint (initParams). */
+    initSeed: z.number().int().default(1),
+    dataset: z.string().regex(/^[a-z0-9-]+$/).default('austen-byte'),
+    seqLen: z.number().int().min(2).max(4096).default(64),
+    warmupTime: ms.default(3000),
+    cooldownTime: ms.default(2000),
+    maxRoundTrainTime: ms.default(60_000),
+    roundWitnessTime: ms.default(15_000),
+    epochTime: ms.default(600_000),
+    /** 0 = until stopped. */
+    totalSteps: z.number().int().min(0).default(0),
+    initMinClients: z.number().int().min(1).default(1),
+    minClients: z.number().int().min(1).default(1),
+    /** Fraction of the round's witness reports that must hold an update for it to be agreed. */
+    witnessQuorum: z.number().gt(0).max(1).default(2 / 3),
+    /** A member whose update is not agreed this many rounds in a row is dropped on the next miss. */
+    maxMissedRounds: z.number().int().min(0).default(2),
+    /** Sequences per round across all trainers, ramped linearly from start to end over warmupTokens. */
+    globalBatch: z
+      .object({
+        start: z.number().int().min(1).default(8),
+        end: z.number().int().min(1).default(8),
+        warmupTokens: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .default({ start: 8, end: 8, warmupTokens: 0 }),
+    optimizer: optimizerSchema.default(optimizerSchema.parse({})),
+    lr: lrScheduleSchema.default(lrScheduleSchema.parse({})),
+    pointsPerUpdate: z.number().int().min(0).default(10),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.minClients > c.initMinClients) {
+      ctx.addIssue({ code: 'custom', path: ['minClients'], message: `minClients (${c.minClients}) must be ≤ initMinClients (${c.initMinClients})` });
+    }
+    const smallest = Math.min(c.globalBatch.start, c.globalBatch.end);
+    if (smallest < c.initMinClients) {
+      ctx.addIssue({ code: 'custom', path: ['globalBatch'], message: `the global batch (${smallest}) must give each of initMinClients (${c.initMinClients}) clients at least one sequence` });
+    }
+  });
+
+export type RunConfig = z.output<typeof runConfigSchema>;
+export type RunConfigInput = z.input<typeof runConfigSchema>;
+
+export class RunConfigError extends Error {
+  override name = 'RunConfigError';
+}
+
+/** Validates untrusted input; the error lists every bad field. */
+export function parseRunConfig(input: unknown, where = 'run config'): RunConfig {
+  const result = runConfigSchema.safeParse(input);
+  if (!result.success) throw new RunConfigError(`invalid ${where}:\n${z.prettifyError(result.error)}`);
+  return result.data;
+}

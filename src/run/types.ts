@@ -1,0 +1,104 @@
+/**
+ * The run state machine's state, events and effects (docs/run.md). Plain JSON
+ * data: the server stores `JSON.stringify(state)` after every step, and a
+ * restarted server continues from `JSON.parse` of it.
+ */
+import type { RunConfig } from './run-config';
+
+export type Phase = 'WaitingForMembers' | 'Warmup' | 'RoundTrain' | 'RoundWitness' | 'Cooldown' | 'Paused' | 'Finished';
+
+/** Hex of an ed25519 public key (64 chars); the client's identity. */
+export type ClientId = string;
+
+export interface ClientRecord {
+  id: ClientId;
+  /** joining: waits for the next round start; member: trains; gone: left or dropped (kept for its points). */
+  status: 'joining' | 'member' | 'gone';
+  /** Order of joining, so members keep a stable order across rounds. */
+  joinSeq: number;
+  /** Rounds in a row without an agreed update of its own. */
+  missedRounds: number;
+  points: number;
+  /** Updates of this client that were agreed. */
+  agreedUpdates: number;
+}
+
+export interface Assignment {
+  /** First sequence index (virtual, taken mod the dataset's sequence count by clients). */
+  start: number;
+  count: number;
+}
+
+export interface WitnessReport {
+  /** Hex bitmap over the round's slots, LSB-first: bit i of byte ⌊i/8⌋ = holds slot i's payload. */
+  held: string;
+  /** Parameter checksum before this round's apply (16 hex). */
+  checksum: string;
+}
+
+export interface Round {
+  step: number;
+  /** Hex SHA-256 of (runId bytes ‖ u32 LE step). */
+  seed: string;
+  /** Client ids in slot order. */
+  slots: ClientId[];
+  /** Per slot, in slot order. */
+  assignments: Assignment[];
+  /** u32 bits of Math.fround(lr(step)): every client uses exactly this η. */
+  lrBits: number;
+  /** Per slot: hex SHA-256 of the update bytes, or null before/without a commit. */
+  commitments: (string | null)[];
+  /** Per slot: the slot's witness report, or null. */
+  witnesses: (WitnessReport | null)[];
+  startedAt: number;
+}
+
+export interface RunState {
+  /** Bumped when the layout of this object changes. */
+  version: 1;
+  phase: Phase;
+  /** When the current phase began (ms), the clock of its timeout. */
+  phaseStartedAt: number;
+  /** The phase that `resume` returns to. */
+  pausedFrom: Phase | null;
+  epoch: number;
+  epochStartedAt: number;
+  /** First step of the current epoch (its checkpoint holds the parameters before it). */
+  epochStartStep: number;
+  /** The step of the current or next round; rounds [0, step) are done. */
+  step: number;
+  /** Next unassigned virtual sequence index. */
+  dataCursor: number;
+  tokensSeen: number;
+  nextJoinSeq: number;
+  clients: Record<ClientId, ClientRecord>;
+  round: Round | null;
+}
+
+export type RunEvent =
+  | { type: 'join'; clientId: ClientId; now: number }
+  | { type: 'leave'; clientId: ClientId; now: number }
+  | { type: 'commit'; clientId: ClientId; step: number; hash: string; now: number }
+  | { type: 'witness'; clientId: ClientId; step: number; held: string; checksum: string; now: number }
+  | { type: 'tick'; now: number }
+  | { type: 'pause'; now: number }
+  | { type: 'resume'; now: number }
+  | { type: 'recovered'; now: number };
+
+export type Effect =
+  | { type: 'phase'; from: Phase; to: Phase; step: number; epoch: number }
+  | { type: 'roundStarted'; round: Round }
+  | { type: 'agreed'; step: number; epoch: number; slots: number[]; clients: ClientId[]; hashes: string[]; lrBits: number }
+  | { type: 'points'; clientId: ClientId; step: number; amount: number }
+  | { type: 'resync'; clientId: ClientId; step: number; checksum: string }
+  | { type: 'dropped'; clientId: ClientId; step: number; reason: string }
+  | { type: 'epochEnd'; epoch: number; step: number }
+  | { type: 'finished'; step: number }
+  | { type: 'rejected'; clientId: ClientId | null; event: RunEvent['type']; reason: string };
+
+export interface StepResult {
+  state: RunState;
+  effects: Effect[];
+}
+
+export type { RunConfig };
