@@ -5,6 +5,7 @@
  * fp32 gradient, the encode+decode share of a step, and both loss curves.
  */
 import { simulateAdamW, simulateDemo, type DemoSimulationResult } from '../src/train/demo-simulation';
+import type { ScheduleName } from '../src/train/schedule';
 
 export interface DemoBenchSpec {
   preset: string;
@@ -15,6 +16,9 @@ export interface DemoBenchSpec {
   lr: number;
   /** AdamW's learning rate (default: lr). */
   adamwLr?: number;
+  /** Both optimizers follow the same schedule shape (default constant). */
+  schedule?: ScheduleName;
+  warmupSteps?: number;
   chunk?: number;
   topk?: number;
   weightDecay?: number;
@@ -26,7 +30,7 @@ export interface DemoBenchResult {
   adamw: { lr: number; losses: number[] };
 }
 
-export const DEFAULT_DEMO_BENCH: DemoBenchSpec = { preset: 'tiny', replicas: 4, batchPerReplica: 2, seqLen: 32, steps: 30, lr: 3e-3 };
+export const DEFAULT_DEMO_BENCH: DemoBenchSpec = { preset: 'tinyDemo', replicas: 4, batchPerReplica: 2, seqLen: 32, steps: 30, lr: 3e-3 };
 
 export async function benchDemo(input: Partial<DemoBenchSpec> = {}): Promise<DemoBenchResult> {
   // Unset fields (undefined from an absent flag) keep the defaults.
@@ -39,6 +43,8 @@ export async function benchDemo(input: Partial<DemoBenchSpec> = {}): Promise<Dem
     seqLen: spec.seqLen,
     steps: spec.steps,
     lr: spec.lr,
+    schedule: spec.schedule,
+    warmupSteps: spec.warmupSteps,
     chunk: spec.chunk,
     topk: spec.topk,
     weightDecay: spec.weightDecay,
@@ -50,6 +56,8 @@ export async function benchDemo(input: Partial<DemoBenchSpec> = {}): Promise<Dem
     seqLen: spec.seqLen,
     steps: spec.steps,
     lr: adamwLr,
+    schedule: spec.schedule,
+    warmupSteps: spec.warmupSteps,
     weightDecay: spec.weightDecay,
   });
   return { spec, demo, adamw: { lr: adamwLr, losses: adamw.losses } };

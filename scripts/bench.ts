@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --sizes 64,128,256,512x256x128 --reps 5 --warmup 1 --trials 3 --out bench-results/bench.json]
  *   [--training tiny:8x64,small:2x64] [--train-steps 3] [--sections matmul,training,demo] [--no-build]
- *   [--demo tiny:4x2x32] [--demo-steps 30] [--demo-lr 3e-3] [--demo-adamw-lr 3e-3] [--demo-chunk 64] [--demo-topk 8] [--demo-wd 0]
+ *   [--demo tinyDemo:4x2x32] [--demo-steps 30] [--demo-lr 3e-3] [--demo-adamw-lr 3e-3] [--demo-schedule constant|cosine|wsd] [--demo-warmup 0] [--demo-chunk 64] [--demo-topk 8] [--demo-wd 0]
  *
  * Builds the site into bench-results/site (not dist/, which the browser tests
  * build into), serves it with vite preview on a free port, opens bench.html in
@@ -19,6 +19,7 @@ import { parseArgs, type BenchArgs } from '../bench/args';
 import { buildBenchPage, serveBenchPage } from '../bench/serve';
 import { fmt, formatTable, matmulTable } from '../bench/table';
 import type { DemoBenchResult, DemoBenchSpec } from '../bench/demo';
+import type { ScheduleName } from '../src/train/schedule';
 import type { TrainingResult, TrainingSpec } from '../bench/training';
 import type { BenchReport, MatmulBench } from '../bench/types';
 import { chromiumLaunchOptions } from '../e2e/chromium';
@@ -111,7 +112,7 @@ const trainingSection: Section = {
 
 /** `tiny:4x2x32` → preset tiny, 4 replicas, 2 sequences each, sequence length 32. */
 function parseDemoSpec(flags: BenchArgs['flags']): DemoBenchSpec {
-  const raw = String(flags.get('demo') ?? 'tiny:4x2x32');
+  const raw = String(flags.get('demo') ?? 'tinyDemo:4x2x32');
   const m = /^([A-Za-z][\w-]*):(\d+)x(\d+)x(\d+)$/.exec(raw);
   if (!m) throw new Error(`--demo: "${raw}" is not preset:REPLICASxBATCHxSEQLEN`);
   const num = (name: string, fallback?: number): number | undefined => {
@@ -130,10 +131,18 @@ function parseDemoSpec(flags: BenchArgs['flags']): DemoBenchSpec {
     steps: num('demo-steps', 30) as number,
     lr,
     adamwLr: num('demo-adamw-lr', lr),
+    schedule: parseSchedule(flags.get('demo-schedule')),
+    warmupSteps: num('demo-warmup'),
     chunk: num('demo-chunk'),
     topk: num('demo-topk'),
     weightDecay: num('demo-wd'),
   };
+}
+
+function parseSchedule(v: unknown): ScheduleName | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'constant' || v === 'cosine' || v === 'wsd') return v;
+  throw new Error(`--demo-schedule: "${String(v)}" is not constant, cosine or wsd`);
 }
 
 const demoSection: Section = {
@@ -143,7 +152,7 @@ const demoSection: Section = {
     const r = (await page.evaluate((s) => globalThis.tesseraBench.demo(s), spec)) as DemoBenchResult;
     report.demo = r;
     const chart = resolve(dirname(args.out), 'demo-vs-adamw.png');
-    const title = `${r.demo.spec.preset}: DeMo (${r.demo.spec.replicas} replicas, 1-bit, top-${r.demo.spec.topk}) vs AdamW at equal tokens`;
+    const title = `${r.demo.spec.preset}: DeMo (${r.demo.spec.replicas} replicas, 1-bit, top-${r.demo.spec.topk}) vs AdamW at equal tokens, ${r.demo.spec.schedule} lr`;
     const series = [
       { name: `DeMo lr ${r.demo.spec.lr}`, losses: r.demo.losses },
       { name: `AdamW lr ${r.adamw.lr}`, losses: r.adamw.losses },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockGrid, blockOrigin, blockShape, indexWidth, largestDivisorAtMost } from './blocks';
+import { blockGrid, blockOrigin, blockShape, indexBits, largestDivisorAtMost } from './blocks';
 
 describe('blockShape', () => {
   it('keeps dimensions that already fit in one chunk', () => {
@@ -32,18 +32,15 @@ describe('blockShape', () => {
   });
 });
 
-describe('indexWidth', () => {
-  it('switches at 256 and 65536 elements', () => {
-    expect(indexWidth(1)).toBe(8);
-    expect(indexWidth(256)).toBe(8);
-    expect(indexWidth(257)).toBe(16);
-    expect(indexWidth(64 * 64)).toBe(16);
-    expect(indexWidth(65536)).toBe(16);
-    expect(indexWidth(65537)).toBe(32);
+describe('indexBits', () => {
+  it('is the fewest bits that name every element of a block', () => {
+    expect([1, 2, 3, 4, 5, 256, 257, 64 * 64, 65536, 65537].map(indexBits)).toEqual([0, 1, 2, 2, 3, 8, 9, 12, 16, 17]);
+    expect(indexBits(2 ** 32)).toBe(32);
   });
-  it('rejects non-positive or fractional sizes', () => {
-    expect(() => indexWidth(0)).toThrow(RangeError);
-    expect(() => indexWidth(3.5)).toThrow(RangeError);
+  it('rejects non-integers and empty blocks', () => {
+    expect(() => indexBits(0)).toThrow(RangeError);
+    expect(() => indexBits(3.5)).toThrow(RangeError);
+    expect(() => indexBits(2 ** 32 + 1)).toThrow(RangeError);
   });
 });
 

@@ -91,6 +91,22 @@ const tiny: ModelConfigInput = {
 export const PRESETS = {
   tiny: parseModelConfig(tiny, 'preset tiny'),
   tinyLora: parseModelConfig({ ...tiny, q_lora_rank: 24 }, 'preset tinyLora'),
+  // Tiny too, but every matrix is a multiple of 64 on its long sides, so DeMo's
+  // 64×64 blocks are full: the smallest preset whose 1-bit top-8 update is
+  // 1000× smaller than its dense fp32 gradient (tiny's 32-wide tensors cap it
+  // near 390×). The run's and the DeMo simulation's default.
+  tinyDemo: parseModelConfig(
+    {
+      ...tiny,
+      hidden_size: 64,
+      kv_lora_rank: 32,
+      qk_nope_head_dim: 16,
+      qk_rope_head_dim: 16,
+      v_head_dim: 32,
+      intermediate_size: 256,
+    },
+    'preset tinyDemo',
+  ),
   small: parseModelConfig(
     {
       vocab_size: 256,

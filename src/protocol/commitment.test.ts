@@ -15,7 +15,7 @@ import { encodeUpdate } from './update-codec';
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 function payload(): Uint8Array {
-  return encodeUpdate(randomUpdate([[6, 8], [5]], 4, 2, true, 7), true);
+  return encodeUpdate(randomUpdate([[6, 8], [5]], 4, 2, true, 7), { chunk: 4, topk: 2, quantize1bit: true });
 }
 
 const seed = (n: number) => new Uint8Array(32).fill(n);

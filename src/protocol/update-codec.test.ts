@@ -3,13 +3,16 @@ import { mulberry32 } from '../kernels/testing/random';
 import { randomUpdate, testRunId } from './test-helpers';
 import {
   decodeUpdate,
+  encodedUpdateBytes,
   encodeUpdate,
+  shapeDigest,
   UPDATE_FORMAT_VERSION,
   UpdateDecodeError,
   UpdateEncodeError,
   type ClientUpdate,
   type ExpectedUpdate,
   type UpdateErrorCode,
+  type UpdateMode,
 } from './update-codec';
 
 function hex(bytes: Uint8Array): string {
@@ -32,10 +35,10 @@ function expectDecodeError(bytes: Uint8Array, expectation: ExpectedUpdate, code:
   if (message) expect(err.message).toMatch(message);
 }
 
-function expectEncodeError(update: ClientUpdate, oneBit: boolean, code: UpdateErrorCode, message?: RegExp): void {
+function expectEncodeError(update: ClientUpdate, mode: UpdateMode, code: UpdateErrorCode, message?: RegExp): void {
   let caught: unknown;
   try {
-    encodeUpdate(update, oneBit);
+    encodeUpdate(update, mode);
   } catch (e) {
     caught = e;
   }
@@ -58,15 +61,17 @@ function expectSameUpdate(actual: ClientUpdate, wanted: ClientUpdate): void {
   });
 }
 
+const modeOf = (e: ExpectedUpdate, quantize1bit: boolean): UpdateMode => ({ chunk: e.chunk, topk: e.topk, quantize1bit });
+
 describe('update codec: round trip', () => {
   const awkward: ExpectedUpdate = { shapes: [[37, 52], [128, 96], [97], [300, 300]], chunk: 64, topk: 8 };
 
-  it('derives the documented block shapes, k and widths for awkward shapes', () => {
+  it('derives the documented block shapes and k for awkward shapes', () => {
     const u = randomUpdate(awkward.shapes, awkward.chunk, awkward.topk, true, 1);
     expect(u.tensors.map((t) => [t.block, t.k])).toEqual([
-      [[37, 52], 8], // both dims ≤ chunk: one whole-tensor block of 1924 elements (u16)
+      [[37, 52], 8], // both dims ≤ chunk: one whole-tensor block of 1924 elements (11-bit indices)
       [[64, 48], 8],
-      [[1], 1], // 97 is prime: 1-element blocks keep their one coefficient
+      [[1], 1], // 97 is prime: 1-element blocks keep their one coefficient (0-bit indices)
       [[60, 60], 8],
     ]);
   });
@@ -74,27 +79,28 @@ describe('update codec: round trip', () => {
   for (const oneBit of [true, false]) {
     it(`round-trips bit-exactly (${oneBit ? '1-bit' : 'f32'} values)`, () => {
       const u = randomUpdate(awkward.shapes, awkward.chunk, awkward.topk, oneBit, 2);
-      const bytes = encodeUpdate(u, oneBit);
-      // 42-byte header; per tensor 5+8r head bytes, indices (u16,u16,u8,u16), values.
+      const bytes = encodeUpdate(u, modeOf(awkward, oneBit));
+      // 51-byte header; one bit stream of indices (11, 12, 0, 12 bits) and, 1-bit, signs; f32 values after it.
       const n = [1 * 8, 4 * 8, 97, 25 * 8];
-      const idx = 2 * n[0] + 2 * n[1] + n[2] + 2 * n[3];
-      const vals = oneBit ? n.reduce((a, m) => a + Math.ceil(m / 8), 0) : 4 * n.reduce((a, m) => a + m, 0);
-      expect(bytes.length).toBe(42 + (21 + 21 + 13 + 21) + idx + vals);
+      const indexBits = 11 * n[0] + 12 * n[1] + 0 * n[2] + 12 * n[3];
+      const entries = n.reduce((a, m) => a + m, 0);
+      const body = oneBit ? Math.ceil((indexBits + entries) / 8) : Math.ceil(indexBits / 8) + 4 * entries;
+      expect(bytes.length).toBe(51 + body);
+      expect(encodedUpdateBytes(awkward.shapes, modeOf(awkward, oneBit))).toBe(bytes.length);
       const back = decodeUpdate(bytes, { ...awkward, quantize1bit: oneBit });
-      expect(back.quantize1bit).toBe(oneBit);
+      expect([back.quantize1bit, back.chunk, back.topk]).toEqual([oneBit, 64, 8]);
       expectSameUpdate(back, u);
-      expect(hex(encodeUpdate(back, oneBit))).toBe(hex(bytes));
+      expect(hex(encodeUpdate(back, back))).toBe(hex(bytes));
     });
   }
 
-  it('uses u32 indices for blocks over 65536 elements', () => {
+  it('packs indices of blocks over 65536 elements in 17 bits', () => {
     const exp: ExpectedUpdate = { shapes: [[300, 300]], chunk: 300, topk: 8 };
     const u = randomUpdate(exp.shapes, exp.chunk, exp.topk, false, 3);
     u.tensors[0].indices[7] = 89_999; // the largest valid flat index
     u.tensors[0].indices.sort();
-    const bytes = encodeUpdate(u, false);
-    expect(bytes[42 + 1 + 16 + 2]).toBe(32);
-    expect(bytes.length).toBe(42 + 21 + 8 * 4 + 8 * 4);
+    const bytes = encodeUpdate(u, modeOf(exp, false));
+    expect(bytes.length).toBe(51 + Math.ceil((8 * 17) / 8) + 8 * 4);
     expectSameUpdate(decodeUpdate(bytes, exp), u);
   });
 
@@ -102,46 +108,50 @@ describe('update codec: round trip', () => {
     const exp: ExpectedUpdate = { shapes: [[8]], chunk: 8, topk: 8 };
     const u = randomUpdate(exp.shapes, exp.chunk, exp.topk, false, 4);
     u.tensors[0].values.set([-0, 0, 1e-45, -1e-45, 3.4028234663852886e38, -3.4028234663852886e38, 1, -1]);
-    expectSameUpdate(decodeUpdate(encodeUpdate(u, false), exp), u);
+    expectSameUpdate(decodeUpdate(encodeUpdate(u, modeOf(exp, false)), exp), u);
   });
 
   it('matches a hand-written golden payload byte for byte', () => {
     const update: ClientUpdate = {
-      version: 1,
+      version: 2,
       runId: Uint8Array.from({ length: 16 }, (_, i) => i),
       step: 7,
       batchStart: 5,
       batchCount: 2,
       tensors: [{ shape: [4], block: [2], k: 1, indices: Uint32Array.of(1, 0), values: Float32Array.of(-1, 1) }],
     };
+    // Digest: SHA-256("4") = 4b227777…. Stream: index bits 1, 0, then sign bits 1, 0 → 0b0101.
     const golden =
-      '54535255' + '0100' + '000102030405060708090a0b0c0d0e0f' + '07000000' + '0500000000000000' + '02000000' + '01000000' +
-      '01' + '04000000' + '02000000' + '0100' + '08' + '01' + '0100' + '01';
-    const bytes = encodeUpdate(update, true);
+      '54535255' + '0200' + '000102030405060708090a0b0c0d0e0f' + '07000000' + '0500000000000000' + '02000000' + '01000000' +
+      '4b227777' + '0200' + '0100' + '01' + '05';
+    const bytes = encodeUpdate(update, { chunk: 2, topk: 1, quantize1bit: true });
     expect(hex(bytes)).toBe(golden);
     expectSameUpdate(decodeUpdate(bytes, { shapes: [[4]], chunk: 2, topk: 1 }), update);
   });
 
   it('accepts a run with no tensors', () => {
     const u = randomUpdate([], 64, 8, true, 5);
-    const bytes = encodeUpdate(u, true);
-    expect(bytes.length).toBe(42);
-    expect(hex(encodeUpdate(decodeUpdate(bytes, { shapes: [], chunk: 64, topk: 8 }), true))).toBe(hex(bytes));
+    const mode = { chunk: 64, topk: 8, quantize1bit: true };
+    const bytes = encodeUpdate(u, mode);
+    expect(bytes.length).toBe(51);
+    expect(hex(encodeUpdate(decodeUpdate(bytes, { shapes: [], ...mode }), mode))).toBe(hex(bytes));
   });
 });
 
 /*
- * A small payload whose every offset is known, for hand-made corruptions.
- * shapes [[4,6],[5]], chunk 2, top-k 2:
- *   tensor 0: block [2,2] (4 elements), k 2, 2×3 = 6 blocks → 12 entries, u8
- *   tensor 1: block [1] (5 is prime), k 1, 5 blocks → 5 entries, u8
- * 1-bit layout: tensor 0 at 42 (rank 42, shape 43, block 51, k 59, width 61,
- * flags 62, indices 63..74, signs 75..76); tensor 1 at 77 (flags 89, indices
- * 90..94, signs 95); 96 bytes. f32 layout: tensor 0 values 75..122.
+ * A small payload whose every bit is known, for hand-made corruptions.
+ * shapes [[4,6],[6],[5]], chunk 3, top-k 2:
+ *   tensor 0: block [2,3] (6 elements, 3-bit indices), 2×2 grid, k 2 → 8 entries, stream bits 0–23
+ *   tensor 1: block [3] (2-bit indices), 2 blocks, k 2 → 4 entries, stream bits 24–31
+ *   tensor 2: block [1] (5 is prime, 0-bit indices), 5 blocks, k 1 → 5 entries, no index bits
+ * The stream starts at byte 51. 1-bit: signs at stream bits 32–48, 7 padding bits,
+ * 58 bytes in all. f32: stream bytes 51–54, 17 values from byte 55, 123 bytes.
  */
-const SMALL: ExpectedUpdate = { shapes: [[4, 6], [5]], chunk: 2, topk: 2 };
+const SMALL: ExpectedUpdate = { shapes: [[4, 6], [6], [5]], chunk: 3, topk: 2 };
+const STREAM = 51 * 8;
 
 function smallUpdate(oneBit: boolean): ClientUpdate {
+  const sign = (n: number, period: number) => Float32Array.from({ length: n }, (_, i) => (i % period === 0 ? -1 : 1));
   return {
     version: UPDATE_FORMAT_VERSION,
     runId: testRunId(9),
@@ -151,53 +161,56 @@ function smallUpdate(oneBit: boolean): ClientUpdate {
     tensors: [
       {
         shape: [4, 6],
-        block: [2, 2],
+        block: [2, 3],
         k: 2,
-        indices: Uint32Array.of(0, 1, 2, 3, 1, 3, 0, 2, 0, 3, 1, 2),
-        values: Float32Array.from({ length: 12 }, (_, i) => (oneBit ? (i % 3 === 0 ? -1 : 1) : i - 5.5)),
+        indices: Uint32Array.of(0, 5, 1, 2, 3, 4, 0, 1),
+        values: oneBit ? sign(8, 3) : Float32Array.from({ length: 8 }, (_, i) => i - 3.5),
       },
+      { shape: [6], block: [3], k: 2, indices: Uint32Array.of(0, 2, 1, 2), values: oneBit ? sign(4, 2) : Float32Array.of(0.5, -0, 2, 3) },
       { shape: [5], block: [1], k: 1, indices: new Uint32Array(5), values: Float32Array.of(1, -1, -1, 1, 1) },
     ],
   };
 }
 
 function smallBytes(oneBit: boolean, edit?: (b: Uint8Array, view: DataView) => void): Uint8Array {
-  const bytes = encodeUpdate(smallUpdate(oneBit), oneBit);
+  const bytes = encodeUpdate(smallUpdate(oneBit), modeOf(SMALL, oneBit));
   edit?.(bytes, new DataView(bytes.buffer));
   return bytes;
 }
 
+/** Overwrites a `width`-bit LSB-first field at absolute bit `at`. */
+function setBits(bytes: Uint8Array, at: number, width: number, value: number): void {
+  for (let i = 0; i < width; i++) {
+    const bit = at + i;
+    bytes[bit >> 3] = (bytes[bit >> 3] & ~(1 << (bit & 7))) | (((value >>> i) & 1) << (bit & 7));
+  }
+}
+
 describe('update codec: strict decoder', () => {
   it('has the layout the corruption tests assume', () => {
-    expect(smallBytes(true).length).toBe(96);
-    expect(smallBytes(false).length).toBe(42 + (21 + 12 + 48) + (13 + 5 + 20));
-    expect(decodeUpdate(smallBytes(true), SMALL).tensors[1].values[1]).toBe(-1);
+    expect(smallBytes(true).length).toBe(58);
+    expect(smallBytes(false).length).toBe(123);
+    const d = decodeUpdate(smallBytes(true), SMALL);
+    expect(Array.from(d.tensors[1].values)).toEqual([-1, 1, -1, 1]);
+    expect(Array.from(d.tensors[2].indices)).toEqual([0, 0, 0, 0, 0]);
   });
 
-  it('bad-magic, bad-version', () => {
+  it('bad-magic, bad-version (version-1 payloads included)', () => {
     expectDecodeError(smallBytes(true, (b) => (b[0] = 0x58)), SMALL, 'bad-magic');
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(4, 2, true)), SMALL, 'bad-version', /version 2/);
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(4, 1, true)), SMALL, 'bad-version', /version 1; this decoder reads 2/);
   });
 
-  it('truncated anywhere, including a head whose tensor would need a 32 MiB index array', () => {
+  it('truncated anywhere, and before allocating for a hostile but honest-looking header', () => {
     const full = smallBytes(true);
-    for (const len of [0, 3, 5, 21, 41, 42, 60, 70, 76, 95]) {
-      expectDecodeError(full.subarray(0, len), SMALL, 'truncated');
-    }
-    expectDecodeError(full.subarray(0, 70), SMALL, 'truncated', /tensor 0 indices \(12 × u8\) needs 12 bytes at offset 63, only 7 remain/);
-    // The expected shape is honest but the payload stops after the head: the
-    // decoder must refuse before allocating the 8M-entry index array.
+    for (const len of [0, 3, 5, 21, 41, 42, 45, 50, 51, 54, 57]) expectDecodeError(full.subarray(0, len), SMALL, 'truncated');
+    expectDecodeError(full.subarray(0, 54), SMALL, 'truncated', /the body of 17 entries needs 7 bytes at offset 51, only 3 remain/);
+    // The run's shapes are huge and the payload stops after the header: refused before any array is made.
     const big: ExpectedUpdate = { shapes: [[65536, 65536]], chunk: 64, topk: 8 };
-    const head = new Uint8Array(42 + 21);
-    head.set(full.subarray(0, 38));
-    const v = new DataView(head.buffer);
+    const header = encodeUpdate(randomUpdate([], 64, 8, true, 1), { chunk: 64, topk: 8, quantize1bit: true });
+    const v = new DataView(header.buffer);
     v.setUint32(38, 1, true);
-    head[42] = 2;
-    [65536, 65536, 64, 64].forEach((d, i) => v.setUint32(43 + 4 * i, d, true));
-    v.setUint16(59, 8, true);
-    head[61] = 16;
-    head[62] = 1;
-    expectDecodeError(head, big, 'truncated', /tensor 0 indices \(8388608 × u16\) needs 16777216 bytes/);
+    header.set(shapeDigest(big.shapes), 42);
+    expectDecodeError(header, big, 'truncated', /the body of 8388608 entries needs 13631488 bytes/);
   });
 
   it('batch-range', () => {
@@ -215,99 +228,107 @@ describe('update codec: strict decoder', () => {
   });
 
   it('tensor-count, including a hostile 2^32 − 1', () => {
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(38, 3, true)), SMALL, 'tensor-count', /3 tensors; the run has 2/);
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(38, 4, true)), SMALL, 'tensor-count', /4 tensors; the run has 3/);
     expectDecodeError(smallBytes(true, (_, v) => v.setUint32(38, 0xffff_ffff, true)), SMALL, 'tensor-count');
-    expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[4, 6]] }, 'tensor-count');
+    expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[4, 6], [6]] }, 'tensor-count');
   });
 
-  it('rank, shape, block-shape, k, index-width against expect', () => {
-    expectDecodeError(smallBytes(true, (b) => (b[42] = 1)), SMALL, 'rank', /tensor 0: rank 1; expected 2/);
-    expectDecodeError(smallBytes(true, (b) => (b[77] = 3)), SMALL, 'rank', /tensor 1/);
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(47, 12, true)), SMALL, 'shape', /tensor 0: shape \[4,12\]; expected \[4,6\]/);
-    expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[4, 6], [7]] }, 'shape', /tensor 1/);
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(51, 4, true)), SMALL, 'block-shape', /\[4,2\]; chunk 2 gives \[2,2\]/);
-    // The same bytes are wrong for a run with another chunk.
-    expectDecodeError(smallBytes(true), { ...SMALL, chunk: 3 }, 'block-shape', /tensor 0/);
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(59, 3, true)), SMALL, 'k', /tensor 0: k 3; expected 2/);
-    expectDecodeError(smallBytes(true), { ...SMALL, topk: 3 }, 'k', /tensor 0: k 2; expected 3/);
-    expectDecodeError(smallBytes(true, (b) => (b[61] = 16)), SMALL, 'index-width', /tensor 0: index width 16; block of 4 needs 8/);
+  it('shape digest, chunk and top-k against the run', () => {
+    expectDecodeError(smallBytes(true, (b) => (b[43] ^= 1)), SMALL, 'shape', /another model/);
+    expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[4, 6], [6], [7]] }, 'shape');
+    expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[6, 4], [6], [5]] }, 'shape');
+    expectDecodeError(smallBytes(true), { ...SMALL, chunk: 2 }, 'chunk', /chunk 3; the run's is 2/);
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(46, 64, true)), SMALL, 'chunk');
+    expectDecodeError(smallBytes(true), { ...SMALL, topk: 3 }, 'k', /top-k 2; the run's is 3/);
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(48, 8, true)), SMALL, 'k');
   });
 
-  it('flags: reserved bits, mixed modes, mode other than the run’s', () => {
-    expectDecodeError(smallBytes(true, (b) => (b[62] = 0x03)), SMALL, 'flags', /tensor 0: reserved flag bits/);
-    expectDecodeError(smallBytes(true, (b) => (b[89] = 0x80)), SMALL, 'flags', /tensor 1: reserved/);
-    expectDecodeError(smallBytes(true, (b) => (b[89] = 0)), SMALL, 'flags', /tensor 1: unquantized values, but the update is 1-bit/);
-    expectDecodeError(smallBytes(true), { ...SMALL, quantize1bit: false }, 'flags', /tensor 0/);
-    expectDecodeError(smallBytes(false), { ...SMALL, quantize1bit: true }, 'flags', /tensor 0/);
+  it('flags: reserved bits, a mode other than the run’s', () => {
+    expectDecodeError(smallBytes(true, (b) => (b[50] = 0x03)), SMALL, 'flags', /reserved flag bits/);
+    expectDecodeError(smallBytes(true, (b) => (b[50] = 0x81)), SMALL, 'flags', /reserved/);
+    expectDecodeError(smallBytes(true), { ...SMALL, quantize1bit: false }, 'flags', /1-bit values, but the run's updates are unquantized/);
+    expectDecodeError(smallBytes(false), { ...SMALL, quantize1bit: true }, 'flags');
+    // Flipping the mode changes the body's length, so without an expected mode it is a length error.
+    expectDecodeError(smallBytes(true, (b) => (b[50] = 0)), SMALL, 'truncated');
   });
 
   it('index-range and index-order name the tensor, block and entry', () => {
-    expectDecodeError(smallBytes(true, (b) => (b[64] = 4)), SMALL, 'index-range', /tensor 0 block 0 \(grid row 0, col 0\) entry 1: index 4 ≥ block elements 4/);
-    expectDecodeError(smallBytes(true, (b) => (b[92] = 1)), SMALL, 'index-range', /tensor 1 block 2 entry 0: index 1 ≥ block elements 1/);
-    // Block 4 is (grid row 1, col 1) in the 2×3 grid; its entries are bytes 71, 72.
-    expectDecodeError(smallBytes(true, (b) => (b[72] = 0)), SMALL, 'index-order', /tensor 0 block 4 \(grid row 1, col 1\) entry 1: index 0 repeats/);
-    expectDecodeError(smallBytes(true, (b) => ((b[71] = 3), (b[72] = 1))), SMALL, 'index-order', /block 4 .* entry 1: index 1 < previous 3/);
+    // Tensor 0 entry 1 (block 0) is stream bits 3–5; 6 is out of a 6-element block.
+    expectDecodeError(smallBytes(true, (b) => setBits(b, STREAM + 3, 3, 6)), SMALL, 'index-range', /tensor 0 block 0 \(grid row 0, col 0\) entry 1: index 6 ≥ block elements 6/);
+    // Tensor 1 entry 2 (block 1 entry 0) is stream bits 28–29.
+    expectDecodeError(smallBytes(true, (b) => setBits(b, STREAM + 28, 2, 3)), SMALL, 'index-range', /tensor 1 block 1 entry 0: index 3 ≥ block elements 3/);
+    // Block 3 is (grid row 1, col 1); its entries are stream bits 18–20 and 21–23.
+    expectDecodeError(smallBytes(true, (b) => setBits(b, STREAM + 21, 3, 0)), SMALL, 'index-order', /tensor 0 block 3 \(grid row 1, col 1\) entry 1: index 0 repeats/);
+    expectDecodeError(
+      smallBytes(true, (b) => (setBits(b, STREAM + 18, 3, 3), setBits(b, STREAM + 21, 3, 1))),
+      SMALL,
+      'index-order',
+      /block 3 .* entry 1: index 1 < previous 3/,
+    );
   });
 
   it('non-finite values (f32 mode)', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
-      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(75 + 4 * 7, bad, true)), SMALL, 'non-finite', /tensor 0 block 3 .* entry 1: value/);
+      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(55 + 4 * 7, bad, true)), SMALL, 'non-finite', /tensor 0 block 3 .* entry 1: value/);
     }
   });
 
-  it('padding: sign bits past the last entry must be zero', () => {
-    expectDecodeError(smallBytes(true, (b) => (b[76] |= 0x10)), SMALL, 'padding', /tensor 0: the 4 padding bits after 12 signs/);
-    expectDecodeError(smallBytes(true, (b) => (b[95] |= 0x80)), SMALL, 'padding', /tensor 1/);
-    // Bit 3 of byte 76 is entry 11, a real sign: flipping it is a valid, different update.
-    expect(decodeUpdate(smallBytes(true, (b) => (b[76] ^= 0x08)), SMALL).tensors[0].values[11]).toBe(-smallUpdate(true).tensors[0].values[11]);
+  it('padding: bits past the end of the stream must be zero', () => {
+    expectDecodeError(smallBytes(true, (b) => (b[57] |= 0x80)), SMALL, 'padding', /the 7 padding bits after the bit stream's 49 bits/);
+    // Stream bit 48 is tensor 2's last sign: flipping it is a valid, different update.
+    const flipped = decodeUpdate(smallBytes(true, (b) => (b[57] ^= 0x01)), SMALL);
+    expect(flipped.tensors[2].values[4]).toBe(-smallUpdate(true).tensors[2].values[4]);
   });
 
   it('trailing-bytes', () => {
     const full = smallBytes(true);
     const longer = new Uint8Array(full.length + 1);
     longer.set(full);
-    expectDecodeError(longer, SMALL, 'trailing-bytes', /1 bytes after the last tensor \(offset 96\)/);
+    expectDecodeError(longer, SMALL, 'trailing-bytes', /1 bytes after the body \(offset 58\)/);
   });
 
   it('rejects a bad expect as a caller bug (RangeError), not as a payload error', () => {
     expect(() => decodeUpdate(smallBytes(true), { ...SMALL, chunk: 0 })).toThrow(RangeError);
-    expect(() => decodeUpdate(smallBytes(true), { ...SMALL, shapes: [[4, 6, 1], [5]] })).toThrow(RangeError);
+    expect(() => decodeUpdate(smallBytes(true), { ...SMALL, shapes: [[4, 6, 1], [6], [5]] })).toThrow(RangeError);
   });
 });
 
 describe('update codec: encoder validation', () => {
   const t0 = (u: ClientUpdate) => u.tensors[0];
+  const ONE_BIT = modeOf(SMALL, true);
 
   it('rejects header fields that would not decode', () => {
-    expectEncodeError({ ...smallUpdate(true), version: 2 }, true, 'bad-version');
-    expectEncodeError({ ...smallUpdate(true), runId: new Uint8Array(15) }, true, 'run-id');
-    expectEncodeError({ ...smallUpdate(true), step: 2 ** 32 }, true, 'step');
-    expectEncodeError({ ...smallUpdate(true), step: 1.5 }, true, 'step');
-    expectEncodeError({ ...smallUpdate(true), batchCount: 0 }, true, 'batch-range');
-    expectEncodeError({ ...smallUpdate(true), batchStart: 2 ** 53 }, true, 'batch-range');
+    expectEncodeError({ ...smallUpdate(true), version: 1 }, ONE_BIT, 'bad-version');
+    expectEncodeError({ ...smallUpdate(true), runId: new Uint8Array(15) }, ONE_BIT, 'run-id');
+    expectEncodeError({ ...smallUpdate(true), step: 2 ** 32 }, ONE_BIT, 'step');
+    expectEncodeError({ ...smallUpdate(true), step: 1.5 }, ONE_BIT, 'step');
+    expectEncodeError({ ...smallUpdate(true), batchCount: 0 }, ONE_BIT, 'batch-range');
+    expectEncodeError({ ...smallUpdate(true), batchStart: 2 ** 53 }, ONE_BIT, 'batch-range');
+    expectEncodeError(smallUpdate(true), { ...ONE_BIT, chunk: 0 }, 'chunk');
+    expectEncodeError(smallUpdate(true), { ...ONE_BIT, topk: 70_000 }, 'k');
   });
 
-  it('rejects malformed tensors', () => {
+  it('rejects tensors that do not follow the run’s block rule and top-k', () => {
     const cases: [(u: ClientUpdate) => void, UpdateErrorCode, RegExp?][] = [
       [(u) => (t0(u).shape = [4, 6, 1]), 'rank'],
       [(u) => (t0(u).shape = [4, 0]), 'shape'],
-      [(u) => (t0(u).block = [2, 4]), 'block-shape', /block 4 does not divide 6/],
-      [(u) => (t0(u).k = 5), 'k'],
+      [(u) => (t0(u).block = [2, 2]), 'block-shape', /tensor 0: block \[2,2\]; chunk 3 gives \[2,3\]/],
+      [(u) => (t0(u).k = 3), 'k', /tensor 0: k 3; top-k 2 gives 2/],
       [(u) => (t0(u).indices = t0(u).indices.slice(1)), 'length', /indices/],
-      [(u) => (t0(u).values = new Float32Array(13)), 'length', /values/],
-      [(u) => (t0(u).indices[5] = 9), 'index-range', /tensor 0 block 2 .* entry 1: index 9/],
-      [(u) => (t0(u).indices[5] = 1), 'index-order', /tensor 0 block 2 .* entry 1: index 1 repeats/],
+      [(u) => (t0(u).values = new Float32Array(9)), 'length', /values/],
+      [(u) => (t0(u).indices[3] = 9), 'index-range', /tensor 0 block 1 .* entry 1: index 9/],
+      [(u) => (t0(u).indices[3] = 1), 'index-order', /tensor 0 block 1 .* entry 1: index 1 repeats/],
       [(u) => (t0(u).values[3] = 0.5), 'not-sign', /tensor 0 block 1 .* entry 1: 1-bit value 0.5 is not ±1/],
       [(u) => (t0(u).values[3] = -0), 'not-sign'],
     ];
     for (const [edit, code, message] of cases) {
       const u = smallUpdate(true);
       edit(u);
-      expectEncodeError(u, true, code, message);
+      expectEncodeError(u, ONE_BIT, code, message);
     }
     const u = smallUpdate(false);
-    u.tensors[1].values[4] = NaN;
-    expectEncodeError(u, false, 'non-finite', /tensor 1 block 4 entry 0/);
+    u.tensors[2].values[4] = NaN;
+    expectEncodeError(u, modeOf(SMALL, false), 'non-finite', /tensor 2 block 4 entry 0/);
   });
 });
 
@@ -315,8 +336,8 @@ type Mutation = (src: Uint8Array, rand: () => number) => Uint8Array;
 
 const randInt = (rand: () => number, n: number) => Math.floor(rand() * n);
 
-/** Biased toward the header and tensor heads, where one byte changes a length or a mode. */
-const randPos = (rand: () => number, len: number) => (rand() < 0.5 ? randInt(rand, Math.min(len, 100)) : randInt(rand, len));
+/** Biased toward the header, where one byte changes a length or a mode. */
+const randPos = (rand: () => number, len: number) => (rand() < 0.5 ? randInt(rand, Math.min(len, 60)) : randInt(rand, len));
 
 const MUTATIONS: Mutation[] = [
   (src, rand) => {
@@ -359,7 +380,7 @@ describe('update codec: fuzz', () => {
       [smallBytes(false), SMALL],
       ...[true, false].map((oneBit, i): [Uint8Array, ExpectedUpdate] => {
         const exp: ExpectedUpdate = { shapes: [[37, 52], [16, 24], [97]], chunk: 8, topk: 3 };
-        return [encodeUpdate(randomUpdate(exp.shapes, exp.chunk, exp.topk, oneBit, 100 + i), oneBit), exp];
+        return [encodeUpdate(randomUpdate(exp.shapes, exp.chunk, exp.topk, oneBit, 100 + i), modeOf(exp, oneBit)), exp];
       }),
     ];
     const rand = mulberry32(0xdeadbeef);
@@ -378,12 +399,12 @@ describe('update codec: fuzz', () => {
         continue;
       }
       accepted++;
-      const again = encodeUpdate(decoded, decoded.quantize1bit);
+      const again = encodeUpdate(decoded, decoded);
       if (hex(again) !== hex(mutated)) throw new Error(`iteration ${i}: accepted payload re-encodes differently`);
     }
     // The fuzzer must actually reach deep checks, not only bounce off the magic.
     expect(accepted).toBeGreaterThan(100);
-    for (const code of ['bad-magic', 'bad-version', 'batch-range', 'tensor-count', 'rank', 'truncated', 'shape', 'block-shape', 'k', 'index-width', 'flags', 'index-range', 'index-order', 'non-finite', 'padding', 'trailing-bytes']) {
+    for (const code of ['bad-magic', 'bad-version', 'batch-range', 'tensor-count', 'truncated', 'shape', 'chunk', 'k', 'flags', 'index-range', 'index-order', 'non-finite', 'padding', 'trailing-bytes']) {
       expect(codes.get(code) ?? 0, code).toBeGreaterThan(0);
     }
   });

@@ -1,70 +1,67 @@
 /**
  * Wire format of one client's DeMo update for one step (DESIGN.md §4, last
- * paragraph), format version 1. All integers are little-endian and unsigned;
+ * paragraph), format version 2. All integers are little-endian and unsigned;
  * fields follow each other with no alignment padding.
  *
- * Header (42 bytes)
+ * Header (51 bytes)
  *   off  size  field
  *     0     4  magic: ASCII "TSRU" (54 53 52 55)
- *     4     2  format version, u16 = 1
+ *     4     2  format version, u16 = 2
  *     6    16  run id: 16 opaque bytes fixed by the coordinator when the run is
  *              created (the raw bytes of a random RFC 9562 UUIDv4). It
  *              names the run, so an update for another run (even one with the
  *              same model shapes) can never be mistaken for this one.
  *    22     4  step, u32. 2^32 steps outlast any run (136 years at one step a
- *              second; real steps take tens of seconds), and a u32 is an exact
- *              JS number with no BigInt or 2^53 edge to police.
- *    26     8  batch start, u64: the index of the first data batch this client
- *              trained on. u64 because batch indices count across all clients
- *              and the whole run (1000 clients × 4 batches × 1M steps > 2^32).
- *              Must be ≤ 2^53 − 1 together with the count (see below).
- *    34     4  batch count, u32, ≥ 1; batches [start, start + count) with
- *              start + count ≤ Number.MAX_SAFE_INTEGER, so both ends are exact.
+ *              second), and a u32 is an exact JS number.
+ *    26     8  batch start, u64: the index of the first sequence this client
+ *              trained on. u64 because indices count across all clients and
+ *              the whole run. start + count must be ≤ 2^53 − 1.
+ *    34     4  batch count, u32, ≥ 1.
  *    38     4  tensor count, u32; must equal the run's parameter tensor count.
- *    42        tensors, in the run's parameter order, back to back.
+ *    42     4  shape digest: the first 4 bytes of SHA-256 over the ASCII text
+ *              of the run's tensor shapes ("256x32,32,24x32,…", outermost dim
+ *              first), so a client of another model is told so by name.
+ *    46     2  chunk s, u16, the run's (DESIGN.md §4 step 3).
+ *    48     2  top-k, u16, the run's.
+ *    50     1  flags, u8: bit 0 = values are 1-bit signs; bits 1–7 reserved, 0.
+ *    51        body
  *
- * Per tensor (r = rank; offsets relative to the tensor's first byte)
- *     0     1  rank, u8: 1 or 2 (must equal the expected shape's rank)
- *     1    4r  shape, u32 per dim, outermost first (must equal the expected shape)
- *  1+4r    4r  block shape, u32 per dim: per dim the largest divisor of the dim
- *              that is ≤ the run's chunk (must equal that exactly)
- *  1+8r     2  k, u16: coefficients kept per block = min(top-k, block elements)
- *  3+8r     1  index width in bits, u8: 8 if block elements ≤ 256, 16 if
- *              ≤ 65536, else 32 (must equal exactly that)
- *  4+8r     1  flags, u8: bit 0 = values are 1-bit signs; bits 1–7 reserved, 0.
- *              Every tensor of one update uses the same mode.
- *  5+8r  N·w/8 indices: N = blocks·k entries of w = width/8 bytes. Blocks are
- *              in row-major order of the block grid; within a block the k
- *              entries are flat indices (u·cc + v for 2-D blocks) strictly
- *              increasing, each < block elements. Sorting makes the encoding
- *              canonical: one update has exactly one byte string, so its
- *              commitment is well defined.
- *     …        values, aligned with the indices:
- *              1-bit mode: ceil(N/8) bytes; entry i is bit (i mod 8) of byte
- *              floor(i/8) (LSB-first), 1 = negative (−1), 0 = +1; the padding
- *              bits of the last byte must be 0 (canonical again).
- *              unquantized mode: N × f32, finite (±0 allowed, bits preserved).
+ * Everything a version-1 payload repeated per tensor (rank, shape, block
+ * shape, k, index width: 21 bytes a 2-D tensor) follows from the run's shapes,
+ * chunk and top-k, which every peer already has, so version 2 sends it once,
+ * as the digest and the two numbers above. On a small model those headers
+ * were larger than the update itself.
+ *
+ * Body: one LSB-first bit stream (bit i is bit i mod 8 of byte ⌊i/8⌋; a
+ * w-bit field stores its value from least to most significant bit):
+ *   1. indices: tensor by tensor in the run's order, block by block in
+ *      row-major order of the block grid, k entries a block, each a flat index
+ *      (u·cc + v) in w = ⌈log₂(block elements)⌉ bits, strictly increasing
+ *      within the block, each < block elements. Sorting makes the encoding
+ *      canonical: one update has exactly one byte string, so its commitment
+ *      is well defined. k = min(top-k, block elements).
+ *   2. 1-bit mode: one sign bit per entry in the same order, 1 = negative
+ *      (−1), 0 = +1.
+ *   The stream ends with zero bits up to a byte boundary (canonical again).
+ *   3. unquantized mode only: after the stream, one f32 per entry in the same
+ *      order, finite (±0 allowed, bits preserved).
+ * The body's length is thus fixed by the run and the mode: a payload of any
+ * other length is rejected before a single field of the body is read.
  *
  * The decoder takes the expected shapes, chunk and top-k from the caller (the
- * run's config), never from the payload, and checks every redundant field
- * against them; the header's lengths are only trusted after they match, and
- * the remaining byte count is checked before any array is allocated.
+ * run's config), never from the payload, and checks every header field
+ * against them.
  */
 
+import { sha256 } from '@noble/hashes/sha2.js';
+import { BitReader, BitWriter, bytesForBits } from './bits';
 import { ByteReader, ByteWriter } from './bytes';
-import {
-  blockCount,
-  blockShape,
-  elementCount,
-  indexWidth,
-  keptPerBlock,
-  type IndexWidth,
-} from '../demo/blocks';
+import { blockCount, blockShape, elementCount, indexBits, keptPerBlock } from '../demo/blocks';
 
 export const UPDATE_MAGIC = 'TSRU';
-export const UPDATE_FORMAT_VERSION = 1;
+export const UPDATE_FORMAT_VERSION = 2;
 export const RUN_ID_BYTES = 16;
-export const UPDATE_HEADER_BYTES = 42;
+export const UPDATE_HEADER_BYTES = 51;
 
 const MAGIC_BYTES = new TextEncoder().encode(UPDATE_MAGIC);
 const FLAG_ONE_BIT = 0x01;
@@ -102,10 +99,15 @@ export interface ExpectedUpdate {
   quantize1bit?: boolean;
 }
 
-/** A decoded update, with the value mode it was sent in (needed to re-encode it bit for bit). */
-export interface DecodedUpdate extends ClientUpdate {
+/** How an update is encoded: the run's chunk and top-k, and the value mode. */
+export interface UpdateMode {
+  chunk: number;
+  topk: number;
   quantize1bit: boolean;
 }
+
+/** A decoded update, with the mode it was sent in (so it re-encodes bit for bit). */
+export interface DecodedUpdate extends ClientUpdate, UpdateMode {}
 
 export type UpdateErrorCode =
   | 'bad-magic'
@@ -117,9 +119,9 @@ export type UpdateErrorCode =
   | 'tensor-count'
   | 'rank'
   | 'shape'
+  | 'chunk'
   | 'block-shape'
   | 'k'
-  | 'index-width'
   | 'flags'
   | 'length'
   | 'index-range'
@@ -222,37 +224,86 @@ function checkBatchRange(start: number, count: number, fail: Fail): void {
 }
 
 // ---------------------------------------------------------------------------
+// Layout: everything about the body that follows from the run.
+
+interface TensorLayout {
+  shape: number[];
+  block: number[];
+  k: number;
+  /** Bits per index. */
+  bits: number;
+  /** blocks·k. */
+  entries: number;
+}
+
+function tensorLayout(shape: number[], chunk: number, topk: number): TensorLayout {
+  const block = blockShape(shape, chunk);
+  const blockElements = elementCount(block);
+  const k = keptPerBlock(blockElements, topk);
+  return { shape, block, k, bits: indexBits(blockElements), entries: blockCount(shape, block) * k };
+}
+
+interface BodySize {
+  entries: number;
+  /** Bytes of the bit stream (indices, then signs in 1-bit mode), padded to a byte. */
+  streamBytes: number;
+  total: number;
+}
+
+function bodySize(layouts: readonly TensorLayout[], oneBit: boolean): BodySize {
+  let entries = 0;
+  let bits = 0;
+  for (const l of layouts) {
+    entries += l.entries;
+    bits += l.entries * l.bits;
+  }
+  if (oneBit) bits += entries;
+  const streamBytes = bytesForBits(bits);
+  return { entries, streamBytes, total: streamBytes + (oneBit ? 0 : 4 * entries) };
+}
+
+/** First 4 bytes of SHA-256 over "RxC,N,…": names the model's shapes in the header. */
+export function shapeDigest(shapes: readonly (readonly number[])[]): Uint8Array {
+  return sha256(new TextEncoder().encode(shapes.map((s) => s.join('x')).join(','))).slice(0, 4);
+}
+
+/** Wire size of an update for these shapes and mode (every update of a run has the same size). */
+export function encodedUpdateBytes(shapes: readonly number[][], mode: UpdateMode): number {
+  return UPDATE_HEADER_BYTES + bodySize(shapes.map((s) => tensorLayout([...s], mode.chunk, mode.topk)), mode.quantize1bit).total;
+}
+
+// ---------------------------------------------------------------------------
 // Encoder
 
-function validateTensorForEncode(t: number, tensor: UpdateTensor, oneBit: boolean): void {
+function validateMode(mode: UpdateMode, fail: Fail): void {
+  if (!isUint(mode.chunk, U16_MAX) || mode.chunk < 1) fail('chunk', `chunk ${mode.chunk} is not an integer in [1, 65535]`);
+  if (!isUint(mode.topk, U16_MAX) || mode.topk < 1) fail('k', `top-k ${mode.topk} is not an integer in [1, 65535]`);
+}
+
+function validateTensorForEncode(t: number, tensor: UpdateTensor, mode: UpdateMode): TensorLayout {
   const { shape, block, k, indices, values } = tensor;
   const rank = shape.length;
   if (rank !== 1 && rank !== 2) failEncode('rank', `tensor ${t}: rank ${rank} is not 1 or 2`);
   shape.forEach((d, i) => {
     if (!isUint(d, U32_MAX) || d === 0) failEncode('shape', `tensor ${t} dim ${i}: ${d} is not an integer in [1, 2^32)`);
   });
-  if (block.length !== rank) failEncode('block-shape', `tensor ${t}: block rank ${block.length} ≠ shape rank ${rank}`);
-  block.forEach((d, i) => {
-    if (!Number.isInteger(d) || d < 1 || shape[i] % d !== 0) {
-      failEncode('block-shape', `tensor ${t} dim ${i}: block ${d} does not divide ${shape[i]}`);
-    }
-  });
-  const blockElements = elementCount(block);
-  if (!isUint(k, U16_MAX) || k === 0 || k > blockElements) {
-    failEncode('k', `tensor ${t}: k ${k} is not in [1, min(65535, block elements ${blockElements})]`);
+  const layout = tensorLayout([...shape], mode.chunk, mode.topk);
+  if (block.length !== rank || block.some((d, i) => d !== layout.block[i])) {
+    failEncode('block-shape', `tensor ${t}: block [${block}]; chunk ${mode.chunk} gives [${layout.block}]`);
   }
-  const n = blockCount(shape, block) * k;
-  if (!(indices instanceof Uint32Array) || indices.length !== n) {
-    failEncode('length', `tensor ${t}: indices must be a Uint32Array of blocks·k = ${n}, got ${indices.length}`);
+  if (k !== layout.k) failEncode('k', `tensor ${t}: k ${k}; top-k ${mode.topk} gives ${layout.k}`);
+  if (!(indices instanceof Uint32Array) || indices.length !== layout.entries) {
+    failEncode('length', `tensor ${t}: indices must be a Uint32Array of blocks·k = ${layout.entries}, got ${indices.length}`);
   }
-  if (!(values instanceof Float32Array) || values.length !== n) {
-    failEncode('length', `tensor ${t}: values must be a Float32Array of blocks·k = ${n}, got ${values.length}`);
+  if (!(values instanceof Float32Array) || values.length !== layout.entries) {
+    failEncode('length', `tensor ${t}: values must be a Float32Array of blocks·k = ${layout.entries}, got ${values.length}`);
   }
   checkIndices(t, shape, block, k, indices, failEncode);
-  checkValues(t, shape, block, k, values, oneBit, failEncode);
+  checkValues(t, shape, block, k, values, mode.quantize1bit, failEncode);
+  return layout;
 }
 
-function validateForEncode(update: ClientUpdate, oneBit: boolean): void {
+function validateForEncode(update: ClientUpdate, mode: UpdateMode): TensorLayout[] {
   if (update.version !== UPDATE_FORMAT_VERSION) {
     failEncode('bad-version', `version ${update.version}; this encoder writes ${UPDATE_FORMAT_VERSION}`);
   }
@@ -262,59 +313,20 @@ function validateForEncode(update: ClientUpdate, oneBit: boolean): void {
   if (!isUint(update.step, U32_MAX)) failEncode('step', `step ${update.step} is not an integer in [0, 2^32)`);
   checkBatchRange(update.batchStart, update.batchCount, failEncode);
   if (update.tensors.length > U32_MAX) failEncode('tensor-count', `${update.tensors.length} tensors do not fit a u32`);
-  update.tensors.forEach((tensor, t) => validateTensorForEncode(t, tensor, oneBit));
-}
-
-function valueBytes(n: number, oneBit: boolean): number {
-  return oneBit ? Math.ceil(n / 8) : 4 * n;
-}
-
-function encodedTensorSize(tensor: UpdateTensor, oneBit: boolean): number {
-  const rank = tensor.shape.length;
-  const width = indexWidth(elementCount(tensor.block));
-  const n = tensor.indices.length;
-  return 1 + 8 * rank + 2 + 1 + 1 + (n * width) / 8 + valueBytes(n, oneBit);
-}
-
-function writeIndices(w: ByteWriter, indices: Uint32Array, width: IndexWidth): void {
-  for (const idx of indices) {
-    if (width === 8) w.u8(idx);
-    else if (width === 16) w.u16(idx);
-    else w.u32(idx);
-  }
-}
-
-function writeSigns(w: ByteWriter, values: Float32Array): void {
-  const packed = new Uint8Array(Math.ceil(values.length / 8));
-  for (let i = 0; i < values.length; i++) {
-    if (values[i] < 0) packed[i >> 3] |= 1 << (i & 7);
-  }
-  w.raw(packed);
-}
-
-function writeTensor(w: ByteWriter, tensor: UpdateTensor, oneBit: boolean): void {
-  const width = indexWidth(elementCount(tensor.block));
-  w.u8(tensor.shape.length);
-  for (const d of tensor.shape) w.u32(d);
-  for (const d of tensor.block) w.u32(d);
-  w.u16(tensor.k);
-  w.u8(width);
-  w.u8(oneBit ? FLAG_ONE_BIT : 0);
-  writeIndices(w, tensor.indices, width);
-  if (oneBit) writeSigns(w, tensor.values);
-  else for (const v of tensor.values) w.f32(v);
+  validateMode(mode, failEncode);
+  return update.tensors.map((tensor, t) => validateTensorForEncode(t, tensor, mode));
 }
 
 /**
- * Serialize an update. Throws `UpdateEncodeError` for anything the decoder
- * would reject on its own (it cannot check the block rule or k against the
- * run's chunk/top-k: it does not know them), so a peer never commits to bytes
- * that others will refuse.
+ * Serialize an update. Throws `UpdateEncodeError` for anything a decoder
+ * expecting these shapes and this mode would reject, so a peer never commits
+ * to bytes that others will refuse.
  */
-export function encodeUpdate(update: ClientUpdate, quantize1bit: boolean): Uint8Array {
-  validateForEncode(update, quantize1bit);
-  const size = update.tensors.reduce((acc, t) => acc + encodedTensorSize(t, quantize1bit), UPDATE_HEADER_BYTES);
-  const w = new ByteWriter(size);
+export function encodeUpdate(update: ClientUpdate, mode: UpdateMode): Uint8Array {
+  const layouts = validateForEncode(update, mode);
+  const oneBit = mode.quantize1bit;
+  const size = bodySize(layouts, oneBit);
+  const w = new ByteWriter(UPDATE_HEADER_BYTES + size.total);
   w.raw(MAGIC_BYTES);
   w.u16(UPDATE_FORMAT_VERSION);
   w.raw(update.runId);
@@ -322,7 +334,18 @@ export function encodeUpdate(update: ClientUpdate, quantize1bit: boolean): Uint8
   w.u64(update.batchStart);
   w.u32(update.batchCount);
   w.u32(update.tensors.length);
-  for (const tensor of update.tensors) writeTensor(w, tensor, quantize1bit);
+  w.raw(shapeDigest(update.tensors.map((t) => t.shape)));
+  w.u16(mode.chunk);
+  w.u16(mode.topk);
+  w.u8(oneBit ? FLAG_ONE_BIT : 0);
+  const stream = new Uint8Array(size.streamBytes);
+  const bits = new BitWriter(stream);
+  update.tensors.forEach((t, i) => {
+    for (const idx of t.indices) bits.write(idx, layouts[i].bits);
+  });
+  if (oneBit) for (const t of update.tensors) for (const v of t.values) bits.write(v < 0 ? 1 : 0, 1);
+  w.raw(stream);
+  if (!oneBit) for (const t of update.tensors) for (const v of t.values) w.f32(v);
   return w.bytes;
 }
 
@@ -331,7 +354,7 @@ export function encodeUpdate(update: ClientUpdate, quantize1bit: boolean): Uint8
 
 /** A wrong `expect` is a bug in the caller, not a bad payload: plain RangeError. */
 function validateExpect(expect: ExpectedUpdate): void {
-  if (!Number.isInteger(expect.chunk) || expect.chunk < 1) throw new RangeError(`expect.chunk ${expect.chunk} must be a positive integer`);
+  if (!isUint(expect.chunk, U16_MAX) || expect.chunk < 1) throw new RangeError(`expect.chunk ${expect.chunk} must be in [1, 65535]`);
   if (!isUint(expect.topk, U16_MAX) || expect.topk < 1) throw new RangeError(`expect.topk ${expect.topk} must be in [1, 65535]`);
   expect.shapes.forEach((shape, t) => {
     if (shape.length !== 1 && shape.length !== 2) throw new RangeError(`expect.shapes[${t}] must have rank 1 or 2`);
@@ -350,9 +373,12 @@ interface Header {
   step: number;
   batchStart: number;
   batchCount: number;
+  quantize1bit: boolean;
 }
 
-function readHeader(r: ByteReader, expectedTensors: number): Header {
+const hexOf = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+function readHeader(r: ByteReader, expect: ExpectedUpdate): Header {
   const magic = r.bytesCopy(4, 'magic');
   if (!magic.every((b, i) => b === MAGIC_BYTES[i])) failDecode('bad-magic', `magic bytes [${magic}] are not "${UPDATE_MAGIC}"`);
   const version = r.u16('format version');
@@ -367,109 +393,75 @@ function readHeader(r: ByteReader, expectedTensors: number): Header {
   const batchCount = r.u32('batch count');
   checkBatchRange(batchStart, batchCount, failDecode);
   const tensorCount = r.u32('tensor count');
-  if (tensorCount !== expectedTensors) failDecode('tensor-count', `${tensorCount} tensors; the run has ${expectedTensors}`);
-  return { runId, step, batchStart, batchCount };
-}
-
-function readDims(r: ByteReader, rank: number, field: string): number[] {
-  const dims: number[] = [];
-  for (let i = 0; i < rank; i++) dims.push(r.u32(`${field} dim ${i}`));
-  return dims;
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-interface TensorHead {
-  shape: number[];
-  block: number[];
-  k: number;
-  width: IndexWidth;
-  oneBit: boolean;
-}
-
-/** Reads and checks the fixed fields of tensor `t`; `mode` is the value mode required (null: not yet fixed). */
-function readTensorHead(r: ByteReader, t: number, expShape: number[], expect: ExpectedUpdate, mode: boolean | null): TensorHead {
-  const rank = r.u8(`tensor ${t} rank`);
-  if (rank !== expShape.length) failDecode('rank', `tensor ${t}: rank ${rank}; expected ${expShape.length}`);
-  const shape = readDims(r, rank, `tensor ${t} shape`);
-  if (!sameDims(shape, expShape)) failDecode('shape', `tensor ${t}: shape [${shape}]; expected [${expShape}]`);
-  const block = readDims(r, rank, `tensor ${t} block`);
-  const expBlock = blockShape(expShape, expect.chunk);
-  if (!sameDims(block, expBlock)) {
-    failDecode('block-shape', `tensor ${t}: block [${block}]; chunk ${expect.chunk} gives [${expBlock}]`);
+  if (tensorCount !== expect.shapes.length) failDecode('tensor-count', `${tensorCount} tensors; the run has ${expect.shapes.length}`);
+  const digest = hexOf(r.bytesCopy(4, 'shape digest'));
+  const expDigest = hexOf(shapeDigest(expect.shapes));
+  if (digest !== expDigest) failDecode('shape', `shape digest ${digest}; the run's tensor shapes give ${expDigest} (another model?)`);
+  const chunk = r.u16('chunk');
+  if (chunk !== expect.chunk) failDecode('chunk', `chunk ${chunk}; the run's is ${expect.chunk}`);
+  const topk = r.u16('top-k');
+  if (topk !== expect.topk) failDecode('k', `top-k ${topk}; the run's is ${expect.topk}`);
+  const flags = r.u8('flags');
+  if (flags & ~FLAG_ONE_BIT) failDecode('flags', `reserved flag bits set (flags 0x${flags.toString(16)})`);
+  const quantize1bit = (flags & FLAG_ONE_BIT) !== 0;
+  if (expect.quantize1bit !== undefined && quantize1bit !== expect.quantize1bit) {
+    const name = (b: boolean) => (b ? '1-bit' : 'unquantized');
+    failDecode('flags', `${name(quantize1bit)} values, but the run's updates are ${name(expect.quantize1bit)}`);
   }
-  const blockElements = elementCount(block);
-  const k = r.u16(`tensor ${t} k`);
-  const expK = keptPerBlock(blockElements, expect.topk);
-  if (k !== expK) failDecode('k', `tensor ${t}: k ${k}; expected ${expK} (top-k ${expect.topk}, block elements ${blockElements})`);
-  const width = r.u8(`tensor ${t} index width`);
-  const expWidth = indexWidth(blockElements);
-  if (width !== expWidth) failDecode('index-width', `tensor ${t}: index width ${width}; block of ${blockElements} needs ${expWidth}`);
-  const flags = r.u8(`tensor ${t} flags`);
-  if (flags & ~FLAG_ONE_BIT) failDecode('flags', `tensor ${t}: reserved flag bits set (flags 0x${flags.toString(16)})`);
-  const oneBit = (flags & FLAG_ONE_BIT) !== 0;
-  if (mode !== null && oneBit !== mode) {
-    failDecode('flags', `tensor ${t}: ${oneBit ? '1-bit' : 'unquantized'} values, but the update is ${mode ? '1-bit' : 'unquantized'}`);
-  }
-  return { shape, block, k, width: expWidth, oneBit };
+  return { runId, step, batchStart, batchCount, quantize1bit };
 }
 
-function readIndices(r: ByteReader, t: number, n: number, width: IndexWidth): Uint32Array {
-  r.require((n * width) / 8, `tensor ${t} indices (${n} × u${width})`);
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = width === 8 ? r.u8('index') : width === 16 ? r.u16('index') : r.u32('index');
+function readIndices(bits: BitReader, t: number, l: TensorLayout): Uint32Array {
+  const out = new Uint32Array(l.entries);
+  for (let i = 0; i < l.entries; i++) out[i] = bits.read(l.bits);
+  checkIndices(t, l.shape, l.block, l.k, out, failDecode);
   return out;
 }
 
-function readSigns(r: ByteReader, t: number, n: number): Float32Array {
-  const packed = r.bytesCopy(Math.ceil(n / 8), `tensor ${t} sign bits (${n})`);
-  const spare = packed.length * 8 - n;
-  if (spare > 0 && packed[packed.length - 1] >>> (8 - spare) !== 0) {
-    failDecode('padding', `tensor ${t}: the ${spare} padding bits after ${n} signs are not zero`);
-  }
+function readSigns(bits: BitReader, n: number): Float32Array {
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (packed[i >> 3] >> (i & 7)) & 1 ? -1 : 1;
+  for (let i = 0; i < n; i++) out[i] = bits.read(1) ? -1 : 1;
   return out;
 }
 
-function readFloats(r: ByteReader, t: number, n: number): Float32Array {
-  r.require(4 * n, `tensor ${t} values (${n} × f32)`);
+function checkPadding(stream: Uint8Array, usedBits: number): void {
+  const spare = stream.length * 8 - usedBits;
+  if (spare > 0 && stream[stream.length - 1] >>> (8 - spare) !== 0) {
+    failDecode('padding', `the ${spare} padding bits after the bit stream's ${usedBits} bits are not zero`);
+  }
+}
+
+function readFloats(r: ByteReader, n: number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = r.f32('value');
   return out;
-}
-
-function readTensor(r: ByteReader, t: number, expShape: number[], expect: ExpectedUpdate, mode: boolean | null): { tensor: UpdateTensor; oneBit: boolean } {
-  const head = readTensorHead(r, t, expShape, expect, mode);
-  const { shape, block, k, width, oneBit } = head;
-  const n = blockCount(shape, block) * k;
-  const indices = readIndices(r, t, n, width);
-  checkIndices(t, shape, block, k, indices, failDecode);
-  const values = oneBit ? readSigns(r, t, n) : readFloats(r, t, n);
-  checkValues(t, shape, block, k, values, oneBit, failDecode);
-  return { tensor: { shape, block, k, indices, values }, oneBit };
 }
 
 /**
  * Parse and fully validate an update against the run's expected shapes.
  * Throws `UpdateDecodeError` for any malformed payload and only that (a
  * RangeError means `expect` itself is invalid). Whatever it returns re-encodes,
- * with `quantize1bit` as returned, to exactly `bytes`.
+ * with its own mode, to exactly `bytes`.
  */
 export function decodeUpdate(bytes: Uint8Array, expect: ExpectedUpdate): DecodedUpdate {
   validateExpect(expect);
   const r = newReader(bytes);
-  const header = readHeader(r, expect.shapes.length);
-  let mode: boolean | null = expect.quantize1bit ?? null;
-  const tensors: UpdateTensor[] = [];
-  for (let t = 0; t < expect.shapes.length; t++) {
-    const { tensor, oneBit } = readTensor(r, t, expect.shapes[t], expect, mode);
-    mode = oneBit;
-    tensors.push(tensor);
+  const header = readHeader(r, expect);
+  const oneBit = header.quantize1bit;
+  const layouts = expect.shapes.map((s) => tensorLayout([...s], expect.chunk, expect.topk));
+  const size = bodySize(layouts, oneBit);
+  if (r.remaining < size.total) {
+    failDecode('truncated', `the body of ${size.entries} entries needs ${size.total} bytes at offset ${r.offset}, only ${r.remaining} remain`);
   }
-  if (r.remaining !== 0) failDecode('trailing-bytes', `${r.remaining} bytes after the last tensor (offset ${r.offset})`);
-  // With no tensors the mode is not on the wire; either choice re-encodes identically.
-  return { version: UPDATE_FORMAT_VERSION, ...header, tensors, quantize1bit: mode ?? true };
+  if (r.remaining > size.total) {
+    failDecode('trailing-bytes', `${r.remaining - size.total} bytes after the body (offset ${r.offset + size.total})`);
+  }
+  const stream = r.bytesCopy(size.streamBytes, 'bit stream');
+  const bits = new BitReader(stream);
+  const tensors: UpdateTensor[] = layouts.map((l, t) => ({ shape: l.shape, block: l.block, k: l.k, indices: readIndices(bits, t, l), values: new Float32Array(0) }));
+  for (const tensor of tensors) tensor.values = oneBit ? readSigns(bits, tensor.indices.length) : readFloats(r, tensor.indices.length);
+  checkPadding(stream, bits.position);
+  tensors.forEach((tensor, t) => checkValues(t, tensor.shape, tensor.block, tensor.k, tensor.values, oneBit, failDecode));
+  const { quantize1bit, ...rest } = header;
+  return { version: UPDATE_FORMAT_VERSION, ...rest, tensors, chunk: expect.chunk, topk: expect.topk, quantize1bit };
 }

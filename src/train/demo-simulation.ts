@@ -11,6 +11,7 @@ import { GpuModel } from '../model/gpu-model';
 import { initParams } from '../model/init';
 import { AdamWTrainer, DEFAULT_ADAMW } from './adamw-trainer';
 import { DEFAULT_DEMO, DemoReplica, randomRunId } from './demo-trainer';
+import { scheduledLearningRate, type ScheduleName } from './schedule';
 
 export interface DemoSimulationSpec {
   preset: string;
@@ -18,7 +19,11 @@ export interface DemoSimulationSpec {
   batchPerReplica: number;
   seqLen: number;
   steps: number;
+  /** Peak learning rate. */
   lr: number;
+  /** Learning-rate schedule over `steps` (default constant, no warmup). */
+  schedule?: ScheduleName;
+  warmupSteps?: number;
   chunk?: number;
   topk?: number;
   weightDecay?: number;
@@ -63,6 +68,8 @@ export interface AdamWSimulationSpec {
   seqLen: number;
   steps: number;
   lr: number;
+  schedule?: ScheduleName;
+  warmupSteps?: number;
   weightDecay?: number;
   dataset?: string;
   seed?: number;
@@ -78,12 +85,20 @@ function withDefaults(spec: DemoSimulationSpec): Required<DemoSimulationSpec> {
   // `??` rather than a spread: an explicit undefined (an unset bench flag) means the default.
   return {
     ...spec,
+    schedule: spec.schedule ?? 'constant',
+    warmupSteps: spec.warmupSteps ?? 0,
     chunk: spec.chunk ?? DEFAULT_DEMO.chunk,
     topk: spec.topk ?? DEFAULT_DEMO.topk,
     weightDecay: spec.weightDecay ?? 0,
     dataset: spec.dataset ?? defaultDataset(config.vocab_size),
     seed: spec.seed ?? 1,
   };
+}
+
+/** The same η sequence for DeMo and AdamW: wsd decays over the last 20 % to 10 % of the peak. */
+function lrAt(spec: { lr: number; schedule: ScheduleName; warmupSteps: number; steps: number }, step: number): number {
+  const schedule = { schedule: spec.schedule, peak: spec.lr, warmupSteps: spec.warmupSteps, decayFraction: 0.2, minFactor: 0.1 };
+  return scheduledLearningRate(schedule, spec.steps, step);
 }
 
 function defaultDataset(vocab: number): string {
@@ -124,12 +139,13 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
   let decMs = 0;
   try {
     for (let step = 0; step < spec.steps; step++) {
+      const lr = lrAt(spec, step);
       const updates: Uint8Array[] = [];
       let lossSum = 0;
       for (let r = 0; r < N; r++) {
         const batchStart = step * N * B + r * B;
         const batch = await loader.batchForRange(batchStart, B, spec.seqLen);
-        const u = await replicas[r].computeUpdate(batch, spec.lr, { runId, step, batchStart, batchCount: B });
+        const u = await replicas[r].computeUpdate(batch, lr, { runId, step, batchStart, batchCount: B });
         updates.push(u.bytes);
         lossSum += u.loss;
         fbMs += u.forwardBackwardMs;
@@ -140,7 +156,7 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
       for (let r = 0; r < N; r++) {
         // Replica r sees the agreed set rotated by r: the result must not depend on order.
         const order = updates.map((_, i) => updates[(i + r) % N]);
-        const applied = await replicas[r].applyAgreed(order, spec.lr, spec.weightDecay);
+        const applied = await replicas[r].applyAgreed(order, lr, spec.weightDecay);
         checksums.push(applied.checksum);
         decMs += applied.decodeMs;
       }
@@ -177,6 +193,8 @@ export async function simulateAdamW(input: AdamWSimulationSpec): Promise<AdamWSi
   const config = getPreset(input.preset);
   const spec: Required<AdamWSimulationSpec> = {
     ...input,
+    schedule: input.schedule ?? 'constant',
+    warmupSteps: input.warmupSteps ?? 0,
     weightDecay: input.weightDecay ?? 0,
     dataset: input.dataset ?? defaultDataset(config.vocab_size),
     seed: input.seed ?? 1,
@@ -190,7 +208,7 @@ export async function simulateAdamW(input: AdamWSimulationSpec): Promise<AdamWSi
     const losses: number[] = [];
     for (let step = 0; step < spec.steps; step++) {
       const batch = await loader.batchForRange(step * spec.batch, spec.batch, spec.seqLen);
-      losses.push((await trainer.train(batch, spec.lr)).loss);
+      losses.push((await trainer.train(batch, lrAt(spec, step))).loss);
     }
     return { spec, losses };
   } finally {

@@ -163,7 +163,7 @@ export class DemoReplica {
       indices: indices.slice(p.outOffset, p.outOffset + p.entries),
       values: values.slice(p.outOffset, p.outOffset + p.entries),
     }));
-    const bytes = encodeUpdate({ version: UPDATE_FORMAT_VERSION, ...header, tensors }, this.settings.quantize1bit);
+    const bytes = encodeUpdate({ version: UPDATE_FORMAT_VERSION, ...header, tensors }, this.settings);
     return { bytes, loss, gradNorm: norm, forwardBackwardMs: t1 - t0, encodeMs: now() - t1 };
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cosineLearningRate, wsdLearningRate } from './schedule';
+import { cosineLearningRate, scheduledLearningRate, wsdLearningRate } from './schedule';
 
 const s = { lr: 1e-3, warmupSteps: 10, totalSteps: 100, decayFraction: 0.2, minFactor: 0.1 };
 
@@ -37,5 +37,19 @@ describe('cosineLearningRate', () => {
 
   it('is monotone after the warmup', () => {
     for (let s = 10; s < 110; s++) expect(cosineLearningRate(c, s + 1)).toBeLessThanOrEqual(cosineLearningRate(c, s));
+  });
+});
+
+describe('scheduledLearningRate', () => {
+  const base = { peak: 1e-3, warmupSteps: 10, decayFraction: 0.2, minFactor: 0.1 };
+  it('dispatches to the named schedule', () => {
+    expect(scheduledLearningRate({ ...base, schedule: 'wsd' }, 100, 95)).toBe(wsdLearningRate({ ...base, lr: 1e-3, totalSteps: 100 }, 95));
+    expect(scheduledLearningRate({ ...base, schedule: 'cosine' }, 100, 50)).toBe(cosineLearningRate({ ...base, lr: 1e-3, totalSteps: 100 }, 50));
+  });
+  it('constant warms up, then never decays', () => {
+    const c = { ...base, schedule: 'constant' as const };
+    expect(scheduledLearningRate(c, 100, 4)).toBeCloseTo(5e-4, 12);
+    expect(scheduledLearningRate(c, 100, 99)).toBe(1e-3);
+    expect(scheduledLearningRate(c, 100, 10_000)).toBe(1e-3);
   });
 });

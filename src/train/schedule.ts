@@ -28,3 +28,28 @@ export function cosineLearningRate(s: { lr: number; warmupSteps: number; totalSt
   const t = Math.min(1, (step - s.warmupSteps) / span);
   return s.lr * (s.minFactor + (1 - s.minFactor) * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
+
+export type ScheduleName = 'constant' | 'cosine' | 'wsd';
+
+export interface LearningRateSchedule {
+  schedule: ScheduleName;
+  peak: number;
+  warmupSteps: number;
+  /** wsd only. */
+  decayFraction: number;
+  /** cosine and wsd: the final lr as a fraction of the peak. */
+  minFactor: number;
+}
+
+/** η at `step` of a run of `totalSteps` (0 = until stopped: no decay). Constant still warms up. */
+export function scheduledLearningRate(s: LearningRateSchedule, totalSteps: number, step: number): number {
+  const { peak: lr, warmupSteps, decayFraction, minFactor } = s;
+  switch (s.schedule) {
+    case 'constant':
+      return wsdLearningRate({ lr, warmupSteps, totalSteps: 0, decayFraction, minFactor }, step);
+    case 'cosine':
+      return cosineLearningRate({ lr, warmupSteps, totalSteps, minFactor }, step);
+    case 'wsd':
+      return wsdLearningRate({ lr, warmupSteps, totalSteps, decayFraction, minFactor }, step);
+  }
+}
