@@ -78,6 +78,10 @@ export const runConfigSchema = z
     if (smallest < c.initMinClients) {
       ctx.addIssue({ code: 'custom', path: ['globalBatch'], message: `the global batch (${smallest}) must give each of initMinClients (${c.initMinClients}) clients at least one sequence` });
     }
+    if (c.lr.schedule === 'cosine' && c.totalSteps === 0) {
+      // Cosine reaches minFactor·peak at totalSteps; with 0 (until stopped) it would sit at the minimum right after warmup.
+      ctx.addIssue({ code: 'custom', path: ['lr', 'schedule'], message: "the cosine schedule needs totalSteps > 0 (use 'wsd' or 'constant' to train until stopped)" });
+    }
   });
 
 export type RunConfig = z.output<typeof runConfigSchema>;

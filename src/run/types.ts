@@ -94,7 +94,8 @@ export type Effect =
   | { type: 'dropped'; clientId: ClientId; step: number; reason: string }
   | { type: 'epochEnd'; epoch: number; step: number }
   | { type: 'finished'; step: number }
-  | { type: 'rejected'; clientId: ClientId | null; event: RunEvent['type']; reason: string };
+  /** `event` is 'unknown' when the input was not an event at all. */
+  | { type: 'rejected'; clientId: ClientId | null; event: RunEvent['type'] | 'unknown'; reason: string };
 
 export interface StepResult {
   state: RunState;

@@ -1,0 +1,140 @@
+/**
+ * Random event sequences (seeded, so a failure reproduces): the machine never
+ * throws, never mutates its input, gives the same result from the state's
+ * JSON round trip, a rejected event changes nothing, and every state passes
+ * the structural invariants below.
+ */
+import { describe, expect, it } from 'vitest';
+import { globalBatchSize } from './batch-size';
+import { encodeBitmap } from './bitmap';
+import { createRunState, step } from './state-machine';
+import { cid, deepFreeze, hash, sum, testConfig } from './test-helpers';
+import type { Effect, RunConfig, RunEvent, RunState } from './types';
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PHASES = ['WaitingForMembers', 'Warmup', 'RoundTrain', 'RoundWitness', 'Cooldown', 'Paused', 'Finished'];
+
+function randomEvent(rand: () => number, s: RunState, now: number): RunEvent {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const client = cid(1 + Math.floor(rand() * 6));
+  const slots = s.round?.slots.length ?? 1 + Math.floor(rand() * 4);
+  // Mostly the round's step, sometimes a stale or future one.
+  const stepNo = rand() < 0.9 ? s.step : Math.max(0, s.step + pick([-1, 1, 2]));
+  const held = rand() < 0.9 ? encodeBitmap(Array.from({ length: slots }, () => rand() < 0.8)) : pick(['', 'zz', '0', 'ffff', 'FF']);
+  const kind = rand();
+  if (kind < 0.2) return { type: 'tick', now };
+  if (kind < 0.32) return { type: 'join', clientId: client, now };
+  if (kind < 0.38) return { type: 'leave', clientId: client, now };
+  if (kind < 0.62) return { type: 'commit', clientId: client, step: stepNo, hash: rand() < 0.95 ? hash(Math.floor(rand() * 9)) : 'nothex', now };
+  if (kind < 0.86) return { type: 'witness', clientId: client, step: stepNo, held, checksum: sum(rand() < 0.8 ? 1 : 2), now };
+  if (kind < 0.9) return { type: 'pause', now };
+  if (kind < 0.94) return { type: 'resume', now };
+  if (kind < 0.97) return { type: 'recovered', now };
+  return pick([{ type: 'tick' }, { type: 'bogus', now }, null, { type: 'join', clientId: 'x', now }]) as unknown as RunEvent;
+}
+
+/**
+ * Structural invariants of `s`, reached from `prev` with `effects`: the broken
+ * ones by name (plain checks rather than an expect each, which would make
+ * tens of thousands of steps slow).
+ */
+function violations(config: RunConfig, prev: RunState, s: RunState, effects: Effect[], paid: Map<string, number>): string[] {
+  const bad: string[] = [];
+  const check = (ok: boolean, what: string) => {
+    if (!ok) bad.push(what);
+  };
+  const live = s.phase === 'Paused' ? s.pausedFrom : s.phase;
+  check(PHASES.includes(s.phase), 'known phase');
+  check((s.pausedFrom !== null) === (s.phase === 'Paused'), 'pausedFrom set exactly when paused');
+  check((s.round !== null) === (live === 'RoundTrain' || live === 'RoundWitness'), 'a round exactly in the round phases');
+  check(s.step === prev.step || s.step === prev.step + 1, 'step monotonic, at most one round per event');
+  check(s.dataCursor >= prev.dataCursor, 'cursor monotonic');
+  check(s.epoch >= prev.epoch && s.epochStartStep <= s.step, 'epoch monotonic, started at or before the step');
+  check(s.tokensSeen === s.dataCursor * config.seqLen, 'tokens = cursor · seqLen');
+  check(config.totalSteps === 0 || s.step <= config.totalSteps, 'step ≤ totalSteps');
+
+  const clients = Object.values(s.clients);
+  check(new Set(clients.map((c) => c.joinSeq)).size === clients.length, 'joinSeq unique');
+  for (const c of clients) {
+    check(s.clients[c.id] === c && c.joinSeq < s.nextJoinSeq, `client ${c.id} keyed by id, joinSeq issued`);
+    check(c.points === config.pointsPerUpdate * c.agreedUpdates, `points = pointsPerUpdate · agreedUpdates for ${c.id}`);
+    check(c.points === (paid.get(c.id) ?? 0), `points = sum of points effects for ${c.id}`);
+    check(c.status === 'gone' || c.missedRounds <= config.maxMissedRounds, `present ${c.id} within maxMissedRounds`);
+  }
+
+  const round = s.round;
+  if (round !== null) {
+    const n = round.slots.length;
+    check(n > 0 && new Set(round.slots).size === n, 'slots non-empty and unique');
+    check(round.slots.every((id) => s.clients[id] !== undefined), 'every slot is a known client');
+    check(clients.every((c) => c.status !== 'member' || round.slots.includes(c.id)), 'every member has a slot');
+    check(round.step === s.step, 'round step = state step');
+    check(round.assignments.length === n && round.commitments.length === n && round.witnesses.length === n, 'per-slot arrays sized');
+    const covered = round.assignments.flatMap((a) => Array.from({ length: a.count }, (_, i) => a.start + i)).sort((x, y) => x - y);
+    const batch = globalBatchSize(config.globalBatch, s.tokensSeen);
+    check(covered.length === batch && covered.every((v, i) => v === s.dataCursor + i), 'assignments cover [cursor, cursor + B) once');
+    check(live !== 'RoundTrain' || round.witnesses.every((w) => w === null), 'no witness before RoundWitness');
+  }
+
+  if (effects.some((e) => e.type === 'rejected')) check(effects.length === 1 && s === prev, 'a rejection is alone and changes nothing');
+  return bad;
+}
+
+const configs: RunConfig[] = [
+  testConfig({ initMinClients: 2, minClients: 1, epochTime: 40_000, globalBatch: { start: 2, end: 9, warmupTokens: 64 * 40 } }),
+  testConfig({ initMinClients: 3, minClients: 2, totalSteps: 25, witnessQuorum: 1, maxMissedRounds: 0, globalBatch: { start: 3, end: 3, warmupTokens: 0 } }),
+  testConfig({ initMinClients: 1, minClients: 1, warmupTime: 0, cooldownTime: 0, maxRoundTrainTime: 0, roundWitnessTime: 0, epochTime: 0, witnessQuorum: 0.5 }),
+];
+
+describe('random event sequences', () => {
+  it.each(configs.map((config, i) => [i, config] as const))('config %i: never throws, invariants hold', (_, config) => {
+    const seen = new Map<string, number>();
+    for (let seq = 0; seq < 60; seq++) {
+      const rand = mulberry32(1000 * seq + 7);
+      let state = createRunState(config, 0);
+      let now = 0;
+      const paid = new Map<string, number>();
+      const phasesSeen = new Set<string>();
+      for (let i = 0; i < 250; i++) {
+        now += Math.floor(rand() * 3000);
+        const event = randomEvent(rand, state, now);
+        const before = JSON.stringify(state);
+        const { state: next, effects } = step(config, deepFreeze(state), event);
+        if (JSON.stringify(state) !== before) expect(JSON.stringify(state)).toBe(before);
+        const fromJson = JSON.stringify(step(config, JSON.parse(before) as RunState, event));
+        if (fromJson !== JSON.stringify({ state: next, effects })) expect(fromJson).toBe(JSON.stringify({ state: next, effects }));
+        for (const e of effects) {
+          seen.set(e.type, (seen.get(e.type) ?? 0) + 1);
+          if (e.type === 'points') paid.set(e.clientId, (paid.get(e.clientId) ?? 0) + e.amount);
+        }
+        const bad = violations(config, state, next, effects, paid);
+        if (bad.length > 0) expect({ seq, i, event, bad }).toEqual({ seq, i, event, bad: [] });
+        state = next;
+        phasesSeen.add(state.phase);
+      }
+      expect(phasesSeen.size).toBeGreaterThan(1);
+    }
+    // The sequences exercise the interesting paths, not only rejections.
+    for (const type of ['phase', 'roundStarted', 'agreed', 'points', 'resync', 'rejected']) expect(seen.get(type) ?? 0).toBeGreaterThan(0);
+  });
+
+  it('the invariant check catches a broken state', () => {
+    const config = configs[0];
+    const s0 = createRunState(config, 0);
+    expect(violations(config, s0, s0, [], new Map())).toEqual([]);
+    const stepBack = { ...s0, step: -1 };
+    expect(violations(config, s0, stepBack, [], new Map())).toContain('step monotonic, at most one round per event');
+    const cheat = { ...s0, clients: { [cid(1)]: { id: cid(1), status: 'member' as const, joinSeq: 0, missedRounds: 0, points: 10, agreedUpdates: 0 } }, nextJoinSeq: 1 };
+    expect(violations(config, s0, cheat, [], new Map())).toContain(`points = pointsPerUpdate · agreedUpdates for ${cid(1)}`);
+  });
+});

@@ -1,0 +1,364 @@
+/**
+ * The run's pure state machine (docs/run.md "State machine", "Rounds",
+ * "Points"). `step` never reads the clock, never throws on bad input and
+ * never mutates its input: it works on a structured clone and returns it with
+ * the effects the caller must carry out. A rejected event returns the input
+ * state itself and one `rejected` effect.
+ */
+import { assignRanges, roundSeed } from './assignment';
+import { globalBatchSize } from './batch-size';
+import { bitmapError, decodeBitmap } from './bitmap';
+import { parseRunEvent } from './events';
+import { lrBits } from './learning-rate';
+import type { ClientId, Effect, Phase, Round, RunConfig, RunEvent, RunState, StepResult, WitnessReport } from './types';
+
+/** One step's working copy: handlers mutate `s` (a clone) and append effects. */
+interface Ctx {
+  config: RunConfig;
+  s: RunState;
+  now: number;
+  effects: Effect[];
+}
+
+/** Floating error in witnessQuorum·reports (0.28·25 = 7.000000000000001) must not demand one more report. */
+const QUORUM_EPSILON = 1e-9;
+
+export function createRunState(config: RunConfig, now: number): RunState {
+  void config; // nothing in the initial state depends on the config today; the server passes it so that may change freely
+  return {
+    version: 1,
+    phase: 'WaitingForMembers',
+    phaseStartedAt: now,
+    pausedFrom: null,
+    epoch: 0,
+    epochStartedAt: now,
+    epochStartStep: 0,
+    step: 0,
+    dataCursor: 0,
+    tokensSeen: 0,
+    nextJoinSeq: 0,
+    clients: {},
+    round: null,
+  };
+}
+
+export function step(config: RunConfig, state: RunState, input: RunEvent): StepResult {
+  const parsed = parseRunEvent(input);
+  if (!parsed.ok) return reject(state, input, parsed.reason);
+  const event = parsed.event;
+  const ctx: Ctx = { config, s: structuredClone(state), now: event.now, effects: [] };
+  const reason = handle(ctx, event);
+  if (reason !== null) return reject(state, event, reason);
+  // Timeouts fire from ticks only; completions (all committed, enough members, …) from any event.
+  settle(ctx, event.type === 'tick');
+  return { state: ctx.s, effects: ctx.effects };
+}
+
+function reject(state: RunState, input: unknown, reason: string): StepResult {
+  const fields = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const types: readonly string[] = ['join', 'leave', 'commit', 'witness', 'tick', 'pause', 'resume', 'recovered'];
+  const event = typeof fields.type === 'string' && types.includes(fields.type) ? (fields.type as RunEvent['type']) : 'unknown';
+  const clientId = typeof fields.clientId === 'string' ? fields.clientId : null;
+  return { state, effects: [{ type: 'rejected', clientId, event, reason }] };
+}
+
+/** Applies the event's own change; returns why it is not allowed, or null. */
+function handle(ctx: Ctx, event: RunEvent): string | null {
+  switch (event.type) {
+    case 'join':
+      return onJoin(ctx, event.clientId);
+    case 'leave':
+      return onLeave(ctx, event.clientId);
+    case 'commit':
+      return onCommit(ctx, event);
+    case 'witness':
+      return onWitness(ctx, event);
+    case 'tick':
+      return null;
+    case 'pause':
+      return onPause(ctx);
+    case 'resume':
+      return onResume(ctx);
+    case 'recovered':
+      // The server was down: nobody could talk to it, so nobody is late for that time.
+      ctx.s.phaseStartedAt = ctx.now;
+      return null;
+  }
+}
+
+// ---- events ----
+
+function onJoin({ s }: Ctx, id: ClientId): string | null {
+  if (s.phase === 'Finished') return 'the run is finished';
+  const known = s.clients[id];
+  if (known?.status === 'member') return 'already a member';
+  if (known?.status === 'joining') return 'already joining';
+  // A returning client keeps its points; its join order is new.
+  s.clients[id] = {
+    id,
+    status: 'joining',
+    joinSeq: s.nextJoinSeq++,
+    missedRounds: 0,
+    points: known?.points ?? 0,
+    agreedUpdates: known?.agreedUpdates ?? 0,
+  };
+  return null;
+}
+
+function onLeave({ s }: Ctx, id: ClientId): string | null {
+  const known = s.clients[id];
+  if (known === undefined || known.status === 'gone') return 'not in the run';
+  known.status = 'gone';
+  return null;
+}
+
+function onCommit({ s }: Ctx, e: Extract<RunEvent, { type: 'commit' }>): string | null {
+  if (s.phase !== 'RoundTrain') return `commit is only allowed in RoundTrain (phase is ${s.phase})`;
+  const round = s.round as Round;
+  const slot = memberSlot(s, e.clientId);
+  if (slot < 0) return `not a member of round ${round.step}`;
+  if (e.step !== round.step) return `commit for step ${e.step}, but the round is step ${round.step}`;
+  if (round.commitments[slot] !== null) return `already committed in round ${round.step}`;
+  round.commitments[slot] = e.hash;
+  return null;
+}
+
+function onWitness({ s }: Ctx, e: Extract<RunEvent, { type: 'witness' }>): string | null {
+  if (s.phase !== 'RoundWitness') return `witness is only allowed in RoundWitness (phase is ${s.phase})`;
+  const round = s.round as Round;
+  const slot = memberSlot(s, e.clientId);
+  if (slot < 0) return `not a member of round ${round.step}`;
+  if (e.step !== round.step) return `witness for step ${e.step}, but the round is step ${round.step}`;
+  if (round.witnesses[slot] !== null) return `already witnessed in round ${round.step}`;
+  const bad = bitmapError(e.held, round.slots.length);
+  if (bad !== null) return `held: ${bad}`;
+  round.witnesses[slot] = { held: e.held, checksum: e.checksum };
+  return null;
+}
+
+function onPause(ctx: Ctx): string | null {
+  const { s } = ctx;
+  if (s.phase === 'Paused') return 'already paused';
+  if (s.phase === 'Finished') return 'the run is finished';
+  s.pausedFrom = s.phase;
+  enter(ctx, 'Paused');
+  return null;
+}
+
+function onResume(ctx: Ctx): string | null {
+  const { s, now } = ctx;
+  if (s.phase !== 'Paused') return `not paused (phase is ${s.phase})`;
+  const back = s.pausedFrom as Phase;
+  // Paused time does not count toward the epoch either.
+  s.epochStartedAt += now - s.phaseStartedAt;
+  s.pausedFrom = null;
+  enter(ctx, back);
+  return null;
+}
+
+// ---- transitions ----
+
+/** Fires every transition now due: any number of completions, at most one timeout (a zero timeout must not spin). */
+function settle(ctx: Ctx, timeoutsDue: boolean): void {
+  for (;;) {
+    if (advanceOnCondition(ctx)) continue;
+    if (timeoutsDue && advanceOnTimeout(ctx)) {
+      timeoutsDue = false;
+      continue;
+    }
+    return;
+  }
+}
+
+function advanceOnCondition(ctx: Ctx): boolean {
+  const { s } = ctx;
+  switch (s.phase) {
+    case 'WaitingForMembers':
+      return headcount(s) >= minToStart(ctx) && enter(ctx, 'Warmup');
+    case 'Warmup':
+      return headcount(s) < minToStart(ctx) && enter(ctx, 'WaitingForMembers');
+    case 'RoundTrain':
+      return everyPresentMember(s, (slot) => (s.round as Round).commitments[slot] !== null) && enter(ctx, 'RoundWitness');
+    case 'RoundWitness':
+      return everyPresentMember(s, (slot) => (s.round as Round).witnesses[slot] !== null) && endRound(ctx);
+    default:
+      return false;
+  }
+}
+
+function advanceOnTimeout(ctx: Ctx): boolean {
+  const { s, config, now } = ctx;
+  const elapsed = now - s.phaseStartedAt;
+  switch (s.phase) {
+    case 'Warmup':
+      return elapsed >= config.warmupTime && startRound(ctx);
+    case 'RoundTrain':
+      return elapsed >= config.maxRoundTrainTime && enter(ctx, 'RoundWitness');
+    case 'RoundWitness':
+      return elapsed >= config.roundWitnessTime && endRound(ctx);
+    case 'Cooldown':
+      return elapsed >= config.cooldownTime && endCooldown(ctx);
+    default:
+      return false;
+  }
+}
+
+/** Always true, so transitions read as `condition && enter(…)`. */
+function enter(ctx: Ctx, to: Phase): true {
+  const { s } = ctx;
+  ctx.effects.push({ type: 'phase', from: s.phase, to, step: s.step, epoch: s.epoch });
+  s.phase = to;
+  s.phaseStartedAt = ctx.now;
+  return true;
+}
+
+function startRound(ctx: Ctx): true {
+  const { s, config, now } = ctx;
+  for (const c of Object.values(s.clients)) if (c.status === 'joining') c.status = 'member';
+  const slots = Object.values(s.clients)
+    .filter((c) => c.status === 'member')
+    .sort((a, b) => a.joinSeq - b.joinSeq)
+    .map((c) => c.id);
+  // The epoch's clock starts with its first round, not while it waited for members.
+  if (s.step === s.epochStartStep) s.epochStartedAt = now;
+  const seed = roundSeed(config.runId, s.step);
+  s.round = {
+    step: s.step,
+    seed,
+    slots,
+    assignments: assignRanges(slots.length, globalBatchSize(config.globalBatch, s.tokensSeen), s.dataCursor, seed),
+    lrBits: lrBits(config, s.step),
+    commitments: slots.map(() => null),
+    witnesses: slots.map(() => null),
+    startedAt: now,
+  };
+  enter(ctx, 'RoundTrain');
+  ctx.effects.push({ type: 'roundStarted', round: structuredClone(s.round) });
+  return true;
+}
+
+function endRound(ctx: Ctx): true {
+  const { s, config } = ctx;
+  const round = s.round as Round;
+  const agreed = agreedSlots(config, round);
+  ctx.effects.push({
+    type: 'agreed',
+    step: round.step,
+    epoch: s.epoch,
+    slots: agreed,
+    clients: agreed.map((i) => round.slots[i]),
+    hashes: agreed.map((i) => round.commitments[i] as string),
+    lrBits: round.lrBits,
+  });
+  creditAuthors(ctx, round, agreed);
+  resyncDissenters(ctx, round);
+  dropMissing(ctx, round, agreed);
+  const batch = round.assignments.reduce((sum, a) => sum + a.count, 0);
+  s.dataCursor += batch;
+  s.tokensSeen += batch * config.seqLen;
+  s.step += 1;
+  s.round = null;
+  return afterRound(ctx);
+}
+
+function afterRound(ctx: Ctx): true {
+  const { s, config, now } = ctx;
+  if (config.totalSteps > 0 && s.step >= config.totalSteps) {
+    enter(ctx, 'Finished');
+    ctx.effects.push({ type: 'finished', step: s.step });
+  } else if (now - s.epochStartedAt >= config.epochTime) {
+    enter(ctx, 'Cooldown');
+    ctx.effects.push({ type: 'epochEnd', epoch: s.epoch, step: s.step });
+  } else if (headcount(s) < config.minClients) {
+    enter(ctx, 'WaitingForMembers');
+  } else {
+    startRound(ctx);
+  }
+  return true;
+}
+
+function endCooldown(ctx: Ctx): true {
+  const { s, now } = ctx;
+  s.epoch += 1;
+  s.epochStartStep = s.step;
+  s.epochStartedAt = now;
+  return headcount(s) >= minToStart(ctx) ? startRound(ctx) : enter(ctx, 'WaitingForMembers');
+}
+
+// ---- the round's outcome ----
+
+/** Slots whose commitment ⌈quorum·reports⌉ (at least 1) witness reports hold, ascending. */
+export function agreedSlots(config: RunConfig, round: Round): number[] {
+  const reports = round.witnesses.filter((w): w is WitnessReport => w !== null).map((w) => decodeBitmap(w.held, round.slots.length));
+  const quorum = Math.max(1, Math.ceil(config.witnessQuorum * reports.length - QUORUM_EPSILON));
+  return round.slots
+    .map((_, slot) => slot)
+    .filter((slot) => round.commitments[slot] !== null && reports.filter((held) => held[slot]).length >= quorum);
+}
+
+/** The most frequent checksum; ties go to the smallest hex, so every server picks the same one. */
+export function majorityChecksum(checksums: readonly string[]): string | null {
+  const counts = new Map<string, number>();
+  for (const c of checksums) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let best: string | null = null;
+  for (const [c, n] of counts) {
+    const bestN = best === null ? 0 : (counts.get(best) as number);
+    if (n > bestN || (n === bestN && best !== null && c < best)) best = c;
+  }
+  return best;
+}
+
+function creditAuthors(ctx: Ctx, round: Round, agreed: number[]): void {
+  const { s, config } = ctx;
+  for (const slot of agreed) {
+    const author = s.clients[round.slots[slot]];
+    author.points += config.pointsPerUpdate;
+    author.agreedUpdates += 1;
+    author.missedRounds = 0;
+    ctx.effects.push({ type: 'points', clientId: author.id, step: round.step, amount: config.pointsPerUpdate });
+  }
+}
+
+function resyncDissenters(ctx: Ctx, round: Round): void {
+  const reports = round.slots.flatMap((id, slot) => (round.witnesses[slot] === null ? [] : [{ id, checksum: (round.witnesses[slot] as WitnessReport).checksum }]));
+  const majority = majorityChecksum(reports.map((r) => r.checksum));
+  for (const r of reports) {
+    if (r.checksum !== majority) ctx.effects.push({ type: 'resync', clientId: r.id, step: round.step, checksum: majority as string });
+  }
+}
+
+function dropMissing(ctx: Ctx, round: Round, agreed: number[]): void {
+  const { s, config } = ctx;
+  round.slots.forEach((id, slot) => {
+    const c = s.clients[id];
+    if (c.status !== 'member' || agreed.includes(slot)) return;
+    c.missedRounds += 1;
+    if (c.missedRounds > config.maxMissedRounds) {
+      c.status = 'gone';
+      ctx.effects.push({ type: 'dropped', clientId: id, step: round.step, reason: `no agreed update in ${c.missedRounds} rounds in a row (at most ${config.maxMissedRounds} allowed)` });
+    }
+  });
+}
+
+// ---- counting ----
+
+/** Members and joiners: who would train if a round started now. */
+function headcount(s: RunState): number {
+  return Object.values(s.clients).filter((c) => c.status !== 'gone').length;
+}
+
+/** The first epoch waits for initMinClients, later ones for minClients. */
+function minToStart({ s, config }: Ctx): number {
+  return s.epoch === 0 ? config.initMinClients : config.minClients;
+}
+
+/** The client's slot in the current round if it is still a member there, else -1. */
+function memberSlot(s: RunState, id: ClientId): number {
+  if (s.clients[id]?.status !== 'member' || s.round === null) return -1;
+  return s.round.slots.indexOf(id);
+}
+
+function everyPresentMember(s: RunState, done: (slot: number) => boolean): boolean {
+  const round = s.round as Round;
+  return round.slots.every((id, slot) => s.clients[id].status !== 'member' || done(slot));
+}
