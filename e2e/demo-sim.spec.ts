@@ -11,7 +11,7 @@
  */
 import { expect, test } from '@playwright/test';
 import type { PreviewServer } from 'vite';
-import { buildBenchPage, serveBenchPage } from '../bench/serve';
+import { buildPage, servePage } from '../bench/serve';
 import { blockCount, blockShape, keptPerBlock } from '../src/demo/blocks';
 import { getPreset, parameterSpecs } from '../src/model/config';
 import type { DemoBenchResult } from '../bench/demo';
@@ -36,8 +36,8 @@ function expectedUpdateBytes(shapes: number[][], chunk: number, topk: number): n
 }
 
 async function serveBench(): Promise<{ server: PreviewServer; url: string }> {
-  await buildBenchPage(SITE_DIR);
-  const { server, url } = await serveBenchPage(SITE_DIR);
+  await buildPage(SITE_DIR);
+  const { server, url } = await servePage(SITE_DIR);
   return { server, url: `${url}bench.html` };
 }
 

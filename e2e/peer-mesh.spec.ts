@@ -12,9 +12,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { chromium, expect, test, type Page } from '@playwright/test';
-import { resolve } from 'node:path';
-import { build, preview, type Plugin, type PreviewServer } from 'vite';
-import { freePort } from '../bench/serve';
+import type { PreviewServer } from 'vite';
+import { buildPage, servePage } from '../bench/serve';
 import { chromiumLaunchOptions } from './chromium';
 import { patternBytes } from './peer-mesh-bytes';
 import type { Received } from './peer-mesh-page';
@@ -26,22 +25,14 @@ const B = 'bob';
 
 let served: { server: PreviewServer; url: string } | null = null;
 
-async function servePage(): Promise<{ server: PreviewServer; url: string }> {
-  const onlyThisPage: Plugin = {
-    name: 'tessera-peer-mesh-page-only',
-    config(c) {
-      c.build ??= {};
-      c.build.rollupOptions = { ...c.build.rollupOptions, input: { peerMesh: resolve('e2e/peer-mesh.html') } };
-    },
-  };
-  await build({ logLevel: 'warn', plugins: [onlyThisPage], build: { outDir: SITE_DIR, emptyOutDir: true } });
-  const port = await freePort();
-  const server = await preview({ logLevel: 'warn', build: { outDir: SITE_DIR }, preview: { port, strictPort: true, open: false } });
-  return { server, url: `http://127.0.0.1:${port}/e2e/peer-mesh.html` };
+async function servePeerMeshPage(): Promise<{ server: PreviewServer; url: string }> {
+  await buildPage(SITE_DIR, 'e2e/peer-mesh.html');
+  const { server, url } = await servePage(SITE_DIR);
+  return { server, url: `${url}e2e/peer-mesh.html` };
 }
 
 test.beforeAll(async () => {
-  if (process.env.CI) served = await servePage();
+  if (process.env.CI) served = await servePeerMeshPage();
 });
 
 test.afterAll(async () => {

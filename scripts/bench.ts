@@ -16,7 +16,7 @@ import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { parseArgs, type BenchArgs } from '../bench/args';
-import { buildBenchPage, serveBenchPage } from '../bench/serve';
+import { buildPage, servePage } from '../bench/serve';
 import { fmt, formatTable, matmulTable } from '../bench/table';
 import type { DemoBenchResult, DemoBenchSpec } from '../bench/demo';
 import type { ScheduleName } from '../src/train/schedule';
@@ -240,9 +240,9 @@ async function main(): Promise<void> {
   const wanted = String(args.flags.get('sections') ?? SECTIONS.map((s) => s.name).join(',')).split(',');
   if (!args.flags.has('no-build')) {
     console.log(`building into ${SITE_DIR} …`);
-    await buildBenchPage(SITE_DIR);
+    await buildPage(SITE_DIR);
   }
-  const { server, url } = await serveBenchPage(SITE_DIR);
+  const { server, url } = await servePage(SITE_DIR);
   const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     const page = await openBenchPage(browser, url);
