@@ -15,7 +15,7 @@ import {
 
 describe('model config', () => {
   it('presets are the documented sizes', () => {
-    expect(PRESET_NAMES).toEqual(['tiny', 'tinyLora', 'small', 'bpe-small']);
+    expect(PRESET_NAMES).toEqual(['tiny', 'tinyLora', 'tinyDemo', 'small', 'bpe-small']);
     expect(PRESETS.tiny).toEqual({
       vocab_size: 256,
       hidden_size: 32,
@@ -34,6 +34,8 @@ describe('model config', () => {
       tie_word_embeddings: false,
     });
     expect(PRESETS.tinyLora).toEqual({ ...PRESETS.tiny, q_lora_rank: 24 });
+    // Every DeMo block of tinyDemo's matrices is full (64 on each long side).
+    expect(PRESETS.tinyDemo).toEqual({ ...PRESETS.tiny, hidden_size: 64, kv_lora_rank: 32, qk_nope_head_dim: 16, qk_rope_head_dim: 16, v_head_dim: 32, intermediate_size: 256 });
     expect(PRESETS.small).toMatchObject({ hidden_size: 128, num_hidden_layers: 4, q_lora_rank: 64, kv_lora_rank: 64, intermediate_size: 384 });
     expect(PRESETS['bpe-small']).toMatchObject({ vocab_size: 50257, hidden_size: 256, q_lora_rank: 96, kv_lora_rank: 128, intermediate_size: 768 });
     const copy = getPreset('tiny');

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { checksumHex, paramChecksumRef } from '../src/kernels/checksum/checksum.ref';
+import { importCheckpoint } from '../src/model/checkpoint';
+import { planLayout } from '../src/model/param-layout';
+import { parameterSpecs } from '../src/model/config';
+import { f32Bits } from '../src/run/learning-rate';
+import { commitment } from '../src/protocol/commitment';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { buildPendingCheckpoints, CheckpointBuildError, initialCheckpoint, replayRounds, type AgreedRound } from './checkpointer';
+import { memoryLogger } from './log';
+import { runModel } from './run-model';
+import { Store } from './store';
+import { encodedTestUpdate, serverTestConfig } from './test-helpers';
+import { createRunState } from '../src/run/state-machine';
+
+const config = serverTestConfig();
+const rm = runModel(config);
+
+/** Checksum computed here from the safetensors bytes alone: the tensors laid out as the GPU holds them. */
+function independentChecksum(bytes: Uint8Array): string {
+  const { config: model, params } = importCheckpoint(bytes);
+  const layout = planLayout(parameterSpecs(model));
+  const flat = new Float32Array(layout.totalFloats);
+  for (const slot of layout.slots) flat.set(params.get(slot.name)!, slot.offset);
+  return checksumHex(paramChecksumRef(flat));
+}
+
+function rounds(n: number, perRound: number): AgreedRound[] {
+  return Array.from({ length: n }, (_, step) => ({
+    step,
+    lrBits: f32Bits(0.01 * (step + 1)),
+    payloads: Array.from({ length: perRound }, (_, i) => encodedTestUpdate(config, step, 100 * step + i + 1)),
+  }));
+}
+
+describe('checkpointer', () => {
+  const base = initialCheckpoint(config, rm);
+
+  it('makes epoch 0 from initParams with the checksum a client would compute', () => {
+    expect(base.checksum).toMatch(/^[0-9a-f]{16}$/);
+    expect(base.checksum).toBe(independentChecksum(base.bytes));
+    expect(initialCheckpoint(config).bytes).toEqual(base.bytes);
+    expect(initialCheckpoint({ ...config, initSeed: 2 }).checksum).not.toBe(base.checksum);
+  });
+
+  it('replaying N rounds at once gives the same bytes as applying them one round at a time', () => {
+    const all = rounds(3, 2);
+    const atOnce = replayRounds(config, base.bytes, all, rm);
+    let current = base;
+    for (const r of all) current = replayRounds(config, current.bytes, [r], rm);
+    expect(atOnce.bytes).toEqual(current.bytes);
+    expect(atOnce.checksum).toBe(current.checksum);
+    expect(atOnce.checksum).toBe(independentChecksum(atOnce.bytes));
+    expect(atOnce.checksum).not.toBe(base.checksum);
+  });
+
+  it('an empty agreed set still applies weight decay, and with none and no decay nothing changes', () => {
+    const empty = [{ step: 0, lrBits: f32Bits(0.01), payloads: [] }];
+    expect(replayRounds(config, base.bytes, empty, rm).checksum).not.toBe(base.checksum);
+    const noDecay = { ...config, optimizer: { ...config.optimizer, weightDecay: 0 } };
+    expect(replayRounds(noDecay, base.bytes, empty, rm).bytes).toEqual(base.bytes);
+  });
+
+  it('refuses a payload made for another step', () => {
+    const wrong = [{ step: 5, lrBits: f32Bits(0.01), payloads: [encodedTestUpdate(config, 4, 1)] }];
+    expect(() => replayRounds(config, base.bytes, wrong, rm)).toThrow(CheckpointBuildError);
+  });
+
+  it('builds a recorded epoch end from the stored agreed sets and payloads, and leaves it pending when a payload is missing', () => {
+    const store = Store.open(':memory:');
+    store.createRun(config, createRunState(config, 0), { epoch: 0, step: 0, ...base }, 0);
+    const all = rounds(2, 2);
+    for (const r of all) {
+      const hashes = r.payloads.map((p) => bytesToHex(commitment(p)));
+      r.payloads.forEach((p, i) => store.putPayload(hashes[i], r.step, 'c'.repeat(64), p, 0));
+      store.applyStep(createRunState(config, 0), [{ type: 'agreed', step: r.step, epoch: 0, slots: [0, 1], clients: ['a'.repeat(64), 'b'.repeat(64)], hashes, lrBits: r.lrBits }], { now: 0 });
+    }
+    store.applyStep(createRunState(config, 0), [{ type: 'epochEnd', epoch: 0, step: 2 }], { now: 0 });
+    // A second epoch end whose rounds were never agreed cannot be built.
+    store.applyStep(createRunState(config, 0), [{ type: 'epochEnd', epoch: 1, step: 5 }], { now: 0 });
+    const log = memoryLogger();
+    buildPendingCheckpoints(store, config, log, () => 1);
+    const built = store.latestCheckpoint()!;
+    expect(built.epoch).toBe(1);
+    expect(built.step).toBe(2);
+    expect(built.bytes).toEqual(replayRounds(config, base.bytes, all, rm).bytes);
+    expect(store.pendingCheckpoints()).toEqual([{ epoch: 2, step: 5 }]);
+    expect(log.records.map((r) => r.event)).toEqual(['checkpoint-built', 'checkpoint-failed']);
+    store.close();
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The coordinator's loop (docs/run.md): it owns the run's config and state,
+ * feeds every event (client messages from socket.ts, ticks from a timer) into
+ * the pure state machine, stores the result, and only then carries out the
+ * effects: messages to clients, disconnecting dropped ones, checkpoints.
+ * Storing first means a crash can lose an effect's message (clients recover
+ * from `state` on reconnect) but never a state or a ledger row.
+ */
+import type { MessageErrorCode, ServerMessage } from '../src/net/messages';
+import { createRunState, step } from '../src/run/state-machine';
+import type { RunConfig } from '../src/run/run-config';
+import type { Effect, RunEvent, RunState } from '../src/run/types';
+import { buildPendingCheckpoints, initialCheckpoint } from './checkpointer';
+import type { Logger } from './log';
+import type { Store } from './store';
+
+/** Where the coordinator's messages go; socket.ts implements it. */
+export interface Outbox {
+  broadcast(msg: ServerMessage): void;
+  send(clientId: string, msg: ServerMessage): void;
+  disconnect(clientId: string, code: MessageErrorCode, reason: string): void;
+}
+
+export class CoordinatorError extends Error {
+  override name = 'CoordinatorError';
+}
+
+export interface CoordinatorOptions {
+  store: Store;
+  /** The run's config when creating a run; with an existing database it must equal the stored one (or be left out). */
+  config?: RunConfig;
+  now: () => number;
+  log: Logger;
+}
+
+/** Why the machine refused an event, or null when it was applied. */
+export type Outcome = { rejected: null } | { rejected: string };
+
+const NO_OUTBOX: Outbox = { broadcast() {}, send() {}, disconnect() {} };
+
+export class Coordinator {
+  private stateJson: string;
+  private outbox: Outbox = NO_OUTBOX;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  private constructor(
+    readonly config: RunConfig,
+    private current: RunState,
+    private readonly store: Store,
+    readonly now: () => number,
+    private readonly log: Logger,
+  ) {
+    this.stateJson = JSON.stringify(current);
+  }
+
+  /** Creates the run in an empty database, or resumes the stored one (feeding `recovered`). */
+  static open({ store, config, now, log }: CoordinatorOptions): Coordinator {
+    const stored = store.loadConfig();
+    let coordinator: Coordinator;
+    if (stored === null) {
+      if (config === undefined) throw new CoordinatorError('the database holds no run and no config was given to create one');
+      const t = now();
+      const state = createRunState(config, t);
+      const epoch0 = initialCheckpoint(config);
+      store.createRun(config, state, { epoch: 0, step: 0, ...epoch0 }, t);
+      log('run-created', { runId: config.runId, model: config.model, checksum: epoch0.checksum });
+      coordinator = new Coordinator(config, state, store, now, log);
+    } else {
+      if (config !== undefined && JSON.stringify(config) !== JSON.stringify(stored)) {
+        throw new CoordinatorError(`the database holds run ${stored.runId} with a different config; start with that config (or none) or use a new database`);
+      }
+      const state = store.loadSnapshot();
+      if (state === null) throw new CoordinatorError('the database holds a run config but no state snapshot');
+      coordinator = new Coordinator(stored, state, store, now, log);
+      log('run-resumed', { runId: stored.runId, phase: state.phase, epoch: state.epoch, step: state.step });
+      coordinator.feed({ type: 'recovered', now: now() });
+    }
+    buildPendingCheckpoints(store, coordinator.config, log, now);
+    return coordinator;
+  }
+
+  get state(): RunState {
+    return this.current;
+  }
+
+  attach(outbox: Outbox): void {
+    this.outbox = outbox;
+  }
+
+  /** Ticks every `intervalMs` (timeouts fire from ticks). */
+  start(intervalMs = 250): void {
+    if (this.timer === null) this.timer = setInterval(() => this.tick(), intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  tick(): Outcome {
+    return this.feed({ type: 'tick', now: this.now() });
+  }
+
+  join(clientId: string): Outcome {
+    return this.feed({ type: 'join', clientId, now: this.now() });
+  }
+
+  leave(clientId: string): Outcome {
+    return this.feed({ type: 'leave', clientId, now: this.now() });
+  }
+
+  /** The signature was verified by the caller; it is stored beside the hash. */
+  commit(clientId: string, stepNo: number, hash: string, signature: string): Outcome {
+    const slot = this.current.round?.slots.indexOf(clientId) ?? -1;
+    return this.feed({ type: 'commit', clientId, step: stepNo, hash, now: this.now() }, { step: stepNo, slot, clientId, hash, signature });
+  }
+
+  witness(clientId: string, stepNo: number, held: string, checksum: string): Outcome {
+    return this.feed({ type: 'witness', clientId, step: stepNo, held, checksum, now: this.now() });
+  }
+
+  pause(): Outcome {
+    return this.feed({ type: 'pause', now: this.now() });
+  }
+
+  resume(): Outcome {
+    return this.feed({ type: 'resume', now: this.now() });
+  }
+
+  private feed(event: RunEvent, commitment?: { step: number; slot: number; clientId: string; hash: string; signature: string }): Outcome {
+    const { state, effects } = step(this.config, this.current, event);
+    const rejected = effects.find((e) => e.type === 'rejected');
+    if (rejected) {
+      this.log('event-rejected', { input: event.type, clientId: rejected.clientId, reason: rejected.reason });
+      return { rejected: rejected.reason };
+    }
+    const json = JSON.stringify(state);
+    if (json === this.stateJson && effects.length === 0) return { rejected: null };
+    try {
+      this.store.applyStep(state, effects, { now: event.now, commitment: event.type === 'commit' ? commitment : undefined });
+    } catch (e) {
+      // The old state stays: memory never runs ahead of the database.
+      this.log('persist-failed', { input: event.type, error: (e as Error).message });
+      return { rejected: `the server could not store this step: ${(e as Error).message}` };
+    }
+    this.current = state;
+    this.stateJson = json;
+    for (const effect of effects) this.carryOut(effect);
+    this.outbox.broadcast({ type: 'state', state });
+    return { rejected: null };
+  }
+
+  private carryOut(effect: Effect): void {
+    const s = this.current;
+    switch (effect.type) {
+      case 'phase':
+        this.log('phase', { from: effect.from, to: effect.to, step: effect.step, epoch: effect.epoch });
+        this.outbox.broadcast({ type: 'phase', from: effect.from, to: effect.to, step: effect.step, epoch: effect.epoch });
+        return;
+      case 'roundStarted':
+        this.log('round-started', { step: effect.round.step, slots: effect.round.slots.length });
+        this.outbox.broadcast({ type: 'round', epoch: s.epoch, round: effect.round });
+        return;
+      case 'agreed':
+        this.log('agreed', { step: effect.step, slots: effect.slots });
+        this.outbox.broadcast({ ...effect }); // the effect has exactly the message's fields
+        return;
+      case 'points':
+        this.outbox.broadcast({ type: 'points', clientId: effect.clientId, step: effect.step, amount: effect.amount, total: s.clients[effect.clientId]?.points ?? 0 });
+        return;
+      case 'resync':
+        this.log('resync', { clientId: effect.clientId, step: effect.step, checksum: effect.checksum });
+        this.outbox.send(effect.clientId, { type: 'resync', step: effect.step, checksum: effect.checksum });
+        return;
+      case 'dropped':
+        this.log('dropped', { clientId: effect.clientId, step: effect.step, reason: effect.reason });
+        this.outbox.disconnect(effect.clientId, 'dropped', effect.reason);
+        return;
+      case 'epochEnd':
+        this.log('epoch-end', { epoch: effect.epoch, step: effect.step });
+        buildPendingCheckpoints(this.store, this.config, this.log, this.now);
+        return;
+      case 'finished':
+        this.log('finished', { step: effect.step });
+        return;
+      case 'rejected':
+        return; // handled in feed
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The coordinator's HTTP server: the API (api.ts), the data shards under
+ * /data/ with byte ranges, and the built app with a fallback to index.html
+ * for client-side routes. The WebSocket endpoint shares this server (/ws,
+ * socket.ts). Every error is JSON: {error, message}.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname } from 'node:path';
+import { handleApi, HttpError, sendJson, type ApiContext } from './api';
+import type { Logger } from './log';
+import { BadPathError, findFile, sendFile } from './static-files';
+
+export interface HttpOptions extends ApiContext {
+  /** The built app (vite build output). */
+  distDir: string;
+  /** Data shards, served at /data/. */
+  dataDir: string;
+  log: Logger;
+}
+
+export function createHttpServer(opts: HttpOptions): Server {
+  return createServer((req, res) => {
+    handle(opts, req, res).catch((e: unknown) => fail(opts, req, res, e));
+  });
+}
+
+async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed; use GET or HEAD`);
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  const head = req.method === 'HEAD';
+  if (path === '/api' || path.startsWith('/api/')) return handleApi(opts, path, url.searchParams, res, head);
+  if (path === '/ws') throw new HttpError(426, 'upgrade-required', '/ws is the WebSocket endpoint');
+  if (path.startsWith('/data/')) {
+    const file = await findFile(opts.dataDir, path.slice('/data'.length));
+    if (file === null) throw new HttpError(404, 'not-found', `no data file ${path}`);
+    return sendFile(req, res, file, true);
+  }
+  const file = await findFile(opts.distDir, path);
+  if (file !== null) return sendFile(req, res, file, true);
+  // Client-side routes have no extension; a missing asset must stay a 404.
+  if (extname(path) === '') {
+    const index = await findFile(opts.distDir, '/index.html');
+    if (index !== null) return sendFile(req, res, index, false);
+    throw new HttpError(404, 'not-found', `the app is not built (no ${opts.distDir}/index.html); run npm run build`);
+  }
+  throw new HttpError(404, 'not-found', `no file ${path}`);
+}
+
+function fail(opts: HttpOptions, req: IncomingMessage, res: ServerResponse, e: unknown): void {
+  const err = e instanceof HttpError ? e : e instanceof BadPathError ? new HttpError(400, 'bad-path', e.message) : null;
+  if (err === null) opts.log('http-internal-error', { method: req.method, url: req.url, error: (e as Error).stack ?? String(e) });
+  else opts.log('http-refused', { method: req.method, url: req.url?.slice(0, 300), status: err.status, code: err.code, message: err.message });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = err?.status ?? 500;
+  sendJson(res, status, { error: err?.code ?? 'internal', message: err?.message ?? 'internal server error' }, req.method === 'HEAD');
+}

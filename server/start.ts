@@ -1,0 +1,74 @@
+/**
+ * Flags → a running coordinator (HTTP + WebSocket + tick loop); main.ts is
+ * the process around it. Every flag has a default; without --config a new
+ * run uses parseRunConfig({}) and an existing database resumes its own run.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { parseRunConfig, type RunConfig } from '../src/run/run-config';
+import { Coordinator } from './coordinator';
+import { createHttpServer } from './http';
+import { jsonLogger, type Logger } from './log';
+import { SocketServer } from './socket';
+import { Store } from './store';
+
+const flagsSchema = z.strictObject({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  db: z.string().min(1).default('.tessera/run.sqlite'),
+  config: z.string().min(1).optional(),
+  dist: z.string().min(1).default('dist'),
+  data: z.string().min(1).default('public/data'),
+  tick: z.coerce.number().int().min(10).max(10_000).default(250),
+});
+
+export type Flags = z.output<typeof flagsSchema>;
+
+export function parseFlags(argv: string[]): Flags {
+  const { values } = parseArgs({
+    args: argv.filter((a) => a !== '--'),
+    options: Object.fromEntries(Object.keys(flagsSchema.shape).map((k) => [k, { type: 'string' as const }])),
+    strict: true,
+  });
+  const result = flagsSchema.safeParse(values);
+  if (!result.success) throw new Error(`bad flags:\n${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+function loadConfig(path: string | undefined): RunConfig | undefined {
+  if (path === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read the run config ${path}: ${(e as Error).message}`);
+  }
+  return parseRunConfig(json, path);
+}
+
+/** Starts everything and resolves once listening, with the function that stops it all. */
+export async function startCoordinator(argv: string[], log: Logger = jsonLogger()): Promise<() => Promise<void>> {
+  const flags = parseFlags(argv);
+  const given = loadConfig(flags.config);
+  const store = Store.open(flags.db);
+  // A new database gets --config or every default; an existing one keeps its own (a different --config is refused).
+  const config = given ?? (store.loadConfig() === null ? parseRunConfig({}) : undefined);
+  const coordinator = Coordinator.open({ store, config, now: Date.now, log });
+  const server = createHttpServer({ coordinator, store, distDir: flags.dist, dataDir: flags.data, log });
+  const sockets = new SocketServer({ server, coordinator, store, log });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(flags.port, flags.host, () => resolve());
+  });
+  coordinator.start(flags.tick);
+  const address = server.address();
+  log('listening', { host: flags.host, port: typeof address === 'object' && address ? address.port : flags.port, db: flags.db, runId: coordinator.config.runId });
+  return async () => {
+    coordinator.stop();
+    await sockets.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    store.close();
+    log('stopped');
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * Everything the coordinator knows, in one SQLite file (DESIGN.md §5: "a
+ * restarted coordinator resumes the run and clients reconnect without losing
+ * points or rounds"). WAL mode: readers (HTTP) never block the writer.
+ *
+ * The state machine's state is stored whole after every step, together with
+ * what that step produced (ledger rows, agreed sets, the accepted commitment,
+ * checkpoint placeholders) in ONE transaction, so a crash leaves either the
+ * old state and none of its rows, or the new state and all of them.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { runStateSchema } from '../src/net/messages';
+import { parseRunConfig, type RunConfig } from '../src/run/run-config';
+import type { Effect, RunState } from '../src/run/types';
+
+const SCHEMA_VERSION = '1';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  state TEXT NOT NULL,
+  saved_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS points (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  client_id TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  amount INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (client_id, step)
+);
+CREATE TABLE IF NOT EXISTS commitments (
+  step INTEGER NOT NULL,
+  slot INTEGER NOT NULL,
+  client_id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (step, slot)
+);
+CREATE TABLE IF NOT EXISTS agreed (
+  step INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  slots TEXT NOT NULL,
+  clients TEXT NOT NULL,
+  hashes TEXT NOT NULL,
+  lr_bits INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payloads (
+  hash TEXT PRIMARY KEY,
+  step INTEGER NOT NULL,
+  client_id TEXT NOT NULL,
+  bytes BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  epoch INTEGER PRIMARY KEY,
+  step INTEGER NOT NULL,
+  checksum TEXT,
+  bytes BLOB,
+  created_at INTEGER NOT NULL
+);
+`;
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export interface CommitmentRow {
+  step: number;
+  slot: number;
+  clientId: string;
+  hash: string;
+  signature: string;
+}
+
+export interface AgreedRow {
+  step: number;
+  epoch: number;
+  slots: number[];
+  clients: string[];
+  hashes: string[];
+  lrBits: number;
+}
+
+export interface PointsRow {
+  clientId: string;
+  step: number;
+  amount: number;
+  createdAt: number;
+}
+
+export interface CheckpointRow {
+  epoch: number;
+  /** The parameters before this step: rounds [0, step) are applied. */
+  step: number;
+  checksum: string;
+  bytes: Uint8Array;
+}
+
+export interface StepExtras {
+  now: number;
+  /** The commitment an accepted `commit` event stands for (the state holds only its hash). */
+  commitment?: CommitmentRow;
+}
+
+export class Store {
+  private constructor(private readonly db: Database.Database) {}
+
+  /** Opens (creating when missing) the database at `path`; ':memory:' for throwaway stores. */
+  static open(path: string): Store {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(SCHEMA);
+    const version = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('schema') as string | undefined;
+    if (version === undefined) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+    else if (version !== SCHEMA_VERSION) {
+      db.close();
+      throw new StoreError(`${path} has store schema ${version}; this server reads schema ${SCHEMA_VERSION}`);
+    }
+    return new Store(db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- run config --------------------------------------------------------
+
+  loadConfig(): RunConfig | null {
+    const text = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('config') as string | undefined;
+    return text === undefined ? null : parseRunConfig(parseJson(text, 'stored run config'), 'stored run config');
+  }
+
+  /** A new run: its config, epoch-0 checkpoint and first state, all or nothing. */
+  createRun(config: RunConfig, state: RunState, checkpoint: CheckpointRow, now: number): void {
+    this.db.transaction(() => {
+      if (this.loadConfig() !== null) throw new StoreError('this database already holds a run');
+      this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('config', JSON.stringify(config));
+      this.writeSnapshot(state, now);
+      this.db.prepare('INSERT INTO checkpoints (epoch, step, checksum, bytes, created_at) VALUES (?, ?, ?, ?, ?)').run(checkpoint.epoch, checkpoint.step, checkpoint.checksum, checkpoint.bytes, now);
+    })();
+  }
+
+  // ---- state ---------------------------------------------------------------
+
+  loadSnapshot(): RunState | null {
+    const text = this.db.prepare('SELECT state FROM snapshot WHERE id = 1').pluck().get() as string | undefined;
+    if (text === undefined) return null;
+    const parsed = runStateSchema.safeParse(parseJson(text, 'stored state snapshot'));
+    if (!parsed.success) throw new StoreError(`stored state snapshot does not match the RunState shape: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  /**
+   * The state after one step and everything that step produced, in one
+   * transaction. A duplicate ledger row (same client and step) throws and
+   * rolls the whole step back: the caller then keeps its old state.
+   */
+  applyStep(state: RunState, effects: readonly Effect[], extras: StepExtras): void {
+    const { now, commitment } = extras;
+    this.db.transaction(() => {
+      this.writeSnapshot(state, now);
+      const addPoints = this.db.prepare('INSERT INTO points (client_id, step, amount, created_at) VALUES (?, ?, ?, ?)');
+      const addAgreed = this.db.prepare('INSERT INTO agreed (step, epoch, slots, clients, hashes, lr_bits) VALUES (?, ?, ?, ?, ?, ?)');
+      const addPending = this.db.prepare('INSERT OR IGNORE INTO checkpoints (epoch, step, checksum, bytes, created_at) VALUES (?, ?, NULL, NULL, ?)');
+      for (const e of effects) {
+        if (e.type === 'points') addPoints.run(e.clientId, e.step, e.amount, now);
+        else if (e.type === 'agreed') addAgreed.run(e.step, e.epoch, JSON.stringify(e.slots), JSON.stringify(e.clients), JSON.stringify(e.hashes), e.lrBits);
+        // The checkpoint of the epoch that starts here; built after the commit (checkpointer.ts).
+        else if (e.type === 'epochEnd') addPending.run(e.epoch + 1, e.step, now);
+      }
+      if (commitment) {
+        this.db
+          .prepare('INSERT INTO commitments (step, slot, client_id, hash, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(commitment.step, commitment.slot, commitment.clientId, commitment.hash, commitment.signature, now);
+      }
+    })();
+  }
+
+  private writeSnapshot(state: RunState, now: number): void {
+    this.db.prepare('INSERT INTO snapshot (id, state, saved_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at').run(JSON.stringify(state), now);
+  }
+
+  // ---- ledger, commitments, agreed sets ----------------------------------
+
+  pointsLedger(): PointsRow[] {
+    const rows = this.db.prepare('SELECT client_id, step, amount, created_at FROM points ORDER BY id').all() as { client_id: string; step: number; amount: number; created_at: number }[];
+    return rows.map((r) => ({ clientId: r.client_id, step: r.step, amount: r.amount, createdAt: r.created_at }));
+  }
+
+  pointsTotal(clientId: string): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(amount), 0) FROM points WHERE client_id = ?').pluck().get(clientId) as number) ?? 0;
+  }
+
+  commitments(step: number): CommitmentRow[] {
+    const rows = this.db.prepare('SELECT step, slot, client_id, hash, signature FROM commitments WHERE step = ? ORDER BY slot').all(step) as {
+      step: number;
+      slot: number;
+      client_id: string;
+      hash: string;
+      signature: string;
+    }[];
+    return rows.map((r) => ({ step: r.step, slot: r.slot, clientId: r.client_id, hash: r.hash, signature: r.signature }));
+  }
+
+  /** Agreed sets with fromStep ≤ step < toStep, ascending. */
+  agreedRange(fromStep: number, toStep: number, limit = Number.MAX_SAFE_INTEGER): AgreedRow[] {
+    const rows = this.db.prepare('SELECT step, epoch, slots, clients, hashes, lr_bits FROM agreed WHERE step >= ? AND step < ? ORDER BY step LIMIT ?').all(fromStep, toStep, limit) as {
+      step: number;
+      epoch: number;
+      slots: string;
+      clients: string;
+      hashes: string;
+      lr_bits: number;
+    }[];
+    return rows.map((r) => ({
+      step: r.step,
+      epoch: r.epoch,
+      slots: JSON.parse(r.slots) as number[],
+      clients: JSON.parse(r.clients) as string[],
+      hashes: JSON.parse(r.hashes) as string[],
+      lrBits: r.lr_bits,
+    }));
+  }
+
+  // ---- payloads --------------------------------------------------------------
+
+  /** Content-addressed: storing the same hash twice keeps the first. */
+  putPayload(hash: string, step: number, clientId: string, bytes: Uint8Array, now: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO payloads (hash, step, client_id, bytes, created_at) VALUES (?, ?, ?, ?, ?)').run(hash, step, clientId, bytes, now);
+  }
+
+  getPayload(hash: string): Uint8Array | null {
+    const buf = this.db.prepare('SELECT bytes FROM payloads WHERE hash = ?').pluck().get(hash) as Buffer | undefined;
+    return buf === undefined ? null : new Uint8Array(buf);
+  }
+
+  /** Who uploaded the payload, for which step; null when it is not stored. */
+  payloadOrigin(hash: string): { clientId: string; step: number } | null {
+    const row = this.db.prepare('SELECT client_id, step FROM payloads WHERE hash = ?').get(hash) as { client_id: string; step: number } | undefined;
+    return row === undefined ? null : { clientId: row.client_id, step: row.step };
+  }
+
+  // ---- checkpoints -------------------------------------------------------------
+
+  putCheckpoint(row: CheckpointRow, now: number): void {
+    this.db
+      .prepare('INSERT INTO checkpoints (epoch, step, checksum, bytes, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (epoch) DO UPDATE SET step = excluded.step, checksum = excluded.checksum, bytes = excluded.bytes, created_at = excluded.created_at')
+      .run(row.epoch, row.step, row.checksum, row.bytes, now);
+  }
+
+  /** The newest checkpoint that has been built (placeholders are skipped). */
+  latestCheckpoint(): CheckpointRow | null {
+    return this.checkpointWhere('bytes IS NOT NULL ORDER BY epoch DESC LIMIT 1');
+  }
+
+  /** The newest built checkpoint at or before `step`: the base to replay from. */
+  checkpointAtOrBefore(step: number): CheckpointRow | null {
+    return this.checkpointWhere('bytes IS NOT NULL AND step <= ? ORDER BY step DESC, epoch DESC LIMIT 1', step);
+  }
+
+  /** Epoch ends recorded by applyStep whose checkpoint is not built yet, oldest first. */
+  pendingCheckpoints(): { epoch: number; step: number }[] {
+    return this.db.prepare('SELECT epoch, step FROM checkpoints WHERE bytes IS NULL ORDER BY epoch').all() as { epoch: number; step: number }[];
+  }
+
+  private checkpointWhere(where: string, ...args: unknown[]): CheckpointRow | null {
+    const row = this.db.prepare(`SELECT epoch, step, checksum, bytes FROM checkpoints WHERE ${where}`).get(...args) as
+      | { epoch: number; step: number; checksum: string; bytes: Buffer }
+      | undefined;
+    return row === undefined ? null : { epoch: row.epoch, step: row.step, checksum: row.checksum, bytes: new Uint8Array(row.bytes) };
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new StoreError(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,67 @@
+/** A whole coordinator on a free port with a fake clock, for the server tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunConfig } from '../src/run/run-config';
+import { Coordinator } from './coordinator';
+import { createHttpServer } from './http';
+import { memoryLogger } from './log';
+import { SocketServer, type SocketLimits } from './socket';
+import { Store } from './store';
+
+export class FakeClock {
+  constructor(public t = 1_700_000_000_000) {}
+  now = (): number => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface TestServer {
+  url: string;
+  wsUrl: string;
+  coordinator: Coordinator;
+  store: Store;
+  log: ReturnType<typeof memoryLogger>;
+  /** Closes sockets, HTTP and the database (the files stay). */
+  stop(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  dbPath: string;
+  config?: RunConfig;
+  clock: FakeClock;
+  distDir?: string;
+  dataDir?: string;
+  limits?: Partial<SocketLimits>;
+}
+
+export async function startTestServer(o: TestServerOptions): Promise<TestServer> {
+  const log = memoryLogger();
+  const store = Store.open(o.dbPath);
+  const coordinator = Coordinator.open({ store, config: o.config, now: o.clock.now, log });
+  const server = createHttpServer({ coordinator, store, distDir: o.distDir ?? '/nonexistent-dist', dataDir: o.dataDir ?? '/nonexistent-data', log });
+  const sockets = new SocketServer({ server, coordinator, store, log, limits: o.limits });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    coordinator,
+    store,
+    log,
+    async stop() {
+      await sockets.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
+    },
+  };
+}
+
+/** A fresh temp folder; call the returned cleanup in afterEach. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-server-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}

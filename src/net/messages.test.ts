@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { parseRunConfig } from '../run/run-config';
+import type { RunState } from '../run/types';
+import {
+  MAX_SIGNAL_BYTES,
+  MAX_TEXT_FRAME_BYTES,
+  MessageError,
+  encodeBinaryFrame,
+  parseClientBinary,
+  parseClientMessage,
+  parseServerBinary,
+  parseServerMessage,
+  type MessageErrorCode,
+} from './messages';
+
+const key = 'ab'.repeat(32);
+const sig = 'cd'.repeat(64);
+const hash = 'ef'.repeat(32);
+
+function codeOf(f: () => unknown): MessageErrorCode | 'no error' {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof MessageError) return e.code;
+    throw e;
+  }
+  return 'no error';
+}
+
+function sampleState(): RunState {
+  return {
+    version: 1,
+    phase: 'RoundTrain',
+    phaseStartedAt: 1000,
+    pausedFrom: null,
+    epoch: 0,
+    epochStartedAt: 0,
+    epochStartStep: 0,
+    step: 3,
+    dataCursor: 24,
+    tokensSeen: 1536,
+    nextJoinSeq: 1,
+    clients: { [key]: { id: key, status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 3 } },
+    round: {
+      step: 3,
+      seed: hash,
+      slots: [key],
+      assignments: [{ start: 24, count: 8 }],
+      lrBits: 0x3c23d70a,
+      commitments: [null],
+      witnesses: [null],
+      startedAt: 1000,
+    },
+  };
+}
+
+describe('parseClientMessage', () => {
+  it('accepts every client message type', () => {
+    expect(parseClientMessage(JSON.stringify({ type: 'auth', publicKey: key, signature: sig }))).toEqual({ type: 'auth', publicKey: key, signature: sig });
+    expect(parseClientMessage('{"type":"join"}')).toEqual({ type: 'join' });
+    expect(parseClientMessage('{"type":"leave"}')).toEqual({ type: 'leave' });
+    expect(parseClientMessage(JSON.stringify({ type: 'commit', step: 7, hash, signature: sig })).type).toBe('commit');
+    const w = { type: 'witness', step: 7, held: '03', checksum: '0123456789abcdef', signature: sig };
+    expect(parseClientMessage(JSON.stringify(w))).toEqual(w);
+    const s = { type: 'signal', to: key, data: { type: 'offer', sdp: 'v=0\r\n' } };
+    expect(parseClientMessage(JSON.stringify(s))).toEqual(s);
+    expect(parseClientMessage(JSON.stringify({ type: 'relayGet', hash }))).toEqual({ type: 'relayGet', hash });
+  });
+
+  it('rejects garbage with a code and a message naming the problem', () => {
+    expect(codeOf(() => parseClientMessage('not json'))).toBe('bad-json');
+    expect(codeOf(() => parseClientMessage('[1,2]'))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage('{"type":"dance"}'))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage('{"type":"join","extra":1}'))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'commit', step: -1, hash, signature: sig })))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'commit', step: 1.5, hash, signature: sig })))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'commit', step: 1, hash: hash.toUpperCase(), signature: sig })))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'commit', step: 1, hash: hash.slice(2), signature: sig })))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'witness', step: 1, held: '0', checksum: '0123456789abcdef', signature: sig })))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage(' '.repeat(MAX_TEXT_FRAME_BYTES + 1)))).toBe('too-large');
+    const bigSignal = { type: 'signal', to: key, data: 'x'.repeat(MAX_SIGNAL_BYTES) };
+    expect(codeOf(() => parseClientMessage(JSON.stringify(bigSignal)))).toBe('bad-message');
+    const badKey = () => parseClientMessage(JSON.stringify({ type: 'auth', publicKey: key.slice(1), signature: sig }));
+    expect(badKey).toThrow(/publicKey/);
+    expect(badKey).toThrow(/"auth"/);
+  });
+});
+
+describe('server messages', () => {
+  it('round-trips welcome (with the default config and a state) and the round messages', () => {
+    const config = parseRunConfig({});
+    const welcome = { type: 'welcome', clientId: key, config, state: sampleState() };
+    expect(parseServerMessage(JSON.stringify(welcome))).toEqual(welcome);
+    const agreed = { type: 'agreed', step: 3, epoch: 0, slots: [0], clients: [key], hashes: [hash], lrBits: 5 };
+    expect(parseServerMessage(JSON.stringify(agreed))).toEqual(agreed);
+    expect(parseServerMessage(JSON.stringify({ type: 'ack', of: 'commit', step: 3, hash })).type).toBe('ack');
+  });
+
+  it('rejects a state that drifts from the RunState shape', () => {
+    const bad = { ...sampleState(), phase: 'Dancing' };
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ type: 'state', state: bad })))).toBe('bad-message');
+    const extra = { ...sampleState(), secret: 1 };
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ type: 'state', state: extra })))).toBe('bad-message');
+  });
+});
+
+describe('binary frames', () => {
+  const payload = Uint8Array.from([1, 2, 3, 250]);
+
+  it('round-trips a relayPut and a relayData frame', () => {
+    const put = parseClientBinary(encodeBinaryFrame({ type: 'relayPut', step: 9, hash }, payload), 1000);
+    expect(put.header).toEqual({ type: 'relayPut', step: 9, hash });
+    expect([...put.payload]).toEqual([...payload]);
+    const data = parseServerBinary(encodeBinaryFrame({ type: 'relayData', hash }, payload), 1000);
+    expect(data.header.hash).toBe(hash);
+    expect([...data.payload]).toEqual([...payload]);
+  });
+
+  it('rejects short, oversized, mis-sized and wrong-typed frames', () => {
+    const good = encodeBinaryFrame({ type: 'relayPut', step: 9, hash }, payload);
+    expect(codeOf(() => parseClientBinary(Uint8Array.from([1, 0]), 1000))).toBe('bad-frame');
+    expect(codeOf(() => parseClientBinary(good, good.length - 1))).toBe('too-large');
+    const lying = good.slice();
+    new DataView(lying.buffer).setUint32(0, good.length, true);
+    expect(codeOf(() => parseClientBinary(lying, 1000))).toBe('bad-frame');
+    const notUtf8 = Uint8Array.from([2, 0, 0, 0, 0xff, 0xfe]);
+    expect(codeOf(() => parseClientBinary(notUtf8, 1000))).toBe('bad-frame');
+    const wrongType = encodeBinaryFrame({ type: 'relayData', hash }, payload);
+    expect(codeOf(() => parseClientBinary(wrongType, 1000))).toBe('bad-message');
+  });
+});

@@ -1,0 +1,280 @@
+/**
+ * Every message on the coordinator socket, both ways (docs/run.md "Socket
+ * protocol"), as zod schemas shared by the server and the client. A frame is
+ * trusted only after it parses here: objects are strict (unknown fields are
+ * errors), hex has its exact length, arrays and strings are bounded.
+ *
+ * Text frames are JSON objects with a `type`. Binary frames carry payloads:
+ *
+ *   off  size  field
+ *     0     4  header length h, u32 little-endian, 2 ≤ h ≤ MAX_BINARY_HEADER_BYTES
+ *     4     h  header, UTF-8 JSON: {type: 'relayPut', step, hash} from a
+ *              client, {type: 'relayData', hash} from the server
+ *   4+h     …  the payload bytes (an encoded update)
+ *
+ * A round, from a member's side: `round` (slots, assignments, lrBits) →
+ * train → `commit {step, hash, signature}` then the binary `relayPut` of the
+ * exact bytes → `ack {of: 'commit'}` once the server holds and checked both
+ * (server/round-gate.ts; the server archives every payload for checkpoints
+ * and catch-up) → peers learn each commitment from `state`
+ * (round.commitments) and fetch payloads over the mesh or with `relayGet` →
+ * `phase {to: 'RoundWitness'}` → `witness` → `ack {of: 'witness'}` →
+ * `agreed`, `points`, maybe `resync` (to that client only).
+ */
+import { z } from 'zod';
+import { runConfigSchema } from '../run/run-config';
+import type { RunState } from '../run/types';
+
+/** Largest text frame either side accepts. */
+export const MAX_TEXT_FRAME_BYTES = 64 * 1024;
+/** Largest WebRTC signal (SDP offer/answer or ICE candidate) relayed, as JSON text. */
+export const MAX_SIGNAL_BYTES = 16 * 1024;
+export const MAX_BINARY_HEADER_BYTES = 1024;
+/** Most slots a round can have; bounds bitmaps and per-slot arrays. */
+export const MAX_SLOTS = 4096;
+const MAX_CLIENTS = 100_000;
+
+export const MESSAGE_ERROR_CODES = [
+  'too-large',
+  'bad-json',
+  'bad-message',
+  'bad-frame',
+  'not-authenticated',
+  'already-authenticated',
+  'bad-signature',
+  'stale-step',
+  'wrong-phase',
+  'not-in-round',
+  'already-committed',
+  'no-commitment',
+  'hash-mismatch',
+  'bad-payload',
+  'unknown-peer',
+  'not-found',
+  'rejected',
+  'dropped',
+  'replaced',
+  'too-many-errors',
+  'internal',
+] as const;
+export type MessageErrorCode = (typeof MESSAGE_ERROR_CODES)[number];
+
+/** A frame that is not a valid message; `code` goes back to the sender in an `error`. */
+export class MessageError extends Error {
+  override name = 'MessageError';
+  constructor(
+    readonly code: MessageErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Building blocks
+
+const hex = (bytes: number, what: string) =>
+  z.string().regex(new RegExp(`^[0-9a-f]{${2 * bytes}}$`), `${what} must be ${2 * bytes} lowercase hex characters (${bytes} bytes)`);
+
+export const clientIdSchema = hex(32, 'client id (ed25519 public key)');
+export const signatureSchema = hex(64, 'ed25519 signature');
+export const hashSchema = hex(32, 'SHA-256 hash');
+export const checksumSchema = hex(8, 'parameter checksum');
+export const runIdSchema = hex(16, 'run id');
+const u32 = z.number().int().min(0).max(0xffff_ffff);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const time = z.number().min(0);
+/** ⌈slots/8⌉ bytes; the exact length is checked against the round where the round is known. */
+const heldSchema = z
+  .string()
+  .max(2 * Math.ceil(MAX_SLOTS / 8), `held bitmap is longer than ${MAX_SLOTS} slots`)
+  .regex(/^(?:[0-9a-f]{2})+$/, 'held must be a non-empty even-length lowercase hex bitmap');
+
+const signalData = z.json().refine((d) => JSON.stringify(d).length <= MAX_SIGNAL_BYTES, {
+  message: `signal data is larger than ${MAX_SIGNAL_BYTES} bytes as JSON`,
+});
+
+const phaseSchema = z.enum(['WaitingForMembers', 'Warmup', 'RoundTrain', 'RoundWitness', 'Cooldown', 'Paused', 'Finished']);
+
+// ---------------------------------------------------------------------------
+// The run state as it travels (welcome, state): the same shape as src/run/types.ts.
+
+const roundSchema = z.strictObject({
+  step: u32,
+  seed: hashSchema,
+  slots: z.array(clientIdSchema).max(MAX_SLOTS),
+  assignments: z.array(z.strictObject({ start: count, count })).max(MAX_SLOTS),
+  lrBits: u32,
+  commitments: z.array(hashSchema.nullable()).max(MAX_SLOTS),
+  witnesses: z.array(z.strictObject({ held: heldSchema, checksum: checksumSchema }).nullable()).max(MAX_SLOTS),
+  startedAt: time,
+});
+
+const clientRecordSchema = z.strictObject({
+  id: clientIdSchema,
+  status: z.enum(['joining', 'member', 'gone']),
+  joinSeq: count,
+  missedRounds: count,
+  points: count,
+  agreedUpdates: count,
+});
+
+export const runStateSchema = z.strictObject({
+  version: z.literal(1),
+  phase: phaseSchema,
+  phaseStartedAt: time,
+  pausedFrom: phaseSchema.nullable(),
+  epoch: count,
+  epochStartedAt: time,
+  epochStartStep: count,
+  step: count,
+  dataCursor: count,
+  tokensSeen: count,
+  nextJoinSeq: count,
+  clients: z
+    .record(clientIdSchema, clientRecordSchema)
+    .refine((c) => Object.keys(c).length <= MAX_CLIENTS, `more than ${MAX_CLIENTS} clients`),
+  round: roundSchema.nullable(),
+});
+
+// Compile-time proof that a parsed state is a RunState (the schema may not drift from types.ts).
+type Assignable<T, U> = T extends U ? true : never;
+const stateSchemaMatchesTypes: Assignable<z.output<typeof runStateSchema>, RunState> = true;
+void stateSchemaMatchesTypes;
+
+// ---------------------------------------------------------------------------
+// Client → server (text)
+
+export const authMessageSchema = z.strictObject({ type: z.literal('auth'), publicKey: clientIdSchema, signature: signatureSchema });
+export const joinMessageSchema = z.strictObject({ type: z.literal('join') });
+export const leaveMessageSchema = z.strictObject({ type: z.literal('leave') });
+export const commitMessageSchema = z.strictObject({ type: z.literal('commit'), step: u32, hash: hashSchema, signature: signatureSchema });
+export const witnessMessageSchema = z.strictObject({
+  type: z.literal('witness'),
+  step: u32,
+  held: heldSchema,
+  checksum: checksumSchema,
+  signature: signatureSchema,
+});
+export const signalToSchema = z.strictObject({ type: z.literal('signal'), to: clientIdSchema, data: signalData });
+export const relayGetSchema = z.strictObject({ type: z.literal('relayGet'), hash: hashSchema });
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  authMessageSchema,
+  joinMessageSchema,
+  leaveMessageSchema,
+  commitMessageSchema,
+  witnessMessageSchema,
+  signalToSchema,
+  relayGetSchema,
+]);
+export type ClientMessage = z.output<typeof clientMessageSchema>;
+
+// Client → server (binary header)
+export const relayPutHeaderSchema = z.strictObject({ type: z.literal('relayPut'), step: u32, hash: hashSchema });
+export type RelayPutHeader = z.output<typeof relayPutHeaderSchema>;
+
+// ---------------------------------------------------------------------------
+// Server → client (text)
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('hello'), runId: runIdSchema, challenge: hashSchema }),
+  z.strictObject({ type: z.literal('welcome'), clientId: clientIdSchema, config: runConfigSchema, state: runStateSchema }),
+  z.strictObject({ type: z.literal('error'), code: z.enum(MESSAGE_ERROR_CODES), message: z.string().max(2000) }),
+  /** The server accepted a client message; for `commit`, once it also holds the payload (relayPut). */
+  z.strictObject({
+    type: z.literal('ack'),
+    of: z.enum(['join', 'leave', 'commit', 'witness']),
+    step: u32.optional(),
+    hash: hashSchema.optional(),
+  }),
+  z.strictObject({ type: z.literal('round'), epoch: count, round: roundSchema }),
+  z.strictObject({ type: z.literal('phase'), from: phaseSchema, to: phaseSchema, step: count, epoch: count }),
+  z.strictObject({
+    type: z.literal('agreed'),
+    step: count,
+    epoch: count,
+    slots: z.array(count).max(MAX_SLOTS),
+    clients: z.array(clientIdSchema).max(MAX_SLOTS),
+    hashes: z.array(hashSchema).max(MAX_SLOTS),
+    lrBits: u32,
+  }),
+  z.strictObject({ type: z.literal('state'), state: runStateSchema }),
+  z.strictObject({ type: z.literal('signal'), from: clientIdSchema, data: signalData }),
+  z.strictObject({ type: z.literal('resync'), step: count, checksum: checksumSchema }),
+  z.strictObject({ type: z.literal('points'), clientId: clientIdSchema, step: count, amount: count, total: count }),
+]);
+export type ServerMessage = z.output<typeof serverMessageSchema>;
+export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+
+// Server → client (binary header)
+export const relayDataHeaderSchema = z.strictObject({ type: z.literal('relayData'), hash: hashSchema });
+export type RelayDataHeader = z.output<typeof relayDataHeaderSchema>;
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+function parseJsonFrame<S extends z.ZodType>(text: string, schema: S, what: string): z.output<S> {
+  if (text.length > MAX_TEXT_FRAME_BYTES) throw new MessageError('too-large', `${what} is ${text.length} characters; the limit is ${MAX_TEXT_FRAME_BYTES}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new MessageError('bad-json', `${what} is not JSON: ${(e as Error).message}`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const type = typeof json === 'object' && json !== null && 'type' in json ? JSON.stringify((json as { type: unknown }).type).slice(0, 40) : 'none';
+    throw new MessageError('bad-message', `invalid ${what} (type ${type}):\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+/** A client's text frame, validated; throws MessageError naming what was wrong. */
+export function parseClientMessage(text: string): ClientMessage {
+  return parseJsonFrame(text, clientMessageSchema, 'client message');
+}
+
+/** A server's text frame, validated (the client's side of the same wire). */
+export function parseServerMessage(text: string): ServerMessage {
+  return parseJsonFrame(text, serverMessageSchema, 'server message');
+}
+
+// ---------------------------------------------------------------------------
+// Binary frames
+
+export function encodeBinaryFrame(header: RelayPutHeader | RelayDataHeader, payload: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  if (json.length > MAX_BINARY_HEADER_BYTES) throw new RangeError(`binary frame header is ${json.length} bytes; the limit is ${MAX_BINARY_HEADER_BYTES}`);
+  const out = new Uint8Array(4 + json.length + payload.length);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 4);
+  out.set(payload, 4 + json.length);
+  return out;
+}
+
+function splitBinaryFrame<S extends z.ZodType>(bytes: Uint8Array, schema: S, maxBytes: number): { header: z.output<S>; payload: Uint8Array } {
+  if (bytes.length > maxBytes) throw new MessageError('too-large', `binary frame is ${bytes.length} bytes; the limit is ${maxBytes}`);
+  if (bytes.length < 4) throw new MessageError('bad-frame', `binary frame is ${bytes.length} bytes, shorter than its 4-byte header length`);
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  if (headerLength < 2 || headerLength > MAX_BINARY_HEADER_BYTES || 4 + headerLength > bytes.length) {
+    throw new MessageError('bad-frame', `binary frame header length ${headerLength} is not in [2, ${Math.min(MAX_BINARY_HEADER_BYTES, bytes.length - 4)}]`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(4, 4 + headerLength));
+  } catch {
+    throw new MessageError('bad-frame', 'binary frame header is not UTF-8');
+  }
+  const header = parseJsonFrame(text, schema, 'binary frame header');
+  return { header, payload: bytes.slice(4 + headerLength) };
+}
+
+/** A client's binary frame (relayPut), validated up to the payload bytes, which the caller checks against the commitment. */
+export function parseClientBinary(bytes: Uint8Array, maxBytes: number): { header: RelayPutHeader; payload: Uint8Array } {
+  return splitBinaryFrame(bytes, relayPutHeaderSchema, maxBytes);
+}
+
+export function parseServerBinary(bytes: Uint8Array, maxBytes: number): { header: RelayDataHeader; payload: Uint8Array } {
+  return splitBinaryFrame(bytes, relayDataHeaderSchema, maxBytes);
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { generateKeyPair } from '../protocol/commitment';
+import { signAuth, verifyAuth } from './auth-signature';
+import { signWitness, verifyWitness, witnessMessage } from './witness-signature';
+
+const runId = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+const challenge = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+const keys = generateKeyPair(new Uint8Array(32).fill(7));
+const other = generateKeyPair(new Uint8Array(32).fill(8));
+
+describe('auth signature', () => {
+  it('verifies only for the same run, challenge and key', () => {
+    const sig = signAuth(runId, challenge, keys.secretKey);
+    expect(verifyAuth(runId, challenge, sig, keys.publicKey)).toBe(true);
+    expect(verifyAuth(runId, challenge.map((b, i) => (i === 0 ? b ^ 1 : b)), sig, keys.publicKey)).toBe(false);
+    expect(verifyAuth(runId.map((b, i) => (i === 15 ? b ^ 1 : b)), challenge, sig, keys.publicKey)).toBe(false);
+    expect(verifyAuth(runId, challenge, sig, other.publicKey)).toBe(false);
+    expect(verifyAuth(runId, challenge, sig.slice(1), keys.publicKey)).toBe(false);
+  });
+});
+
+describe('witness signature', () => {
+  const w = { runId, step: 42, held: Uint8Array.from([0b101]), checksum: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]) };
+
+  it('lays out tag, 0, run id, step LE, held, checksum', () => {
+    const m = witnessMessage(w);
+    expect(new TextDecoder().decode(m.subarray(0, 18))).toBe('tessera-witness-v1');
+    expect(m[18]).toBe(0);
+    expect([...m.subarray(19, 35)]).toEqual([...runId]);
+    expect([...m.subarray(35, 39)]).toEqual([42, 0, 0, 0]);
+    expect(m[39]).toBe(0b101);
+    expect([...m.subarray(40)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('verifies only the signed report', () => {
+    const sig = signWitness(w, keys.secretKey);
+    expect(verifyWitness(w, sig, keys.publicKey)).toBe(true);
+    expect(verifyWitness({ ...w, step: 43 }, sig, keys.publicKey)).toBe(false);
+    expect(verifyWitness({ ...w, held: Uint8Array.from([0b111]) }, sig, keys.publicKey)).toBe(false);
+    expect(verifyWitness({ ...w, checksum: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 9]) }, sig, keys.publicKey)).toBe(false);
+    expect(verifyWitness(w, sig, other.publicKey)).toBe(false);
+    expect(verifyWitness({ ...w, checksum: new Uint8Array(3) }, sig, keys.publicKey)).toBe(false);
+  });
+});
