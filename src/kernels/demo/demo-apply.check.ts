@@ -1,12 +1,15 @@
-import type { Binding, Gpu } from '../../gpu/gpu';
-import { blockGrid, blockOrigin, blockShape, elementCount } from '../../demo/blocks';
+import type { Gpu } from '../../gpu/gpu';
+import { blockGrid, blockOrigin, elementCount } from '../../demo/blocks';
 import { idctBlocks } from '../../demo/dct';
-import { demoAggregate, demoApply as demoApplyF64, demoCompress, offsetOf, type DemoUpdate } from '../../demo/demo.ref';
+import { demoAggregate, demoApply as demoApplyF64, offsetOf, type DemoUpdate } from '../../demo/demo.ref';
 import { decayFactorF32, decodeErrorBound, demoApplyExact } from '../../demo/integer-decode';
 import { compareArrays, type CompareResult } from '../testing/compare';
 import { mulberry32, randomFloats } from '../testing/random';
-import { type CheckOptions, type CheckResult, type KernelCheck, shapeString, timeDispatches, toF32, withinTolerance } from '../check';
-import { demoApply, demoApplyScratchBytes, demoBasisBuffer, packDemoUpdates } from './demo-apply';
+import { type CheckOptions, type CheckResult, type KernelCheck, shapeString, toF32, withinTolerance } from '../check';
+import { demoBatchedCheck } from './demo-batched.check';
+import { bitMismatches, flatLayout, flatten, makeUpdates, packInOrder } from './demo-check-common';
+import { applyOnce } from './demo-once';
+import { demoTable, type DemoTable } from './demo-table';
 
 const CHUNK = 64;
 const TOPK = 8;
@@ -27,25 +30,6 @@ function tensorShapes(opts: CheckOptions): number[][] {
   return [[37, 52], [97], [120], [opts.shape?.R ?? 128, opts.shape?.C ?? 96]];
 }
 
-/**
- * Updates from the reference compressor on correlated random gradients: a
- * shared part (negated in the last update) makes updates keep the same
- * coefficients often with mixed signs, so the fixed-point mean sees m = 1..4
- * and non-integer quotients like 2^5·1/3.
- */
-function makeUpdates(shape: number[], seed: number): DemoUpdate[] {
-  const n = elementCount(shape);
-  const shared = randomFloats(n, seed, 1);
-  return Array.from({ length: UPDATES }, (_, m) => {
-    const noise = randomFloats(n, seed + 100 + m, 0.5);
-    const sign = m === UPDATES - 1 ? -1 : 1;
-    const grad = shared.map((x, i) => sign * x + noise[i]);
-    const args = { shape, grad, momentum: new Float64Array(n), lr: 1, decay: 0.999, chunk: CHUNK, topk: TOPK, quantize1bit: true };
-    const { indices, values } = demoCompress(args);
-    return { indices, values };
-  });
-}
-
 /** A fixed shuffle of [0, n) that is not the identity (for n > 1). */
 function permutation(n: number, seed: number): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
@@ -60,53 +44,21 @@ function permutation(n: number, seed: number): number[] {
 interface Tensor {
   shape: number[];
   block: number[];
-  /** Element offset in the flat parameter buffer: a multiple of 64 (256 bytes). */
+  /** Element offset in the flat parameter buffer. */
   offset: number;
   p0: Float32Array;
   updates: DemoUpdate[];
 }
 
-/** Tensors laid out in one flat buffer at 256-byte offsets, NaN between them, as the model's parameters are. */
-function layout(shapes: number[][], seed: number): { tensors: Tensor[]; total: number } {
-  let offset = 64;
-  const tensors = shapes.map((shape, t) => {
-    const n = elementCount(shape);
-    const tensor = { shape, block: blockShape(shape, CHUNK), offset, p0: toF32(randomFloats(n, seed + 10 * t, 0.5)), updates: makeUpdates(shape, seed + 10 * t + 1) };
-    offset += Math.ceil((n + 1) / 64) * 64;
-    return tensor;
-  });
-  return { tensors, total: offset + 64 };
-}
-
-function flatParams(tensors: Tensor[], total: number): Float32Array {
-  const flat = new Float32Array(total).fill(Number.NaN);
-  for (const t of tensors) flat.set(t.p0, t.offset);
-  return flat;
-}
-
-/** Everything one tensor's apply needs on the GPU, for a given update order. */
-function gpuInputs(gpu: Gpu, t: Tensor, order: number[], param: GPUBuffer, basis: (n: number) => GPUBuffer) {
-  const n = elementCount(t.shape);
-  const grid = blockGrid(t.shape, t.block);
-  const packed = packDemoUpdates(order.map((i) => t.updates[i]), t.shape, t.block, TOPK);
-  const indices = gpu.upload('check.demo.indices', packed.indices);
-  const signs = gpu.upload('check.demo.signs', packed.signs);
-  const scratch = gpu.buffer('check.demo.scratch', demoApplyScratchBytes(n));
-  const paramRange: Binding = { buffer: param, offset: t.offset * 4, size: n * 4 };
-  const args = {
-    shape: t.shape, block: t.block, k: packed.k, updates: order.length, lr: LR, decay: decayFactorF32(LR, WEIGHT_DECAY),
-    param: paramRange, indices, signs, scratch, basisRows: basis(grid.cr), basisCols: basis(grid.cc),
-  };
-  return { args, owned: [indices, signs, scratch] };
-}
-
-/** Bits of `got` that differ from `want`. */
-function bitMismatches(got: Float32Array, want: Float32Array): number {
-  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  let bad = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) bad++;
-  return bad;
+/** Tensors in one table over one flat buffer at 256-byte offsets, NaN between them, as the model's parameters are. */
+function layout(shapes: number[][], seed: number): { table: DemoTable; tensors: Tensor[]; flat: Float32Array } {
+  const { offsets, total } = flatLayout(shapes);
+  const table = demoTable(shapes.map((shape, t) => ({ shape, offset: offsets[t] })), CHUNK, TOPK);
+  const tensors = table.tensors.map((e, t) => ({
+    shape: e.shape, block: e.block, offset: e.offset,
+    p0: toF32(randomFloats(elementCount(e.shape), seed + 10 * t, 0.5)), updates: makeUpdates(e.shape, seed + 10 * t + 1, UPDATES, CHUNK, TOPK),
+  }));
+  return { table, tensors, flat: flatten(tensors.map((t) => t.p0), offsets, total) };
 }
 
 /**
@@ -151,27 +103,18 @@ function worst(results: CompareResult[]): CompareResult {
 
 async function runApplyCheck(gpu: Gpu, opts: CheckOptions = {}): Promise<CheckResult> {
   const seed = opts.seed ?? 1;
-  const { tensors, total } = layout(tensorShapes(opts), seed);
-  const flat = flatParams(tensors, total);
-  const param = gpu.upload('check.demo.param', flat);
-  const bases = new Map<number, GPUBuffer>();
-  const basis = (n: number) => bases.get(n) ?? bases.set(n, demoBasisBuffer(gpu, n)).get(n)!;
-  const owned: GPUBuffer[] = [param];
+  const { table, tensors, flat } = layout(tensorShapes(opts), seed);
+  const decay = decayFactorF32(LR, WEIGHT_DECAY);
 
-  // Run 1 in slot order, run 2 in a permuted order from the same parameters.
+  // Run 1 in slot order, run 2 in a permuted order from the same parameters (timed).
   const orders = [Array.from({ length: UPDATES }, (_, i) => i), permutation(UPDATES, seed + 7)];
   const outputs: Float32Array[] = [];
-  let timed: ReturnType<typeof demoApply> = [];
-  for (const order of orders) {
-    gpu.write(param, flat);
-    const dispatches = tensors.flatMap((t) => {
-      const inputs = gpuInputs(gpu, t, order, param, basis);
-      owned.push(...inputs.owned);
-      return demoApply(gpu, inputs.args);
-    });
-    gpu.run('check.demo.apply', dispatches);
-    outputs.push(await gpu.readF32(param, total));
-    timed = dispatches.slice(-3);
+  let ms = Number.NaN;
+  for (const [i, order] of orders.entries()) {
+    const run = { lr: LR, decay, param: flat, packed: packInOrder(table, tensors, order), updates: UPDATES, timeReps: i === 1 ? (opts.reps ?? 3) : undefined };
+    const got = await applyOnce(gpu, table, run);
+    outputs.push(got.param);
+    ms = got.ms;
   }
 
   const errors: CompareResult[] = [];
@@ -194,8 +137,6 @@ async function runApplyCheck(gpu: Gpu, opts: CheckOptions = {}): Promise<CheckRe
   const guardsIntact = outputs.every((o) => tensors.every((t) => Number.isNaN(o[t.offset - 1]) && Number.isNaN(o[t.offset + elementCount(t.shape)])));
   const checked = worst(errors);
 
-  const ms = await timeDispatches(gpu, 'demo.apply', timed, opts.reps ?? 3);
-  for (const b of [...owned, ...bases.values()]) b.destroy();
   const agreementPct = clear === 0 ? 'n/a' : `${((100 * (clear - wrong)) / clear).toFixed(2)}%`;
   const shape = shapeString({ updates: UPDATES, chunk: CHUNK, topk: TOPK, elements, bitMismatches: mismatched });
   const tensorsText = tensors.map((t) => `[${t.shape.join(',')}]/[${t.block.join(',')}]`).join(' ');
@@ -213,7 +154,8 @@ export const demoApplyChecks: KernelCheck[] = [
   {
     name: 'demo.apply',
     description:
-      'DeMo steps 1, 8, 9 (decay, integer aggregate, i32 inverse DCT, sign step) on [37,52], [97], [120] and [128,96] ranges of one flat buffer, 4 updates from demoCompress: bit for bit equal to demoApplyExact in slot order and in a permuted order; signs equal the float64 demoApply wherever |idct(A)| exceeds decodeErrorBound',
+      'DeMo steps 1, 8, 9 (decay, integer aggregate, i32 inverse DCT, sign step) batched over one table of [37,52], [97], [120] and [128,96] in one flat buffer, 4 updates from demoCompress: bit for bit equal to demoApplyExact in slot order and in a permuted order, the NaN guards between the tensors untouched; signs equal the float64 demoApply wherever |idct(A)| exceeds decodeErrorBound; timed: the whole table',
     run: runApplyCheck,
   },
+  demoBatchedCheck,
 ];

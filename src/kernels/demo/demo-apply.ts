@@ -1,100 +1,100 @@
 import code from '../../../shaders/demo_apply.wgsl?raw';
 import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
-import { blockGrid, keptPerBlock, type BlockGrid } from '../../demo/blocks';
 import { checkUpdate, type DemoUpdate } from '../../demo/demo.ref';
 import { MAX_UPDATES, quantizedBasis } from '../../demo/integer-decode';
-import { DEMO_WG, demoBlockGrid, demoPasses, demoScratchBytes, type DemoTensorArgs } from './demo-layout';
+import { demoPasses, demoScratchBytes, requireWords, type DemoTableArgs } from './demo-layout';
+import { concatBases, type DemoTable } from './demo-table';
 
-export { DEMO_MAX_BLOCK_SIDE } from './demo-layout';
-
-/** Threads per workgroup, one tensor element each. */
-export const DEMO_APPLY_WG = DEMO_WG;
-
-export interface DemoApplyArgs extends DemoTensorArgs {
-  /** k as the updates carry it: keptPerBlock(block elements, topk). */
-  k: number;
+export interface DemoApplyArgs extends DemoTableArgs {
   /** M, the number of agreed updates in `indices` and `signs` (0 leaves only the decay). */
   updates: number;
   /** η as exact f32 bits (the coordinator's value). */
   lr: number;
   /** decayFactorF32(lr, weightDecay): computed on the CPU so the shader cannot fuse 1 − η·λ. */
   decay: number;
-  /** f32 [R·C], this tensor's range of the flat parameter buffer, updated in place. */
+  /** f32, the flat parameter buffer: each tensor at its table offset, updated in place. */
   param: Binding;
-  /** u32 [M, blockCount, k]: per update, per block, the kept flat indices strictly ascending (packDemoUpdates). */
+  /** u32 [M, table.entries] (packDemoUpdates). */
   indices: Binding;
-  /** i32 [M, blockCount, k]: the matching ±1 values (packDemoUpdates). */
+  /** i32 [M, table.entries]: the matching ±1 values (packDemoUpdates). */
   signs: Binding;
-  /** i32 [cr, cr]: demoBasisBuffer(gpu, cr). */
-  basisRows: Binding;
-  /** i32 [cc, cc]: demoBasisBuffer(gpu, cc) (the same buffer when cr = cc). */
-  basisCols: Binding;
-  /** Scratch of demoApplyScratchBytes(R·C) bytes. */
-  scratch: Binding;
+  /** i32: demoBasisBuffer(gpu, table). */
+  basis: Binding;
+  /** Two buffers of demoApplyScratchBytes(table) bytes each (Aq and T). */
+  scratch: readonly [Binding, Binding];
 }
 
-/** Bytes of scratch `demoApply` needs for a tensor of n elements: Aq and T, i32 each. */
-export function demoApplyScratchBytes(n: number): number {
-  return demoScratchBytes(n);
+/** One update's share for one tensor: k indices per block, ascending, and their ±1 values. */
+export interface DemoTensorUpdate {
+  indices: Uint32Array;
+  values: ArrayLike<number>;
 }
 
-/** The quantized basis round(2^8·C_n) as an i32 [n, n] buffer; upload once per block size and reuse. */
-export function demoBasisBuffer(gpu: Gpu, n: number): GPUBuffer {
-  return gpu.upload(`demo.basis${n}`, quantizedBasis(n));
+/** Bytes of each of the two scratch buffers `demoApply` needs: Aq and T, i32 per element of the table. */
+export function demoApplyScratchBytes(table: DemoTable): number {
+  return demoScratchBytes(table);
+}
+
+/** The quantized bases round(2^8·C_n) of every block side of `table`, concatenated as i32; upload once per table. */
+export function demoBasisBuffer(gpu: Gpu, table: DemoTable): GPUBuffer {
+  return gpu.upload('demo.basis', concatBases(table, new Int32Array(table.basisLength), quantizedBasis));
 }
 
 /**
- * The round's agreed updates in the GPU layout: indices u32 and signs i32
- * [M, blockCount, k], in the given order (any order gives the same result).
- * Each update is validated first (lengths, indices in range and strictly
- * ascending, values ±1): the kernel trusts its input, and a repeated index
- * would be counted twice.
+ * The round's agreed updates (each a list of its tensors in table order) in
+ * the GPU layout: indices u32 and signs i32 [M, table.entries], in the given
+ * order (any order gives the same result). Every tensor of every update is
+ * validated first (lengths, indices in range and strictly ascending, values
+ * ±1): the kernel trusts its input, and a repeated index would be counted
+ * twice. Throws before returning anything.
  */
-export function packDemoUpdates(
-  updates: readonly DemoUpdate[],
-  shape: readonly number[],
-  block: readonly number[],
-  topk: number,
-): { indices: Uint32Array; signs: Int32Array; k: number } {
-  const grid = blockGrid(shape, block);
-  const k = keptPerBlock(grid.size, topk);
-  const per = grid.count * k;
-  const indices = new Uint32Array(updates.length * per);
-  const signs = new Int32Array(updates.length * per);
-  updates.forEach((u, m) => {
-    checkUpdate('packDemoUpdates', u, m, grid, k, true);
-    indices.set(u.indices, m * per);
-    for (let i = 0; i < per; i++) signs[m * per + i] = u.values[i];
+export function packDemoUpdates(table: DemoTable, updates: readonly (readonly DemoTensorUpdate[])[]): { indices: Uint32Array; signs: Int32Array } {
+  if (updates.length * table.entries >= 2 ** 32) throw new RangeError(`packDemoUpdates: ${updates.length} updates of ${table.entries} entries overflow u32 indexing`);
+  const indices = new Uint32Array(updates.length * table.entries);
+  const signs = new Int32Array(updates.length * table.entries);
+  updates.forEach((tensors, m) => {
+    if (tensors.length !== table.tensors.length) throw new RangeError(`packDemoUpdates: update ${m} has ${tensors.length} tensors, the table ${table.tensors.length}`);
+    table.tensors.forEach((t, i) => {
+      const u = tensors[i];
+      // checkUpdate only reads values by index, so any numeric array serves.
+      checkUpdate(`packDemoUpdates tensor ${i}`, u as DemoUpdate, m, t.grid, t.k, true);
+      const at = m * table.entries + t.out;
+      indices.set(u.indices, at);
+      signs.set(u.values, at);
+    });
   });
-  return { indices, signs, k };
+  return { indices, signs };
 }
 
 /**
  * `demo.aggregate`, `demo.inverse_rows`, `demo.apply`: DESIGN.md §4 steps 1,
- * 8 and 9 for one tensor, giving exactly demoApplyExact's bits (integer
- * direction, decay stored before the step). Record the three in order.
+ * 8 and 9 for every tensor of the table, giving exactly demoApplyExact's
+ * bits (integer direction, decay stored before the step). Three dispatches
+ * whatever the number of tensors; record them in order.
  */
 export function demoApply(gpu: Gpu, args: DemoApplyArgs): Dispatch[] {
-  const grid = checkArgs(args);
-  const pass = demoPasses(gpu, code, args, grid, args);
+  checkArgs(args);
+  const pass = demoPasses(gpu, code, args, args);
+  const [mean, rows] = args.scratch;
   return [
-    pass('demo.aggregate', 'aggregate', [args.param, args.scratch, args.indices, args.signs]),
-    pass('demo.inverse_rows', 'inverseRows', [args.scratch, args.basisRows]),
-    pass('demo.apply', 'apply', [args.param, args.scratch, args.basisCols]),
+    pass('demo.aggregate', 'aggregate', [args.param, mean, args.indices, args.signs]),
+    pass('demo.inverse_rows', 'inverseRows', [mean, rows, args.basis]),
+    pass('demo.apply', 'apply', [args.param, rows, args.basis]),
   ];
 }
 
-function checkArgs(args: DemoApplyArgs): BlockGrid {
-  const grid = demoBlockGrid('demoApply', args, ', where i32 is no longer proven not to wrap');
-  if (!Number.isInteger(args.k) || args.k < 1 || args.k > grid.size) {
-    throw new RangeError(`demoApply: k must be an integer in [1, ${grid.size}], got ${args.k}`);
-  }
-  if (!Number.isInteger(args.updates) || args.updates < 0 || args.updates >= MAX_UPDATES) {
-    throw new RangeError(`demoApply: updates must be an integer in [0, ${MAX_UPDATES}), got ${args.updates}`);
+function checkArgs(args: DemoApplyArgs): void {
+  const { table } = args;
+  if (!Number.isInteger(args.updates) || args.updates < 0 || args.updates >= MAX_UPDATES || args.updates * table.entries >= 2 ** 32) {
+    throw new RangeError(`demoApply: updates must be an integer in [0, ${MAX_UPDATES}) with updates·entries < 2^32, got ${args.updates}`);
   }
   if (!Number.isFinite(args.lr) || Math.fround(args.lr) !== args.lr) throw new RangeError(`demoApply: lr ${args.lr} is not exactly a finite float32`);
   if (!Number.isFinite(args.decay) || Math.fround(args.decay) !== args.decay) {
     throw new RangeError(`demoApply: decay ${args.decay} is not exactly a finite float32 (use decayFactorF32)`);
   }
-  return grid;
+  requireWords('demoApply', 'param', args.param, table.span);
+  requireWords('demoApply', 'indices', args.indices, args.updates * table.entries);
+  requireWords('demoApply', 'signs', args.signs, args.updates * table.entries);
+  requireWords('demoApply', 'basis', args.basis, table.basisLength);
+  args.scratch.forEach((s, i) => requireWords('demoApply', `scratch ${i}`, s, table.elements));
 }

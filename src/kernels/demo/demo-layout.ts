@@ -1,49 +1,40 @@
 /**
  * What demo-apply.ts and demo-compress.ts share: the WGSL part both modules
- * start with (shaders/demo_blocks.wgsl: the uniform params, the invocation
- * struct, block addressing), its params packing, the block-size limit and
- * the pass builder.
+ * start with (shaders/demo_blocks.wgsl: the uniform params, the tensor table,
+ * the invocation struct, block addressing), its params packing, the table
+ * upload and the pass builder.
  */
 import blocksPart from '../../../shaders/demo_blocks.wgsl?raw';
 import type { Binding, Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
 import { foldGrid } from '../../gpu/grid';
 import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
-import { blockGrid, type BlockGrid } from '../../demo/blocks';
+import type { DemoTable } from './demo-table';
 
 /** Threads per workgroup: one tensor element each, or one block per workgroup in top-k. */
 export const DEMO_WG = 256;
 
-/** Blocks beyond 64 per side are outside integer-decode.ts's proof that no i32 wraps. */
-export const DEMO_MAX_BLOCK_SIDE = 64;
-
-/** The arguments every DeMo tensor op takes. */
-export interface DemoTensorArgs {
-  /** [R, C] or [n]. */
-  shape: readonly number[];
-  /** blockShape(shape, chunk): [cr, cc] or [c], at most DEMO_MAX_BLOCK_SIDE per side. */
-  block: readonly number[];
+/** The arguments every batched DeMo op takes. */
+export interface DemoTableArgs {
+  table: DemoTable;
+  /** demoTableBuffer(gpu, table). */
+  tableBuffer: Binding;
   /** Test hook: pretend the device allows at most this many workgroups per grid dimension. */
   gridLimit?: number;
 }
 
-/** Bytes of scratch either op needs for a tensor of n elements: two 4-byte values per element. */
-export function demoScratchBytes(n: number): number {
-  return 2 * n * 4;
+/** The table's records as a storage buffer; upload once per table. */
+export function demoTableBuffer(gpu: Gpu, table: DemoTable): GPUBuffer {
+  return gpu.upload('demo.table', table.records);
 }
 
-/** The block grid of args, after checking the block fits DEMO_MAX_BLOCK_SIDE; `why` ends the error message. */
-export function demoBlockGrid(op: string, args: DemoTensorArgs, why = ''): BlockGrid {
-  const grid = blockGrid(args.shape, args.block);
-  if (grid.cr > DEMO_MAX_BLOCK_SIDE || grid.cc > DEMO_MAX_BLOCK_SIDE) {
-    throw new RangeError(`${op}: block [${args.block.join(', ')}] exceeds ${DEMO_MAX_BLOCK_SIDE} per side${why}`);
-  }
-  return grid;
+/** Bytes of each of the two scratch buffers either op needs: one 4-byte value per element of the table. */
+export function demoScratchBytes(table: DemoTable): number {
+  return table.elements * 4;
 }
 
 /** The uniform fields that differ between the ops; the unused ones stay 0. */
-export interface DemoScalars {
-  k: number;
+interface DemoScalars {
   updates?: number;
   quantize?: boolean;
   lr: number;
@@ -51,16 +42,12 @@ export interface DemoScalars {
 }
 
 /** The Params struct of shaders/demo_blocks.wgsl. */
-function demoParams(grid: BlockGrid, s: DemoScalars): ArrayBuffer {
+function demoParams(table: DemoTable, s: DemoScalars): ArrayBuffer {
   return params()
-    .u32(grid.R)
-    .u32(grid.C)
-    .u32(grid.cr)
-    .u32(grid.cc)
-    .u32(grid.blocksAcross)
-    .u32(grid.count)
-    .u32(s.k)
-    .u32(grid.R * grid.C)
+    .u32(table.tensors.length)
+    .u32(table.elements)
+    .u32(table.blocks)
+    .u32(table.entries)
     .u32(s.updates ?? 0)
     .u32(s.quantize ? 1 : 0)
     .f32(s.lr)
@@ -68,26 +55,32 @@ function demoParams(grid: BlockGrid, s: DemoScalars): ArrayBuffer {
     .bytes();
 }
 
-/** Which grid a pass runs on: one thread per tensor element, or one workgroup per block. */
+/** Which grid a pass runs on: one thread per element of the table, or one workgroup per block. */
 export type DemoGrid = 'elements' | 'blocks';
 
-/** Builds the dispatch of one entry point of `variant` (a module's own WGSL, after the shared part). */
+/** Builds the dispatch of one entry point of `variant`; `buffers` follow the table (binding 2 on). */
 export type DemoPass = (label: string, entry: string, buffers: Binding[], grid?: DemoGrid) => Dispatch;
 
-/** A pass builder for one tensor: every pass shares the module, the params and the grids. */
-export function demoPasses(gpu: Gpu, variant: string, args: DemoTensorArgs, grid: BlockGrid, scalars: DemoScalars): DemoPass {
+/** A pass builder for one table: every pass shares the module, the params, the table and the grids. */
+export function demoPasses(gpu: Gpu, variant: string, args: DemoTableArgs, scalars: DemoScalars): DemoPass {
+  const { table } = args;
   const limit = args.gridLimit ?? gpu.limits.maxComputeWorkgroupsPerDimension;
   const grids: Record<DemoGrid, Workgroups> = {
-    elements: foldGrid(Math.ceil(grid.size * grid.count / DEMO_WG), limit),
-    blocks: foldGrid(grid.count, limit),
+    elements: foldGrid(Math.ceil(table.elements / DEMO_WG), limit),
+    blocks: foldGrid(table.blocks, limit),
   };
   const shader = specialize(`${blocksPart}\n${variant}`, { WG: DEMO_WG });
-  const uniform = demoParams(grid, scalars);
+  const uniform = demoParams(table, scalars);
   return (label, entry, buffers, on = 'elements') => ({
     label,
     pipeline: gpu.pipeline(`demo.${entry}`, shader, entry),
     params: uniform,
-    buffers,
+    buffers: [args.tableBuffer, ...buffers],
     workgroups: grids[on],
   });
+}
+
+/** Throws unless `b` holds at least `count` 4-byte values (`what` names it in the error). */
+export function requireWords(op: string, what: string, b: Binding, count: number): void {
+  if (b.size < count * 4) throw new RangeError(`${op}: ${what} holds ${b.size} bytes, needs ${count * 4}`);
 }
