@@ -7,6 +7,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import './styles.css';
 import { WebGpuHelp, WebGpuPending } from './gpu/WebGpuHelp';
 import { useGpuGate, useGpuLost, type GpuGate } from './gpu/useGpuGate';
+import { ContributePage } from './contribute/ContributePage';
 import { KernelLab } from './kernel-lab/KernelLab';
 import { ModelPage } from './model/ModelPage';
 import { TrainPage } from './train/TrainPage';
@@ -19,7 +20,8 @@ interface PageDef {
 }
 
 const PAGES: Record<Route, PageDef> = {
-  train: { title: 'Train', needsGpu: true, render: () => <TrainPage /> },
+  contribute: { title: 'Contribute', needsGpu: true, render: () => <ContributePage /> },
+  train: { title: 'Train solo', needsGpu: true, render: () => <TrainPage /> },
   lab: { title: 'Kernel Lab', needsGpu: true, render: () => <KernelLab /> },
   model: { title: 'Model', needsGpu: false, render: () => <ModelPage /> },
 };

@@ -4,10 +4,10 @@
  */
 import { useEffect, useState } from 'react';
 
-export const ROUTES = ['train', 'lab', 'model'] as const;
+export const ROUTES = ['contribute', 'train', 'lab', 'model'] as const;
 export type Route = (typeof ROUTES)[number];
 
-export const DEFAULT_ROUTE: Route = 'train';
+export const DEFAULT_ROUTE: Route = 'contribute';
 
 export function parseHash(hash: string): Route {
   const name = hash.replace(/^#\/?/, '').split(/[/?]/)[0];

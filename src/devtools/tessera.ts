@@ -9,6 +9,7 @@ import type { CheckOptions, CheckResult } from '../kernels/check';
 import { findCheck, kernelChecks } from '../kernels/registry';
 import { getPreset, type ModelConfigInput } from '../model/config';
 import { GpuModel, type TokenBatch } from '../model/gpu-model';
+import { runApi } from '../run-client/tab-run';
 
 export interface GpuInfo {
   adapter: { vendor: string; architecture: string; device: string; description: string };
@@ -83,6 +84,7 @@ export const tessera = {
   kernels: { list, check },
   model: { create: createModel, fromSafetensors },
   demo: { compress: compressGradient, apply: applyUpdates },
+  run: runApi,
 };
 
 export type TesseraApi = typeof tessera;

@@ -35,7 +35,7 @@ export function TrainStats({ state }: { state: TrainerState }) {
   );
 }
 
-function Stat({ label, children }: { label: string; children: ReactNode }) {
+export function Stat({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="stat">
       <div className="stat-label">{label}</div>

@@ -1,0 +1,155 @@
+/**
+ * The real run for browser tests: the app built once into its own folder, a
+ * coordinator process (server/main.ts) on a free port with its own SQLite
+ * file and a test config, and tabs in separate Chromium processes that click
+ * Contribute and report what they know through `tessera.run.state()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { chromium, type Browser, type Page } from '@playwright/test';
+import { build } from 'vite';
+import { freePort } from '../bench/serve';
+import type { RunView } from '../src/run-client/run-client';
+import type { RunConfigInput } from '../src/run/run-config';
+import { chromiumLaunchOptions } from './chromium';
+
+export const RUN_DIST = 'test-results/run-dist';
+
+let built: Promise<void> | null = null;
+
+/** The app, built once per test process. */
+export function buildApp(): Promise<void> {
+  built ??= build({ logLevel: 'warn', build: { outDir: RUN_DIST, emptyOutDir: true } }).then(() => undefined);
+  return built;
+}
+
+export interface CoordinatorProcess {
+  url: string;
+  port: number;
+  db: string;
+  logs: string[];
+  /** SIGKILL: no chance to clean up, as a crash. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts server/main.ts; resolves once it logs "listening". `port` reuses one (a restart). */
+export async function startCoordinator(dir: string, config: RunConfigInput | null, port?: number): Promise<CoordinatorProcess> {
+  mkdirSync(dir, { recursive: true });
+  const db = resolve(dir, 'run.sqlite');
+  const args = ['vite-node', 'server/main.ts', '--', '--port', String(port ?? (await freePort())), '--db', db, '--dist', RUN_DIST, '--tick', '100'];
+  if (config) {
+    const path = resolve(dir, 'run.json');
+    writeFileSync(path, JSON.stringify(config));
+    args.push('--config', path);
+  }
+  const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  const listening = new Promise<number>((ok, fail) => {
+    const onLine = (line: string) => {
+      logs.push(line);
+      if (line.includes('"listening"')) ok(JSON.parse(line).port as number);
+    };
+    let rest = '';
+    child.stdout.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      lines.forEach(onLine);
+    });
+    child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
+    child.once('exit', (code) => fail(new Error(`coordinator exited with ${code}:\n${logs.join('\n')}`)));
+  });
+  const p = await listening;
+  const ended = (c: ChildProcess) => new Promise<void>((ok) => (c.exitCode !== null || c.signalCode !== null ? ok() : c.once('exit', () => ok())));
+  return {
+    url: `http://127.0.0.1:${p}`,
+    port: p,
+    db,
+    logs,
+    async kill() {
+      child.kill('SIGKILL');
+      await ended(child);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await ended(child);
+    },
+  };
+}
+
+export function freshDir(name: string): string {
+  const dir = resolve('test-results', name);
+  rmSync(dir, { recursive: true, force: true });
+  return dir;
+}
+
+export interface Tab {
+  browser: Browser;
+  page: Page;
+  state(): Promise<RunView>;
+  close(): Promise<void>;
+}
+
+/** A tab in its own Chromium process that has clicked Contribute. */
+export async function openTab(url: string, name: string): Promise<Tab> {
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  const page = await (await browser.newContext()).newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') console.log(`[${name}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => console.log(`[${name}] page error: ${e.message}`));
+  await page.goto(`${url}/#/contribute`);
+  await page.getByTestId('run-join').click();
+  return {
+    browser,
+    page,
+    state: () => page.evaluate(() => (globalThis as unknown as { tessera: { run: { state(): Promise<RunView> } } }).tessera.run.state()),
+    close: () => browser.close(),
+  };
+}
+
+/** Waits until every tab has applied at least `step` rounds; fails at once when a tab reports an error. */
+export async function waitForStep(tabs: Tab[], step: number, timeoutMs: number): Promise<RunView[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const views = await Promise.all(tabs.map((t) => t.state()));
+    const broken = views.find((v) => v.status === 'error');
+    if (broken) throw new Error(`tab ${broken.clientId?.slice(0, 8)} failed: ${broken.error}`);
+    if (views.every((v) => v.appliedStep >= step)) return views;
+    if (Date.now() > deadline) throw new Error(`tabs at steps ${views.map((v) => v.appliedStep).join(', ')} after ${timeoutMs} ms; wanted ${step}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export interface Status {
+  state: string;
+  epoch: number;
+  step: number;
+  clients: { id: string; state: string; points: number }[];
+}
+
+export async function status(url: string): Promise<Status> {
+  const res = await fetch(`${url}/api/status`);
+  return (await res.json()) as Status;
+}
+
+/** A small fast run for tests: tiny model, byte data, short timeouts. */
+export function testConfig(overrides: Partial<RunConfigInput> = {}): RunConfigInput {
+  return {
+    model: 'tiny',
+    dataset: 'austen-byte',
+    seqLen: 32,
+    warmupTime: 1000,
+    cooldownTime: 1000,
+    maxRoundTrainTime: 45_000,
+    roundWitnessTime: 15_000,
+    epochTime: 3_600_000,
+    initMinClients: 3,
+    minClients: 1,
+    globalBatch: { start: 6, end: 6, warmupTokens: 0 },
+    lr: { schedule: 'constant', peak: 1e-2, warmupSteps: 0 },
+    optimizer: { weightDecay: 0 },
+    ...overrides,
+  };
+}

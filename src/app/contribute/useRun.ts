@@ -1,0 +1,69 @@
+/**
+ * The tab's run as React state, plus the volunteer's controls: the GPU
+ * usage cap, and a pause while the tab is hidden that resumes by itself
+ * (leave when hidden, catch up and join again when visible).
+ */
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import type { RunClient, RunView } from '../../run-client/run-client';
+import { tabRun } from '../../run-client/tab-run';
+
+export interface RunControls {
+  view: RunView | null;
+  joined: boolean;
+  join(): void;
+  leave(): void;
+  duty: number;
+  setDuty(d: number): void;
+  pauseWhenHidden: boolean;
+  setPauseWhenHidden(on: boolean): void;
+  pausedForHidden: boolean;
+}
+
+const noop = () => () => {};
+
+export function useRun(): RunControls {
+  const [client, setClient] = useState<RunClient | null>(null);
+  const [duty, setDutyState] = useState(1);
+  const [pauseWhenHidden, setPauseWhenHidden] = useState(true);
+  const [pausedForHidden, setPausedForHidden] = useState(false);
+  const subscribe = useCallback((fn: () => void) => (client ? client.subscribe(fn) : noop()), [client]);
+  const view = useSyncExternalStore(subscribe, () => client?.state() ?? null);
+  // A join from the console (tessera.run.join) shows here too.
+  const joined = pausedForHidden || (view !== null && view.status !== 'idle' && view.status !== 'left');
+
+  useEffect(() => {
+    void tabRun().then(setClient);
+  }, []);
+
+  const join = useCallback(() => client?.join(), [client]);
+
+  const leave = useCallback(() => {
+    setPausedForHidden(false);
+    client?.leave();
+  }, [client]);
+
+  const setDuty = useCallback(
+    (d: number) => {
+      setDutyState(d);
+      client?.setDuty(d);
+    },
+    [client],
+  );
+
+  useEffect(() => {
+    if (!client || !joined || !pauseWhenHidden) return;
+    const onVisibility = () => {
+      if (document.hidden) {
+        client.leave();
+        setPausedForHidden(true);
+      } else {
+        client.join();
+        setPausedForHidden(false);
+      }
+    };
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => document.removeEventListener('visibilitychange', onVisibility);
+  }, [client, joined, pauseWhenHidden]);
+
+  return { view, joined, join, leave, duty, setDuty, pauseWhenHidden, setPauseWhenHidden, pausedForHidden };
+}

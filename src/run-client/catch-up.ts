@@ -1,0 +1,61 @@
+/**
+ * What a joining (or resyncing) tab downloads over HTTP: the latest epoch
+ * checkpoint and the agreed updates since it (server/api.ts), every bundle
+ * payload checked against its hash before it is used.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { commitment } from '../protocol/commitment';
+import { decodeUpdateBundle, type BundleRound } from '../net/update-bundle';
+
+export interface Checkpoint {
+  epoch: number;
+  /** The first step the checkpoint's parameters have not seen. */
+  step: number;
+  checksum: string;
+  bytes: Uint8Array;
+}
+
+export interface CatchUpSource {
+  latestCheckpoint(): Promise<Checkpoint>;
+  /** Agreed rounds from `fromStep` on, in step order; `toStep` is where the next call starts. */
+  agreedSince(fromStep: number): Promise<{ toStep: number; rounds: BundleRound[] }>;
+}
+
+export class CatchUpError extends Error {
+  override name = 'CatchUpError';
+}
+
+function headerInt(res: Response, name: string): number {
+  const raw = res.headers.get(name);
+  if (raw === null || !/^(0|[1-9][0-9]{0,15})$/.test(raw)) throw new CatchUpError(`checkpoint response header ${name} is "${raw}", not an integer`);
+  return Number(raw);
+}
+
+async function fetchBytes(url: string): Promise<{ res: Response; bytes: Uint8Array }> {
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new CatchUpError(`GET ${url}: HTTP ${res.status} ${await res.text().catch(() => '')}`.trim());
+  return { res, bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
+/** The coordinator's HTTP API at `origin` (e.g. http://localhost:8080). */
+export function httpCatchUp(origin: string): CatchUpSource {
+  return {
+    async latestCheckpoint() {
+      const { res, bytes } = await fetchBytes(new URL('/api/checkpoint/latest', origin).href);
+      const checksum = res.headers.get('X-Tessera-Checksum') ?? '';
+      if (!/^[0-9a-f]{16}$/.test(checksum)) throw new CatchUpError(`checkpoint checksum header "${checksum}" is not 16 hex characters`);
+      return { epoch: headerInt(res, 'X-Tessera-Epoch'), step: headerInt(res, 'X-Tessera-Step'), checksum, bytes };
+    },
+    async agreedSince(fromStep) {
+      const { bytes } = await fetchBytes(new URL(`/api/updates?fromStep=${fromStep}`, origin).href);
+      const bundle = decodeUpdateBundle(bytes);
+      if (bundle.fromStep !== fromStep) throw new CatchUpError(`asked for updates from step ${fromStep}, got a bundle from ${bundle.fromStep}`);
+      for (const round of bundle.rounds) {
+        round.payloads.forEach((p, i) => {
+          if (bytesToHex(commitment(p)) !== round.hashes[i]) throw new CatchUpError(`step ${round.step}: payload ${i} does not match its hash`);
+        });
+      }
+      return { toStep: bundle.toStep, rounds: bundle.rounds };
+    },
+  };
+}

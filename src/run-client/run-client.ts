@@ -1,0 +1,404 @@
+/**
+ * A tab in the run (docs/run.md): it catches up from the epoch checkpoint,
+ * joins, and then, round by round, trains its assigned range, commits and
+ * shares the update, witnesses what it holds, and applies the agreed set.
+ * It lives on the page (the socket and the WebRTC mesh cannot live in a
+ * worker) and does no heavy work itself: the GPU work is the run worker's.
+ *
+ * Every GPU request goes through one chain, so an apply always lands before
+ * the next round's train, whatever order the network delivers things in.
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import type { ServerMessage, ServerMessageOf } from '../net/messages';
+import { PeerMesh, type PeerState } from '../net/peer-mesh';
+import { signWitness } from '../net/witness-signature';
+import { commitment, signCommitment, type KeyPair } from '../protocol/commitment';
+import type { RunConfig } from '../run/run-config';
+import type { Phase, Round, RunState } from '../run/types';
+import type { CatchUpSource } from './catch-up';
+import { CoordinatorSocket } from './coordinator-socket';
+import type { RunWorkerLink } from './worker-link';
+
+export type ClientStatus = 'idle' | 'connecting' | 'catching-up' | 'joining' | 'training' | 'reconnecting' | 'left' | 'error';
+
+export interface RunView {
+  status: ClientStatus;
+  /** The run's phase as this tab last heard it. */
+  state: Phase | null;
+  epoch: number;
+  step: number;
+  clientId: string | null;
+  /** Parameter checksum after the last round this tab applied. */
+  checksum: string | null;
+  appliedStep: number;
+  peers: { id: string; state: PeerState }[];
+  points: number;
+  lossHistory: { step: number; loss: number }[];
+  /** Each round this tab applied: the agreed updates' hashes and the checksum after. */
+  applied: { step: number; hashes: string[]; checksum: string }[];
+  timeline: { step: number; phase: Phase; at: number }[];
+  tokensPerSec: number;
+  bytesSent: number;
+  bytesReceived: number;
+  members: number;
+  error: string | null;
+}
+
+export interface RunClientOptions {
+  /** ws(s)://host/ws */
+  socketUrl: string;
+  identity: KeyPair;
+  worker: RunWorkerLink;
+  catchUp: CatchUpSource;
+  /** How long to wait for a payload from the relay before witnessing without it. */
+  relayTimeoutMs?: number;
+}
+
+const TIMELINE_MAX = 200;
+const LOSS_MAX = 5000;
+const APPLIED_MAX = 1000;
+
+export class RunClient {
+  private readonly socket: CoordinatorSocket;
+  private readonly id: string;
+  private mesh: PeerMesh | null = null;
+  private config: RunConfig | null = null;
+  private server: RunState | null = null;
+  private wantJoin = false;
+  private loaded = false;
+  private appliedStep = -1;
+  private checksum: string | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  /** Payloads by hash: this round's and the last one's. */
+  private payloads = new Map<string, { step: number; bytes: Uint8Array }>();
+  private waiting = new Map<string, ((b: Uint8Array) => void)[]>();
+  private trainedStep = -1;
+  private witnessedStep = -1;
+  private meshBytesSent = 0;
+  private meshBytesReceived = 0;
+  private tokens = 0;
+  private trainMs = 0;
+  private view: RunView;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly opts: RunClientOptions) {
+    this.id = bytesToHex(opts.identity.publicKey);
+    this.view = emptyView(this.id);
+    this.socket = new CoordinatorSocket(opts.socketUrl, opts.identity, {
+      open: () => this.update({ status: this.wantJoin ? 'catching-up' : 'connecting', error: null }),
+      close: (reason) => this.update({ status: this.wantJoin ? 'reconnecting' : 'left', error: this.wantJoin ? reason : null }),
+      message: (msg) => this.receive(msg),
+      relayData: (hash, payload) => this.gotPayload(hash, payload, 'relay'),
+    });
+  }
+
+  /** Connects, catches up and asks to train from the next round. */
+  join(): void {
+    if (this.wantJoin) return;
+    this.wantJoin = true;
+    this.update({ status: 'connecting', error: null });
+    this.socket.open();
+  }
+
+  leave(): void {
+    if (!this.wantJoin) return;
+    this.wantJoin = false;
+    this.socket.send({ type: 'leave' });
+    this.socket.close();
+    this.mesh?.destroy();
+    this.mesh = null;
+    this.update({ status: 'left', peers: [] });
+  }
+
+  setDuty(duty: number): void {
+    this.opts.worker.setDuty(duty);
+  }
+
+  state(): RunView {
+    return this.view;
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  // ------------------------------------------------------------------ view
+
+  private update(patch: Partial<RunView>): void {
+    const s = this.server;
+    const peers = this.mesh ? this.mesh.peers().map((id) => ({ id, state: this.mesh!.state(id) })) : [];
+    this.view = {
+      ...this.view,
+      state: s?.phase ?? null,
+      epoch: s?.epoch ?? 0,
+      step: s?.step ?? 0,
+      points: s?.clients[this.id]?.points ?? this.view.points,
+      members: s ? Object.values(s.clients).filter((c) => c.status === 'member').length : 0,
+      checksum: this.checksum,
+      appliedStep: this.appliedStep,
+      peers,
+      bytesSent: this.socket.bytesSent + this.meshBytesSent,
+      bytesReceived: this.socket.bytesReceived + this.meshBytesReceived,
+      tokensPerSec: this.trainMs > 0 ? this.tokens / (this.trainMs / 1000) : 0,
+      ...patch,
+    };
+    for (const fn of this.listeners) fn();
+  }
+
+  private fail(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`run client: ${message}`);
+    this.update({ status: 'error', error: message });
+  }
+
+  /** Runs GPU work strictly in order; a failure is reported and the chain goes on. */
+  private enqueue(work: () => Promise<void>): void {
+    this.chain = this.chain.then(work).catch((err: unknown) => this.fail(err));
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  private receive(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        return this.welcome(msg);
+      case 'state':
+        this.server = msg.state;
+        this.update({});
+        return this.maybeWitness();
+      case 'round':
+        return this.round(msg.round);
+      case 'phase':
+        this.view.timeline = [...this.view.timeline, { step: msg.step, phase: msg.to, at: Date.now() }].slice(-TIMELINE_MAX);
+        this.update({});
+        return this.maybeWitness();
+      case 'agreed':
+        return this.enqueue(() => this.applyAgreed(msg));
+      case 'resync':
+        console.warn(`run client: checksum ${this.checksum} disagrees with the majority ${msg.checksum} at step ${msg.step}; resyncing`);
+        this.loaded = false;
+        return this.enqueue(() => this.catchUp());
+      case 'points':
+        if (msg.clientId === this.id) this.update({ points: msg.total });
+        return;
+      case 'signal':
+        this.mesh?.onSignal(msg.from, msg.data);
+        return;
+      case 'error':
+        console.warn(`coordinator: ${msg.code}: ${msg.message}`);
+        if (msg.code === 'dropped' && this.wantJoin) this.enqueue(() => this.sendJoin());
+        return;
+      case 'ack':
+      case 'hello':
+        return;
+    }
+  }
+
+  private welcome(msg: ServerMessageOf<'welcome'>): void {
+    this.config = msg.config;
+    this.server = msg.state;
+    if (!this.mesh) this.mesh = this.createMesh();
+    this.update({ clientId: msg.clientId });
+    this.enqueue(async () => {
+      if (!this.loaded) await this.catchUp();
+      else await this.replayTo(msg.state.step);
+      await this.sendJoin();
+    });
+  }
+
+  private createMesh(): PeerMesh {
+    const mesh = new PeerMesh({ localId: this.id, sendSignal: (to, data) => this.socket.send({ type: 'signal', to, data: data as never }) });
+    mesh.on('payload', (_from, hash, bytes) => {
+      this.meshBytesReceived += bytes.length;
+      this.gotPayload(hash, bytes, 'peer');
+    });
+    mesh.on('state', () => this.update({}));
+    mesh.on('error', (e) => console.warn(`peer mesh: ${e.message}`));
+    return mesh;
+  }
+
+  private async sendJoin(): Promise<void> {
+    const me = this.server?.clients[this.id];
+    if (!this.wantJoin || me?.status === 'member' || me?.status === 'joining') {
+      this.update({ status: me?.status === 'member' ? 'training' : 'joining' });
+      return;
+    }
+    this.socket.send({ type: 'join' });
+    this.update({ status: 'joining' });
+  }
+
+  // ------------------------------------------------------------------ catch-up
+
+  private async catchUp(): Promise<void> {
+    const config = this.need();
+    const { chunk, topk, decay, gradClip, quantize1bit } = config.optimizer;
+    this.update({ status: 'catching-up' });
+    const ck = await this.opts.catchUp.latestCheckpoint();
+    const loaded = await this.opts.worker.request<'load'>(
+      {
+        type: 'load',
+        preset: config.model,
+        dataset: config.dataset,
+        seqLen: config.seqLen,
+        optimizer: { chunk, topk, decay, gradClip, quantize1bit },
+        runId: config.runId,
+        checkpoint: ck.bytes,
+      },
+      [ck.bytes.buffer as ArrayBuffer],
+    );
+    if (loaded.checksum !== ck.checksum) throw new Error(`checkpoint of step ${ck.step} loads to checksum ${loaded.checksum}, the coordinator says ${ck.checksum}`);
+    this.loaded = true;
+    this.appliedStep = ck.step;
+    this.checksum = loaded.checksum;
+    await this.replayTo(this.server?.step ?? ck.step);
+  }
+
+  /** Applies the stored agreed rounds until this tab has seen every round before `step`. */
+  private async replayTo(step: number): Promise<void> {
+    while (this.appliedStep < step) {
+      const { toStep, rounds } = await this.opts.catchUp.agreedSince(this.appliedStep);
+      for (const r of rounds) await this.apply(r.step, r.hashes, r.payloads, r.lrBits);
+      if (rounds.length === 0 || toStep <= this.appliedStep) break; // the server has nothing newer yet
+    }
+    this.update({});
+  }
+
+  private async apply(step: number, hashes: string[], updates: Uint8Array[], lrBits: number): Promise<void> {
+    if (step !== this.appliedStep) throw new Error(`applying step ${step}, but this tab is at step ${this.appliedStep}`);
+    const weightDecay = this.need().optimizer.weightDecay;
+    const r = await this.opts.worker.request<'apply'>({ type: 'apply', step, updates, lrBits, weightDecay });
+    this.appliedStep = step + 1;
+    this.checksum = r.checksum;
+    this.view.applied = [...this.view.applied, { step, hashes, checksum: r.checksum }].slice(-APPLIED_MAX);
+  }
+
+  // ------------------------------------------------------------------ rounds
+
+  private round(round: Round): void {
+    this.payloads = new Map([...this.payloads].filter(([, p]) => p.step >= round.step - 1));
+    const slot = round.slots.indexOf(this.id);
+    for (const peer of round.slots) if (peer !== this.id && this.mesh && this.mesh.state(peer) !== 'connected') this.mesh.connect(peer);
+    this.update({ status: slot >= 0 ? 'training' : this.view.status });
+    if (slot < 0) return;
+    this.enqueue(() => this.train(round, slot));
+  }
+
+  private async train(round: Round, slot: number): Promise<void> {
+    const config = this.need();
+    if (this.appliedStep !== round.step) {
+      // Behind (a missed agreed set): catch up now, sit this round out.
+      await this.replayTo(round.step);
+      return;
+    }
+    const { start, count } = round.assignments[slot];
+    const t = await this.opts.worker.request<'train'>({ type: 'train', step: round.step, start, count, lrBits: round.lrBits });
+    this.tokens += t.tokens;
+    this.trainMs += t.ms;
+    this.trainedStep = round.step;
+    const hash = commitment(t.update);
+    const hashHex = bytesToHex(hash);
+    this.payloads.set(hashHex, { step: round.step, bytes: t.update });
+    const signature = signCommitment(hash, this.opts.identity.secretKey, { runId: hexToBytes(config.runId), step: round.step });
+    // The commit first: the coordinator takes a payload only for a commitment it has verified.
+    this.socket.send({ type: 'commit', step: round.step, hash: hashHex, signature: bytesToHex(signature) });
+    this.socket.sendPayload({ type: 'relayPut', step: round.step, hash: hashHex }, t.update);
+    this.view.lossHistory = [...this.view.lossHistory, { step: round.step, loss: t.loss }].slice(-LOSS_MAX);
+    this.update({});
+    for (const peer of round.slots) {
+      if (peer === this.id || !this.mesh || this.mesh.state(peer) !== 'connected') continue;
+      this.meshBytesSent += t.update.length;
+      this.mesh.send(peer, t.update, hashHex).catch((e: unknown) => console.warn(`sending to ${peer.slice(0, 8)}: ${String(e)}`));
+    }
+  }
+
+  private maybeWitness(): void {
+    const s = this.server;
+    const round = s?.round;
+    if (!s || !round || s.phase !== 'RoundWitness' || this.witnessedStep >= round.step) return;
+    if (!round.slots.includes(this.id)) return;
+    this.witnessedStep = round.step;
+    this.enqueue(() => this.witness(round));
+  }
+
+  private async witness(round: Round): Promise<void> {
+    const config = this.need();
+    const wanted = round.commitments.filter((h): h is string => h !== null);
+    await Promise.all(wanted.map((h) => this.payloadFor(h).catch(() => null)));
+    const held = new Uint8Array(Math.ceil(round.slots.length / 8));
+    round.commitments.forEach((h, i) => {
+      if (h !== null && this.payloads.has(h)) held[i >> 3] |= 1 << (i & 7);
+    });
+    if (this.checksum === null || this.appliedStep !== round.step) return; // not in step: witnessing would be wrong
+    const checksum = hexToBytes(this.checksum);
+    const signature = signWitness({ runId: hexToBytes(config.runId), step: round.step, held, checksum }, this.opts.identity.secretKey);
+    this.socket.send({ type: 'witness', step: round.step, held: bytesToHex(held), checksum: this.checksum, signature: bytesToHex(signature) });
+  }
+
+  private async applyAgreed(msg: ServerMessageOf<'agreed'>): Promise<void> {
+    if (!this.loaded || msg.step < this.appliedStep) return;
+    if (msg.step > this.appliedStep) await this.replayTo(msg.step);
+    if (msg.step !== this.appliedStep) return;
+    const updates = await Promise.all(msg.hashes.map((h) => this.payloadFor(h)));
+    await this.apply(msg.step, msg.hashes, updates, msg.lrBits);
+    this.update({});
+  }
+
+  // ------------------------------------------------------------------ payloads
+
+  private gotPayload(hash: string, bytes: Uint8Array, from: 'peer' | 'relay'): void {
+    // The mesh verified peer payloads; the relay's are checked here (the coordinator is not trusted with bytes either).
+    if (from === 'relay' && bytesToHex(commitment(bytes)) !== hash) {
+      console.error(`relay sent a payload that does not match hash ${hash}`);
+      return;
+    }
+    const step = this.server?.round?.step ?? 0;
+    if (!this.payloads.has(hash)) this.payloads.set(hash, { step, bytes });
+    for (const resolve of this.waiting.get(hash) ?? []) resolve(bytes);
+    this.waiting.delete(hash);
+  }
+
+  /** The payload for `hash`: held already, or asked of the relay. */
+  private payloadFor(hash: string): Promise<Uint8Array> {
+    const held = this.payloads.get(hash);
+    if (held) return Promise.resolve(held.bytes);
+    const timeoutMs = this.opts.relayTimeoutMs ?? 10_000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`payload ${hash.slice(0, 12)} did not arrive within ${timeoutMs} ms`)), timeoutMs);
+      const list = this.waiting.get(hash) ?? [];
+      list.push((b) => {
+        clearTimeout(timer);
+        resolve(b);
+      });
+      this.waiting.set(hash, list);
+      this.socket.send({ type: 'relayGet', hash });
+    });
+  }
+
+  private need(): RunConfig {
+    if (!this.config) throw new Error('not connected to a coordinator yet');
+    return this.config;
+  }
+}
+
+function emptyView(clientId: string): RunView {
+  return {
+    status: 'idle',
+    state: null,
+    epoch: 0,
+    step: 0,
+    clientId,
+    checksum: null,
+    appliedStep: 0,
+    peers: [],
+    points: 0,
+    lossHistory: [],
+    applied: [],
+    timeline: [],
+    tokensPerSec: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    members: 0,
+    error: null,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The one RunClient of this tab, made on first use: the Contribute page and
+ * `tessera.run` share it, so a join from the console shows on the page.
+ * The coordinator is the page's own origin (it serves the app), or the one
+ * named by `?coordinator=http://host:port` when the app is served elsewhere
+ * (the Vite dev server).
+ */
+import { loadIdentity } from './identity';
+import { httpCatchUp } from './catch-up';
+import { RunClient, type RunView } from './run-client';
+import { RunWorkerLink } from './worker-link';
+
+let client: Promise<RunClient> | null = null;
+
+export function coordinatorOrigin(href = location.href): string {
+  const named = new URL(href).searchParams.get('coordinator');
+  return named ? new URL(named).origin : new URL(href).origin;
+}
+
+function socketUrl(origin: string): string {
+  const u = new URL('/ws', origin);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
+}
+
+export function tabRun(): Promise<RunClient> {
+  client ??= (async () => {
+    const origin = coordinatorOrigin();
+    const identity = await loadIdentity();
+    return new RunClient({ socketUrl: socketUrl(origin), identity, worker: RunWorkerLink.spawn(), catchUp: httpCatchUp(origin) });
+  })();
+  return client;
+}
+
+/** `tessera.run` (DESIGN.md §8). */
+export const runApi = {
+  async join(): Promise<void> {
+    (await tabRun()).join();
+  },
+  async leave(): Promise<void> {
+    (await tabRun()).leave();
+  },
+  /** {state, epoch, step, clientId, checksum, peers, points, lossHistory} and more, as this tab knows them. */
+  async state(): Promise<RunView> {
+    return (await tabRun()).state();
+  },
+};

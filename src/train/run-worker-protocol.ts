@@ -1,0 +1,89 @@
+/**
+ * Messages between the page and the run worker (src/train/run-worker.ts).
+ * The page keeps the socket and the peer mesh (RTCPeerConnection does not
+ * exist in workers); the worker owns the GPU: the model, DeMo and the data.
+ * Requests carry an id and are answered in order, one at a time, so an apply
+ * and a train never interleave. Both sides validate what they receive.
+ */
+import { z } from 'zod';
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
+const u32 = z.number().int().min(0).max(0xffff_ffff);
+
+export const runOptimizerSchema = z
+  .object({
+    chunk: z.number().int().min(1).max(64),
+    topk: z.number().int().min(1).max(64),
+    decay: z.number().min(0).max(1),
+    gradClip: z.number().min(0),
+    quantize1bit: z.boolean(),
+  })
+  .strict();
+
+export const ToRunWorkerSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('load'),
+      id: u32,
+      preset: z.string().min(1),
+      dataset: z.string().regex(/^[a-z0-9-]+$/),
+      seqLen: z.number().int().min(2).max(4096),
+      optimizer: runOptimizerSchema,
+      /** 32 hex chars. */
+      runId: z.string().regex(/^[0-9a-f]{32}$/),
+      /** The epoch checkpoint (safetensors). Loading replaces the model and zeroes the momentum. */
+      checkpoint: bytes,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('apply'),
+      id: u32,
+      step: u32,
+      /** The round's agreed updates, in slot order (the result does not depend on it). */
+      updates: z.array(bytes).max(4096),
+      lrBits: u32,
+      weightDecay: z.number().min(0).max(1),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('train'),
+      id: u32,
+      step: u32,
+      /** First virtual sequence index and count (DESIGN §5 assignment). */
+      start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      count: z.number().int().min(1).max(4096),
+      lrBits: u32,
+    })
+    .strict(),
+  z.object({ type: z.literal('duty'), duty: z.number().min(0.05).max(1) }).strict(),
+]);
+export type ToRunWorker = z.infer<typeof ToRunWorkerSchema>;
+export type RunWorkerRequest = Exclude<ToRunWorker, { type: 'duty' }>;
+
+export const FromRunWorkerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('loaded'), id: u32, checksum: z.string(), parameters: z.number().int(), adapter: z.string() }).strict(),
+  z.object({ type: z.literal('applied'), id: u32, step: u32, checksum: z.string(), ms: z.number() }).strict(),
+  z
+    .object({
+      type: z.literal('trained'),
+      id: u32,
+      step: u32,
+      update: bytes,
+      loss: z.number(),
+      gradNorm: z.number(),
+      tokens: z.number().int(),
+      ms: z.number(),
+    })
+    .strict(),
+  z.object({ type: z.literal('error'), id: u32.nullable(), message: z.string() }).strict(),
+]);
+export type FromRunWorker = z.infer<typeof FromRunWorkerSchema>;
+
+/** The f32 whose bits are `bits`: the coordinator's exact η. */
+export function f32FromBits(bits: number): number {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setUint32(0, bits, true);
+  return view.getFloat32(0, true);
+}

@@ -1,0 +1,129 @@
+/**
+ * The run worker: one DeMo replica on this tab's GPU. It loads the epoch
+ * checkpoint, applies each round's agreed updates and trains on the ranges
+ * the coordinator assigns, answering the page (src/train/run-worker-protocol.ts)
+ * one request at a time. The page never waits on the GPU; the worker rests
+ * between requests so the GPU is busy at most `duty` of the time.
+ */
+import { z } from 'zod';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { openIdbCache, openShardLoader, type ShardLoader } from '../data/loader';
+import { Gpu } from '../gpu/gpu';
+import { getPreset } from '../model/config';
+import { GpuModel } from '../model/gpu-model';
+import { DemoReplica } from './demo-trainer';
+import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
+
+interface Loaded {
+  gpu: Gpu;
+  replica: DemoReplica;
+  loader: ShardLoader;
+  seqLen: number;
+  runId: Uint8Array;
+  adapter: string;
+}
+
+let loaded: Loaded | null = null;
+let duty = 1;
+// Requests run one after another: an apply must finish before the next train reads the weights.
+let queue: Promise<void> = Promise.resolve();
+
+function post(msg: FromRunWorker): void {
+  const transfer = msg.type === 'trained' ? [msg.update.buffer as ArrayBuffer] : [];
+  (self as unknown as Worker).postMessage(msg, transfer);
+}
+
+self.onmessage = (ev: MessageEvent) => {
+  const parsed = ToRunWorkerSchema.safeParse(ev.data);
+  if (!parsed.success) {
+    const message = `run worker: rejected a malformed message: ${z.prettifyError(parsed.error)}`;
+    console.error(message);
+    const id = typeof ev.data?.id === 'number' ? ev.data.id : null;
+    post({ type: 'error', id, message });
+    return;
+  }
+  const msg = parsed.data;
+  if (msg.type === 'duty') {
+    duty = msg.duty;
+    return;
+  }
+  queue = queue.then(() => handle(msg));
+};
+
+async function handle(msg: RunWorkerRequest): Promise<void> {
+  const t0 = performance.now();
+  try {
+    if (msg.type === 'load') await load(msg);
+    else if (msg.type === 'apply') await apply(msg);
+    else await train(msg);
+  } catch (err) {
+    console.error(err);
+    post({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) });
+  }
+  // The usage cap: rest in proportion to the time the GPU just worked.
+  const busy = performance.now() - t0;
+  if (duty < 1) await new Promise((r) => setTimeout(r, (busy * (1 - duty)) / duty));
+}
+
+async function openData(dataset: string, vocab: number): Promise<ShardLoader> {
+  const baseUrl = new URL(`${import.meta.env.BASE_URL}data/${dataset}`, self.location.origin).href;
+  const cache = await openIdbCache().catch(() => undefined);
+  const loader = await openShardLoader({ baseUrl, cache });
+  if (loader.manifest.vocabSize !== vocab) throw new Error(`dataset ${dataset} has vocabulary ${loader.manifest.vocabSize}, the model expects ${vocab}`);
+  return loader;
+}
+
+function unload(): void {
+  if (!loaded) return;
+  loaded.replica.dispose();
+  loaded.replica.model.dispose();
+  loaded.gpu.device.destroy();
+  loaded = null;
+}
+
+async function load(msg: Extract<RunWorkerRequest, { type: 'load' }>): Promise<void> {
+  unload();
+  const config = getPreset(msg.preset);
+  const gpu = await Gpu.create(navigator.gpu, (message) => post({ type: 'error', id: null, message }));
+  try {
+    const loader = await openData(msg.dataset, config.vocab_size);
+    const model = GpuModel.fromSafetensors(gpu, msg.checkpoint, config);
+    const replica = new DemoReplica(model, msg.optimizer);
+    const adapter = `${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}`.trim();
+    loaded = { gpu, replica, loader, seqLen: msg.seqLen, runId: hexToBytes(msg.runId), adapter };
+    post({ type: 'loaded', id: msg.id, checksum: await model.checksum(), parameters: model.parameterCount, adapter });
+  } catch (err) {
+    gpu.device.destroy();
+    throw err;
+  }
+}
+
+function need(): Loaded {
+  if (!loaded) throw new Error('run worker: no checkpoint loaded yet');
+  return loaded;
+}
+
+async function apply(msg: Extract<RunWorkerRequest, { type: 'apply' }>): Promise<void> {
+  const { replica } = need();
+  const t0 = performance.now();
+  const { checksum } = await replica.applyAgreed(msg.updates, f32FromBits(msg.lrBits), msg.weightDecay);
+  post({ type: 'applied', id: msg.id, step: msg.step, checksum, ms: performance.now() - t0 });
+}
+
+async function train(msg: Extract<RunWorkerRequest, { type: 'train' }>): Promise<void> {
+  const { replica, loader, seqLen, runId } = need();
+  const t0 = performance.now();
+  const batch = await loader.batchForRange(msg.start, msg.count, seqLen);
+  const header = { runId, step: msg.step, batchStart: msg.start, batchCount: msg.count };
+  const u = await replica.computeUpdate(batch, f32FromBits(msg.lrBits), header);
+  post({
+    type: 'trained',
+    id: msg.id,
+    step: msg.step,
+    update: u.bytes,
+    loss: u.loss,
+    gradNorm: u.gradNorm,
+    tokens: msg.count * seqLen,
+    ms: performance.now() - t0,
+  });
+}
