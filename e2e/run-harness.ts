@@ -44,7 +44,8 @@ export async function startCoordinator(dir: string, config: RunConfigInput | nul
     writeFileSync(path, JSON.stringify(config));
     args.push('--config', path);
   }
-  const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: npx starts node under it, and a kill must reach that node too.
+  const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const logs: string[] = [];
   const listening = new Promise<number>((ok, fail) => {
     const onLine = (line: string) => {
@@ -68,14 +69,22 @@ export async function startCoordinator(dir: string, config: RunConfigInput | nul
     db,
     logs,
     async kill() {
-      child.kill('SIGKILL');
+      signalGroup(child, 'SIGKILL');
       await ended(child);
     },
     async stop() {
-      child.kill('SIGTERM');
+      signalGroup(child, 'SIGTERM');
       await ended(child);
     },
   };
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
 }
 
 export function freshDir(name: string): string {
@@ -109,16 +118,34 @@ export async function openTab(url: string, name: string): Promise<Tab> {
   };
 }
 
-/** Waits until every tab has applied at least `step` rounds; fails at once when a tab reports an error. */
+/**
+ * Waits until every tab has applied at least `step` rounds. A tab that stays
+ * in error for 20 polls in a row fails the wait (a transient error, such as
+ * a payload lost while the coordinator restarts, clears at the next round).
+ */
 export async function waitForStep(tabs: Tab[], step: number, timeoutMs: number): Promise<RunView[]> {
   const deadline = Date.now() + timeoutMs;
+  const errorPolls = tabs.map(() => 0);
   for (;;) {
     const views = await Promise.all(tabs.map((t) => t.state()));
-    const broken = views.find((v) => v.status === 'error');
-    if (broken) throw new Error(`tab ${broken.clientId?.slice(0, 8)} failed: ${broken.error}`);
+    views.forEach((v, i) => {
+      errorPolls[i] = v.status === 'error' ? errorPolls[i] + 1 : 0;
+      if (errorPolls[i] >= 20) throw new Error(`tab ${i} stays in error: ${v.error}`);
+    });
     if (views.every((v) => v.appliedStep >= step)) return views;
     if (Date.now() > deadline) throw new Error(`tabs at steps ${views.map((v) => v.appliedStep).join(', ')} after ${timeoutMs} ms; wanted ${step}`);
     await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Polls the coordinator until `pred` holds. */
+export async function waitForStatus(url: string, pred: (s: Status) => boolean, timeoutMs: number): Promise<Status> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await status(url).catch(() => null);
+    if (s && pred(s)) return s;
+    if (Date.now() > deadline) throw new Error(`coordinator status never matched; last: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

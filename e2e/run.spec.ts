@@ -3,9 +3,13 @@
  * Chromium processes that click Contribute, WebRTC between them, DeMo
  * updates through the real codec, bit-identical replicas every round.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { expect, test } from '@playwright/test';
+import { resolve } from 'node:path';
 import type { RunView } from '../src/run-client/run-client';
-import { buildApp, freshDir, openTab, startCoordinator, status, testConfig, waitForStep, type CoordinatorProcess, type Tab } from './run-harness';
+import { TestClient } from '../server/test-client';
+import { buildApp, freshDir, openTab, startCoordinator, status, testConfig, waitForStatus, waitForStep, type CoordinatorProcess, type Tab } from './run-harness';
 
 /** For every step all views applied, the same agreed hashes and the same checksum. */
 function expectSameRounds(views: RunView[], fromStep: number, toStep: number): void {
@@ -21,6 +25,9 @@ function expectSameRounds(views: RunView[], fromStep: number, toStep: number): v
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+const bytesHex = (b: Uint8Array) => bytesToHex(sha256(b));
+const resolveDir = (name: string) => resolve('test-results', name);
 
 test.describe.configure({ mode: 'serial' });
 
@@ -57,4 +64,134 @@ test('three browsers train together for 10 rounds: the loss falls and every roun
   expect(s.clients).toHaveLength(3);
   for (const c of s.clients) expect(c.points).toBeGreaterThanOrEqual(10 * 10);
   await expect(tabs[0].page.getByTestId('run-status')).toHaveAttribute('data-status', 'training');
+});
+
+/** The steps every view applied from `fromStep` on, up to the smallest appliedStep. */
+function commonSteps(views: RunView[], fromStep: number): [number, number] {
+  return [fromStep, Math.min(...views.map((v) => v.appliedStep))];
+}
+
+async function threeTabs(name: string, overrides = {}): Promise<void> {
+  coordinator = await startCoordinator(freshDir(name), testConfig(overrides));
+  tabs.push(...(await Promise.all(['a', 'b', 'c'].map((n) => openTab(coordinator!.url, n)))));
+}
+
+test('a browser closed mid-round: the others carry on, it leaves the run and keeps the points it earned', async () => {
+  test.setTimeout(600_000);
+  await threeTabs('run-kill');
+  await waitForStep(tabs, 3, 300_000);
+  const mid = await waitForStatus(coordinator!.url, (s) => s.state === 'RoundTrain', 60_000);
+  const victim = tabs[2];
+  const victimId = (await victim.state()).clientId!;
+  const pointsBefore = mid.clients.find((c) => c.id === victimId)!.points;
+  expect(pointsBefore).toBeGreaterThan(0);
+  await victim.close();
+  tabs.splice(2, 1);
+
+  const views = await waitForStep(tabs, mid.step + 4, 300_000);
+  expectSameRounds(views, ...commonSteps(views, 0));
+  // After the kill the agreed sets hold only the two survivors' updates.
+  const later = views[0].applied.filter((a) => a.step >= mid.step + 2);
+  expect(later.length).toBeGreaterThan(0);
+  for (const a of later) expect(a.hashes.length).toBe(2);
+  const after = await status(coordinator!.url);
+  const gone = after.clients.find((c) => c.id === victimId)!;
+  expect(gone.state).toBe('gone');
+  expect(gone.points).toBeGreaterThanOrEqual(pointsBefore);
+});
+
+test('a fourth browser joining mid-run catches up and trains from the next round with the same checksum', async () => {
+  test.setTimeout(600_000);
+  await threeTabs('run-join');
+  await waitForStep(tabs, 3, 300_000);
+  const late = await openTab(coordinator!.url, 'd');
+  tabs.push(late);
+  const joinedAt = (await status(coordinator!.url)).step;
+  // Catching up (checkpoint + every round so far) takes a while; then it trains as a member.
+  await expect.poll(async () => (await late.state()).lossHistory.length, { timeout: 300_000, intervals: [1000] }).toBeGreaterThanOrEqual(2);
+  const views = await waitForStep(tabs, (await late.state()).appliedStep, 300_000);
+  // The late tab replayed every round from the checkpoint: same bits as the others at every step it has.
+  expectSameRounds(views, ...commonSteps(views, 0));
+  const d = views[3];
+  expect(d.lossHistory[0].step).toBeGreaterThanOrEqual(joinedAt);
+  // Its updates were agreed alongside the others': four updates in the rounds it trained.
+  const trained = new Set(d.lossHistory.map((l) => l.step));
+  const withD = views[0].applied.filter((a) => trained.has(a.step));
+  expect(withD.length).toBeGreaterThan(0);
+  for (const a of withD) expect(a.hashes.length).toBe(4);
+  expect(d.points).toBeGreaterThan(0);
+});
+
+test('the coordinator killed and restarted mid-run: it resumes from SQLite, tabs reconnect, no round or point is lost', async () => {
+  test.setTimeout(600_000);
+  await threeTabs('run-restart');
+  await waitForStep(tabs, 3, 300_000);
+  const before = await status(coordinator!.url);
+  const { port } = coordinator!;
+  await coordinator!.kill();
+  coordinator = await startCoordinator(resolveDir('run-restart'), null, port);
+  const resumed = await status(coordinator.url);
+  expect(resumed.step).toBeGreaterThanOrEqual(before.step);
+  for (const c of before.clients) expect(resumed.clients.find((r) => r.id === c.id)!.points).toBeGreaterThanOrEqual(c.points);
+
+  const views = await waitForStep(tabs, resumed.step + 3, 300_000);
+  const [from, to] = commonSteps(views, 0);
+  expectSameRounds(views, from, to);
+  // Every round from 0 was applied by every tab (none lost), and the ledger pays exactly the agreed updates.
+  for (const v of views) expect(v.applied.filter((a) => a.step < to).map((a) => a.step)).toEqual(Array.from({ length: to }, (_, i) => i));
+  // Points are paid when a round ends: the status at step F has paid exactly the rounds before F.
+  const final = await status(coordinator.url);
+  const [late] = await waitForStep(tabs.slice(0, 1), final.step, 120_000);
+  const agreedUpdates = late.applied.filter((a) => a.step < final.step).reduce((n, a) => n + a.hashes.length, 0);
+  const paid = final.clients.reduce((n, c) => n + c.points, 0);
+  expect(paid).toBe(10 * agreedUpdates);
+});
+
+test('a rogue client’s garbage, forged and replayed messages are each rejected and the honest run goes on', async () => {
+  test.setTimeout(600_000);
+  await threeTabs('run-rogue', { maxRoundTrainTime: 20_000 });
+  await waitForStep(tabs, 2, 300_000);
+  const ws = coordinator!.url.replace('http', 'ws') + '/ws';
+  const rogue = await TestClient.connect(ws, 66);
+  // Before authenticating, nothing but auth is accepted.
+  rogue.sendJson({ type: 'join' });
+  expect((await rogue.next('error')).code).toBe('not-authenticated');
+  const welcome = await rogue.auth();
+  const runId = welcome.config.runId;
+  const errors: string[] = [];
+  const expectError = async (code: string, send: () => void) => {
+    send();
+    const e = await rogue.next('error', () => true, 10_000);
+    errors.push(e.code);
+    expect(e.code, e.message).toBe(code);
+  };
+  await expectError('bad-json', () => rogue.ws.send('{"type": "join",'));
+  await expectError('bad-message', () => rogue.sendJson({ type: 'commit', step: 'soon', hash: 'ab', signature: 'cd' }));
+  await expectError('bad-message', () => rogue.sendJson({ type: 'teleport' }));
+  await expectError('too-large', () => rogue.ws.send('x'.repeat(70_000)));
+  await expectError('bad-frame', () => rogue.ws.send(Uint8Array.of(1, 2, 3)));
+  await expectError('bad-message', () => rogue.sendJson({ type: 'signal', to: 'nobody', data: {} }));
+  // A commit from a client that is not in the round.
+  const step = (await status(coordinator!.url)).step;
+  await expectError('not-in-round', () => rogue.sendJson({ type: 'commit', step, hash: 'ab'.repeat(32), signature: 'cd'.repeat(64) }));
+  // Join; as a member: a commit whose signature is not its own, garbage under a valid commitment, an old step's commit.
+  rogue.sendJson({ type: 'join' });
+  const { round } = await rogue.next('round', (m) => m.round.slots.includes(rogue.id), 120_000);
+  const live = { step: round.step };
+  await expectError('bad-signature', () => rogue.sendJson({ type: 'commit', step: live.step, hash: 'ab'.repeat(32), signature: 'cd'.repeat(64) }));
+  const garbage = Uint8Array.from({ length: 700 }, (_, i) => (i * 37) & 0xff);
+  rogue.commitAndUpload(runId, live.step, garbage);
+  const bad = await rogue.next('error', (e) => e.code === 'bad-payload' || e.code === 'wrong-phase' || e.code === 'stale-step', 20_000);
+  errors.push(bad.code);
+  rogue.commitAndUpload(runId, Math.max(0, live.step - 2), garbage);
+  const stale = await rogue.next('error', (e) => e.code === 'stale-step', 20_000);
+  errors.push(stale.code);
+
+  // The honest tabs keep training in lockstep, with every round agreed among themselves.
+  const views = await waitForStep(tabs.slice(0, 3), live.step + 4, 300_000);
+  expectSameRounds(views, ...commonSteps(views, 0));
+  for (const a of views[0].applied) for (const h of a.hashes) expect(h).not.toBe(bytesHex(garbage));
+  const logs = coordinator!.logs.join('\n');
+  for (const code of ['bad-json', 'too-large', 'bad-frame', 'bad-signature', 'not-in-round', 'stale-step']) expect(logs).toContain(code);
+  await rogue.close();
 });

@@ -72,7 +72,8 @@ export class RunClient {
   /** Payloads by hash: this round's and the last one's. */
   private payloads = new Map<string, { step: number; bytes: Uint8Array }>();
   private waiting = new Map<string, ((b: Uint8Array) => void)[]>();
-  private trainedStep = -1;
+  /** This tab's latest update, kept to send again if the socket dropped before the coordinator had it. */
+  private lastUpdate: { step: number; hash: string; signature: string; bytes: Uint8Array } | null = null;
   private witnessedStep = -1;
   private meshBytesSent = 0;
   private meshBytesReceived = 0;
@@ -204,6 +205,8 @@ export class RunClient {
       if (!this.loaded) await this.catchUp();
       else await this.replayTo(msg.state.step);
       await this.sendJoin();
+      this.sendUpdate();
+      this.maybeWitness();
     });
   }
 
@@ -270,6 +273,7 @@ export class RunClient {
     const r = await this.opts.worker.request<'apply'>({ type: 'apply', step, updates, lrBits, weightDecay });
     this.appliedStep = step + 1;
     this.checksum = r.checksum;
+    if (this.view.status === 'error') this.view = { ...this.view, status: 'training', error: null };
     this.view.applied = [...this.view.applied, { step, hashes, checksum: r.checksum }].slice(-APPLIED_MAX);
   }
 
@@ -288,6 +292,7 @@ export class RunClient {
     const config = this.need();
     if (this.appliedStep !== round.step) {
       // Behind (a missed agreed set): catch up now, sit this round out.
+      console.warn(`run client: round ${round.step} starts while this tab has applied ${this.appliedStep} rounds; catching up instead of training`);
       await this.replayTo(round.step);
       return;
     }
@@ -295,14 +300,12 @@ export class RunClient {
     const t = await this.opts.worker.request<'train'>({ type: 'train', step: round.step, start, count, lrBits: round.lrBits });
     this.tokens += t.tokens;
     this.trainMs += t.ms;
-    this.trainedStep = round.step;
     const hash = commitment(t.update);
     const hashHex = bytesToHex(hash);
     this.payloads.set(hashHex, { step: round.step, bytes: t.update });
     const signature = signCommitment(hash, this.opts.identity.secretKey, { runId: hexToBytes(config.runId), step: round.step });
-    // The commit first: the coordinator takes a payload only for a commitment it has verified.
-    this.socket.send({ type: 'commit', step: round.step, hash: hashHex, signature: bytesToHex(signature) });
-    this.socket.sendPayload({ type: 'relayPut', step: round.step, hash: hashHex }, t.update);
+    this.lastUpdate = { step: round.step, hash: hashHex, signature: bytesToHex(signature), bytes: t.update };
+    this.sendUpdate();
     this.view.lossHistory = [...this.view.lossHistory, { step: round.step, loss: t.loss }].slice(-LOSS_MAX);
     this.update({});
     for (const peer of round.slots) {
@@ -310,6 +313,18 @@ export class RunClient {
       this.meshBytesSent += t.update.length;
       this.mesh.send(peer, t.update, hashHex).catch((e: unknown) => console.warn(`sending to ${peer.slice(0, 8)}: ${String(e)}`));
     }
+  }
+
+  /** Commit and upload the latest update, unless the coordinator's round already has it. */
+  private sendUpdate(): void {
+    const u = this.lastUpdate;
+    const round = this.server?.round;
+    if (!u || !round || round.step !== u.step || this.server?.phase !== 'RoundTrain') return;
+    const slot = round.slots.indexOf(this.id);
+    if (slot < 0 || round.commitments[slot] !== null) return;
+    // The commit first: the coordinator takes a payload only for a commitment it has verified.
+    this.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature });
+    this.socket.sendPayload({ type: 'relayPut', step: u.step, hash: u.hash }, u.bytes);
   }
 
   private maybeWitness(): void {
@@ -332,7 +347,8 @@ export class RunClient {
     if (this.checksum === null || this.appliedStep !== round.step) return; // not in step: witnessing would be wrong
     const checksum = hexToBytes(this.checksum);
     const signature = signWitness({ runId: hexToBytes(config.runId), step: round.step, held, checksum }, this.opts.identity.secretKey);
-    this.socket.send({ type: 'witness', step: round.step, held: bytesToHex(held), checksum: this.checksum, signature: bytesToHex(signature) });
+    const sent = this.socket.send({ type: 'witness', step: round.step, held: bytesToHex(held), checksum: this.checksum, signature: bytesToHex(signature) });
+    if (!sent) this.witnessedStep = round.step - 1; // the socket is down: witness again once it is back
   }
 
   private async applyAgreed(msg: ServerMessageOf<'agreed'>): Promise<void> {
