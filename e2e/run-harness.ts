@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium, type Browser, type Page } from '@playwright/test';
+import { chromium, expect, type Browser, type Page } from '@playwright/test';
 import { build } from 'vite';
 import { freePort } from '../bench/serve';
 import type { RunView } from '../src/run-client/run-client';
@@ -109,7 +109,9 @@ export async function openTab(url: string, name: string): Promise<Tab> {
   });
   page.on('pageerror', (e) => console.log(`[${name}] page error: ${e.message}`));
   await page.goto(`${url}/#/contribute`);
+  // The button waits for the tab's key and client; the status then leaves 'idle'.
   await page.getByTestId('run-join').click();
+  await expect(page.getByTestId('run-status')).not.toHaveAttribute('data-status', 'idle', { timeout: 60_000 });
   return {
     browser,
     page,

@@ -26,6 +26,17 @@ function expectSameRounds(views: RunView[], fromStep: number, toStep: number): v
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+async function waitForCheckpoint(url: string, epoch: number, timeoutMs: number): Promise<{ epoch: number; step: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/api/checkpoint/latest`, { method: 'HEAD' });
+    const found = { epoch: Number(res.headers.get('X-Tessera-Epoch')), step: Number(res.headers.get('X-Tessera-Step')) };
+    if (res.ok && found.epoch >= epoch) return found;
+    if (Date.now() > deadline) throw new Error(`no checkpoint of epoch ${epoch} within ${timeoutMs} ms (latest: ${JSON.stringify(found)})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 const bytesHex = (b: Uint8Array) => bytesToHex(sha256(b));
 const resolveDir = (name: string) => resolve('test-results', name);
 
@@ -64,6 +75,15 @@ test('three browsers train together for 10 rounds: the loss falls and every roun
   expect(s.clients).toHaveLength(3);
   for (const c of s.clients) expect(c.points).toBeGreaterThanOrEqual(10 * 10);
   await expect(tabs[0].page.getByTestId('run-status')).toHaveAttribute('data-status', 'training');
+
+  // A reload picks the run up again by itself, with the same key (IndexedDB) and the points it had.
+  const before = views[0];
+  await tabs[0].page.reload();
+  const again = await waitForStep(tabs, before.appliedStep + 3, 300_000);
+  expect(again[0].clientId).toBe(before.clientId);
+  await expect.poll(async () => (await tabs[0].state()).lossHistory.length, { timeout: 120_000 }).toBeGreaterThan(0);
+  const points = (await status(coordinator.url)).clients.find((c) => c.id === before.clientId)!.points;
+  expect(points).toBeGreaterThan(before.points);
 });
 
 /** The steps every view applied from `fromStep` on, up to the smallest appliedStep. */
@@ -100,10 +120,13 @@ test('a browser closed mid-round: the others carry on, it leaves the run and kee
   expect(gone.points).toBeGreaterThanOrEqual(pointsBefore);
 });
 
-test('a fourth browser joining mid-run catches up and trains from the next round with the same checksum', async () => {
+test('a fourth browser joining mid-run catches up from an epoch checkpoint and trains from the next round with the same checksum', async () => {
   test.setTimeout(600_000);
-  await threeTabs('run-join');
+  // Short epochs: by the time the fourth tab comes, the coordinator has built a checkpoint on its CPU.
+  await threeTabs('run-join', { epochTime: 8_000 });
   await waitForStep(tabs, 3, 300_000);
+  const checkpoint = await waitForCheckpoint(coordinator!.url, 1, 120_000);
+  expect(checkpoint.step).toBeGreaterThan(0);
   const late = await openTab(coordinator!.url, 'd');
   tabs.push(late);
   const joinedAt = (await status(coordinator!.url)).step;
@@ -113,6 +136,8 @@ test('a fourth browser joining mid-run catches up and trains from the next round
   // The late tab replayed every round from the checkpoint: same bits as the others at every step it has.
   expectSameRounds(views, ...commonSteps(views, 0));
   const d = views[3];
+  // It started from the checkpoint (the client checks its GPU checksum equals the coordinator's CPU one).
+  expect(d.applied[0].step).toBeGreaterThanOrEqual(checkpoint.step);
   expect(d.lossHistory[0].step).toBeGreaterThanOrEqual(joinedAt);
   // Its updates were agreed alongside the others': four updates in the rounds it trained.
   const trained = new Set(d.lossHistory.map((l) => l.step));

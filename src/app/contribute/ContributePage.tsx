@@ -44,7 +44,7 @@ export function ContributePage() {
         <div className="card">
           <h2>Your tab</h2>
           <div className="form-actions">
-            <button type="button" className="primary" disabled={run.joined} onClick={run.join} data-testid="run-join">
+            <button type="button" className="primary" disabled={!run.ready || run.joined} onClick={run.join} data-testid="run-join">
               Contribute
             </button>
             <button type="button" className="danger" disabled={!run.joined} onClick={run.leave} data-testid="run-leave">

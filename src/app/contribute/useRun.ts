@@ -1,13 +1,17 @@
 /**
  * The tab's run as React state, plus the volunteer's controls: the GPU
  * usage cap, and a pause while the tab is hidden that resumes by itself
- * (leave when hidden, catch up and join again when visible).
+ * (leave when hidden, catch up and join again when visible). A tab that was
+ * contributing when it was reloaded joins again by itself, with the same key
+ * from IndexedDB, so it keeps its identity and its points.
  */
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import type { RunClient, RunView } from '../../run-client/run-client';
 import { tabRun } from '../../run-client/tab-run';
 
 export interface RunControls {
+  /** The tab's run client exists (its key is loaded): join can work. */
+  ready: boolean;
   view: RunView | null;
   joined: boolean;
   join(): void;
@@ -20,6 +24,8 @@ export interface RunControls {
 }
 
 const noop = () => () => {};
+/** Set while this tab contributes, so a reload picks the run up again by itself. */
+const CONTRIBUTING_KEY = 'tessera.contributing';
 
 export function useRun(): RunControls {
   const [client, setClient] = useState<RunClient | null>(null);
@@ -32,12 +38,19 @@ export function useRun(): RunControls {
   const joined = pausedForHidden || (view !== null && view.status !== 'idle' && view.status !== 'left');
 
   useEffect(() => {
-    void tabRun().then(setClient);
+    void tabRun().then((c) => {
+      setClient(c);
+      if (localStorage.getItem(CONTRIBUTING_KEY) === '1') c.join();
+    });
   }, []);
 
-  const join = useCallback(() => client?.join(), [client]);
+  const join = useCallback(() => {
+    localStorage.setItem(CONTRIBUTING_KEY, '1');
+    client?.join();
+  }, [client]);
 
   const leave = useCallback(() => {
+    localStorage.removeItem(CONTRIBUTING_KEY);
     setPausedForHidden(false);
     client?.leave();
   }, [client]);
@@ -65,5 +78,5 @@ export function useRun(): RunControls {
     return () => document.removeEventListener('visibilitychange', onVisibility);
   }, [client, joined, pauseWhenHidden]);
 
-  return { view, joined, join, leave, duty, setDuty, pauseWhenHidden, setPauseWhenHidden, pausedForHidden };
+  return { ready: client !== null, view, joined, join, leave, duty, setDuty, pauseWhenHidden, setPauseWhenHidden, pausedForHidden };
 }
