@@ -1,3 +1,4 @@
+import { mulberry32 } from '../kernels/testing/random';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
@@ -12,17 +13,6 @@ import {
   frameCount,
 } from './frames';
 
-/** mulberry32: a small seeded PRNG, so every fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(rand: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -64,7 +54,7 @@ describe('encodeFrames', () => {
   it('makes ⌈n / chunk⌉ frames of at most maxFrame bytes whose bodies are the payload', () => {
     const chunk = DEFAULT_MAX_FRAME - FRAME_HEADER_BYTES;
     for (const n of [1, chunk - 1, chunk, chunk + 1, 3 * chunk + 5]) {
-      const payload = randomBytes(prng(n), n);
+      const payload = randomBytes(mulberry32(n), n);
       const frames = framesOf(payload);
       expect(frames.length).toBe(Math.ceil(n / chunk));
       expect(frames.length).toBe(frameCount(n));
@@ -99,7 +89,7 @@ describe('encodeFrames', () => {
 });
 
 describe('Reassembler', () => {
-  const rand = prng(1);
+  const rand = mulberry32(1);
   const payload = randomBytes(rand, 5 * 1024 + 17);
   const small = 1024 + FRAME_HEADER_BYTES; // 6 frames for `payload`
   const frames = framesOf(payload, 7, small);
@@ -209,7 +199,7 @@ describe('Reassembler', () => {
   });
 
   it('reassembles 1 MiB sent in default-size frames', () => {
-    const big = randomBytes(prng(3), 1 << 20);
+    const big = randomBytes(mulberry32(3), 1 << 20);
     const out = feed(new Reassembler(), framesOf(big, 1));
     expect(sameBytes(out[0].bytes, big)).toBe(true);
   });
@@ -282,7 +272,7 @@ describe('Reassembler fuzz', () => {
   ];
 
   it('every mutated stream yields a payload that was framed whole, nothing, or a FrameError, never another exception', () => {
-    const rand = prng(20240601);
+    const rand = mulberry32(20240601);
     const seen = new Map<string, number>();
     const bump = (k: string) => seen.set(k, (seen.get(k) ?? 0) + 1);
     let framesFed = 0;
@@ -320,7 +310,7 @@ describe('Reassembler fuzz', () => {
   });
 
   it('random garbage never throws anything but FrameError', () => {
-    const rand = prng(7);
+    const rand = mulberry32(7);
     const r = new Reassembler();
     let codes = 0;
     for (let i = 0; i < 3000; i++) {

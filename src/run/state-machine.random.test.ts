@@ -4,6 +4,7 @@
  * JSON round trip, a rejected event changes nothing, and every state passes
  * the structural invariants below.
  */
+import { mulberry32 } from '../kernels/testing/random';
 import { describe, expect, it } from 'vitest';
 import { globalBatchSize } from './batch-size';
 import { encodeBitmap } from './bitmap';
@@ -11,16 +12,6 @@ import { createRunState, step } from './state-machine';
 import { cid, deepFreeze, hash, sum, testConfig } from './test-helpers';
 import type { Effect, RunConfig, RunEvent, RunState } from './types';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PHASES = ['WaitingForMembers', 'Warmup', 'RoundTrain', 'RoundWitness', 'Cooldown', 'Paused', 'Finished'];
 
