@@ -4,11 +4,13 @@
  * updates through the real codec, bit-identical replicas every round.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { expect, test } from '@playwright/test';
 import { resolve } from 'node:path';
 import type { RunView } from '../src/run-client/run-client';
 import { TestClient } from '../server/test-client';
+import { encodeBinaryFrame } from '../src/net/messages';
+import { signCommitment } from '../src/protocol/commitment';
 import { buildApp, freshDir, openTab, startCoordinator, status, testConfig, waitForStatus, waitForStep, type CoordinatorProcess, type Tab } from './run-harness';
 
 /** For every step all views applied, the same agreed hashes and the same checksum. */
@@ -199,24 +201,32 @@ test('a rogue client’s garbage, forged and replayed messages are each rejected
   // A commit from a client that is not in the round.
   const step = (await status(coordinator!.url)).step;
   await expectError('not-in-round', () => rogue.sendJson({ type: 'commit', step, hash: 'ab'.repeat(32), signature: 'cd'.repeat(64) }));
-  // Join; as a member: a commit whose signature is not its own, garbage under a valid commitment, an old step's commit.
+  // Join; as a member: a commit whose signature is not its own, an oversized payload, a payload that is not
+  // the committed one, garbage under a valid commitment (next round), an old step's commit.
   rogue.sendJson({ type: 'join' });
   const { round } = await rogue.next('round', (m) => m.round.slots.includes(rogue.id), 120_000);
   const live = { step: round.step };
   await expectError('bad-signature', () => rogue.sendJson({ type: 'commit', step: live.step, hash: 'ab'.repeat(32), signature: 'cd'.repeat(64) }));
+  const committed = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+  const hash = bytesHex(committed);
+  await expectError('too-large', () => rogue.ws.send(encodeBinaryFrame({ type: 'relayPut', step: live.step, hash }, new Uint8Array(64 * 1024))));
+  const sig = signCommitment(sha256(committed), rogue.keys.secretKey, { runId: hexToBytes(runId), step: live.step });
+  rogue.sendJson({ type: 'commit', step: live.step, hash, signature: bytesToHex(sig) });
+  rogue.ws.send(encodeBinaryFrame({ type: 'relayPut', step: live.step, hash }, committed.map((b) => b ^ 1)));
+  errors.push((await rogue.next('error', (e) => e.code === 'hash-mismatch', 20_000)).code);
+  const { round: next } = await rogue.next('round', (m) => m.round.step > live.step && m.round.slots.includes(rogue.id), 120_000);
   const garbage = Uint8Array.from({ length: 700 }, (_, i) => (i * 37) & 0xff);
-  rogue.commitAndUpload(runId, live.step, garbage);
-  const bad = await rogue.next('error', (e) => e.code === 'bad-payload' || e.code === 'wrong-phase' || e.code === 'stale-step', 20_000);
-  errors.push(bad.code);
-  rogue.commitAndUpload(runId, Math.max(0, live.step - 2), garbage);
-  const stale = await rogue.next('error', (e) => e.code === 'stale-step', 20_000);
-  errors.push(stale.code);
+  rogue.commitAndUpload(runId, next.step, garbage);
+  errors.push((await rogue.next('error', (e) => e.code === 'bad-payload', 20_000)).code);
+  rogue.commitAndUpload(runId, Math.max(0, next.step - 2), garbage);
+  errors.push((await rogue.next('error', (e) => e.code === 'stale-step', 20_000)).code);
+  expect(errors).toEqual(['bad-json', 'bad-message', 'bad-message', 'too-large', 'bad-frame', 'bad-message', 'not-in-round', 'bad-signature', 'too-large', 'hash-mismatch', 'bad-payload', 'stale-step']);
 
   // The honest tabs keep training in lockstep, with every round agreed among themselves.
-  const views = await waitForStep(tabs.slice(0, 3), live.step + 4, 300_000);
+  const views = await waitForStep(tabs.slice(0, 3), next.step + 3, 300_000);
   expectSameRounds(views, ...commonSteps(views, 0));
   for (const a of views[0].applied) for (const h of a.hashes) expect(h).not.toBe(bytesHex(garbage));
   const logs = coordinator!.logs.join('\n');
-  for (const code of ['bad-json', 'too-large', 'bad-frame', 'bad-signature', 'not-in-round', 'stale-step']) expect(logs).toContain(code);
+  for (const code of new Set(errors)) expect(logs).toContain(code);
   await rogue.close();
 });
