@@ -41,7 +41,7 @@ describe('model config', () => {
     const copy = getPreset('tiny');
     copy.hidden_size = 999;
     expect(PRESETS.tiny.hidden_size).toBe(32);
-    expect(() => getPreset('huge')).toThrow(/unknown model preset "huge"; known presets: tiny, tinyLora, small, bpe-small/);
+    expect(() => getPreset('huge')).toThrow(/unknown model preset "huge"; known presets: tiny, tinyLora, tinyDemo, small, bpe-small/);
     expect(() => getPreset('toString')).toThrow(ModelConfigError);
   });
 
