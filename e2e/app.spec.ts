@@ -70,3 +70,15 @@ test('without WebGPU, GPU pages explain how to enable it and the Model page stil
   await page.goto('/#/model');
   await expect(page.getByTestId('param-table')).toBeVisible();
 });
+
+test('Rewards page offers the wallet modal; without a coordinator it says why nothing loads', async ({ page }) => {
+  await page.goto('/#/rewards');
+  await expect(page.getByRole('heading', { name: 'Rewards' })).toBeVisible();
+  const connect = page.getByRole('button', { name: /select wallet|connect/i });
+  await expect(connect).toBeVisible();
+  await connect.click();
+  // The Wallet Standard modal opens (no wallet is installed in this browser).
+  await expect(page.locator('.wallet-adapter-modal')).toBeVisible();
+  // The dev/preview server has no rewards API: the page reports the failed request instead of showing numbers.
+  await expect(page.getByTestId('rewards-error')).toBeVisible();
+});

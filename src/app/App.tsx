@@ -3,7 +3,7 @@
  * once visited (only hidden) so a training run or a batch of kernel checks
  * keeps going while the user looks at another tab.
  */
-import { useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import './styles.css';
 import { WebGpuHelp, WebGpuPending } from './gpu/WebGpuHelp';
 import { useGpuGate, useGpuLost, type GpuGate } from './gpu/useGpuGate';
@@ -19,8 +19,20 @@ interface PageDef {
   render: () => ReactNode;
 }
 
+// The wallet adapter (and its stylesheet's web font) loads only when Rewards is opened.
+const RewardsPage = lazy(() => import('./rewards/RewardsPage').then((m) => ({ default: m.RewardsPage })));
+
 const PAGES: Record<Route, PageDef> = {
   contribute: { title: 'Contribute', needsGpu: true, render: () => <ContributePage /> },
+  rewards: {
+    title: 'Rewards',
+    needsGpu: false,
+    render: () => (
+      <Suspense fallback={<p className="muted">Loading…</p>}>
+        <RewardsPage />
+      </Suspense>
+    ),
+  },
   train: { title: 'Train solo', needsGpu: true, render: () => <TrainPage /> },
   lab: { title: 'Kernel Lab', needsGpu: true, render: () => <KernelLab /> },
   model: { title: 'Model', needsGpu: false, render: () => <ModelPage /> },
