@@ -8,6 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname } from 'node:path';
 import { handleApi, HttpError, sendJson, type ApiContext } from './api';
 import type { Logger } from './log';
+import { handleRewardsApi, REWARDS_PREFIX } from './rewards/http-handler';
+import type { Rewards } from './rewards/rewards';
 import { BadPathError, findFile, sendFile } from './static-files';
 
 export interface HttpOptions extends ApiContext {
@@ -16,6 +18,8 @@ export interface HttpOptions extends ApiContext {
   /** Data shards, served at /data/. */
   dataDir: string;
   log: Logger;
+  /** The rewards API (/api/rewards/, server/rewards/); absent until start.ts has opened the chain. */
+  rewards?: Rewards;
 }
 
 export function createHttpServer(opts: HttpOptions): Server {
@@ -25,11 +29,16 @@ export function createHttpServer(opts: HttpOptions): Server {
 }
 
 async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  // The rewards API takes POST bodies and checks its own methods.
+  if (url.pathname.startsWith(REWARDS_PREFIX)) {
+    if (opts.rewards === undefined) throw new HttpError(503, 'rewards-unavailable', 'the rewards service is not running on this server');
+    return handleRewardsApi(opts.rewards, req, res, url);
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed; use GET or HEAD`);
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   const head = req.method === 'HEAD';
   if (path === '/api' || path.startsWith('/api/')) return handleApi(opts, path, url.searchParams, res, head);

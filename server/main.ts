@@ -3,7 +3,9 @@
  *   vite-node server/main.ts -- --port 8080 --db .tessera/run.sqlite --config run.json
  * Flags: --port (8080), --host (127.0.0.1), --db (.tessera/run.sqlite),
  * --config (a run config JSON; only needed to create a run), --dist (dist),
- * --data (public/data), --tick (250 ms). Logs are JSON lines on stdout.
+ * --data (public/data), --tick (250 ms), --chain (a chain config JSON; default:
+ * LiteSVM in chain.sqlite beside --db), --domain (host[:port] that rewards
+ * messages must name; default --host:port). Logs are JSON lines on stdout.
  */
 import { jsonLogger } from './log';
 import { startCoordinator } from './start';

@@ -8,8 +8,9 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseRunConfig, type RunConfig } from '../src/run/run-config';
 import { Coordinator } from './coordinator';
-import { createHttpServer } from './http';
+import { createHttpServer, type HttpOptions } from './http';
 import { jsonLogger, type Logger } from './log';
+import { defaultDomain, openRewards } from './rewards/open-rewards';
 import { SocketServer } from './socket';
 import { Store } from './store';
 
@@ -21,6 +22,10 @@ const flagsSchema = z.strictObject({
   dist: z.string().min(1).default('dist'),
   data: z.string().min(1).default('public/data'),
   tick: z.coerce.number().int().min(10).max(10_000).default(250),
+  /** A chain config JSON (server/chain/config.ts); default: LiteSVM in chain.sqlite beside --db. */
+  chain: z.string().min(1).optional(),
+  /** host[:port] that rewards messages must name, as browsers see the app; default: --host:port. */
+  domain: z.string().min(1).optional(),
 });
 
 export type Flags = z.output<typeof flagsSchema>;
@@ -55,19 +60,25 @@ export async function startCoordinator(argv: string[], log: Logger = jsonLogger(
   // A new database gets --config or every default; an existing one keeps its own (a different --config is refused).
   const config = given ?? (store.loadConfig() === null ? parseRunConfig({}) : undefined);
   const coordinator = Coordinator.open({ store, config, now: Date.now, log });
-  const server = createHttpServer({ coordinator, store, distDir: flags.dist, dataDir: flags.data, log });
+  const httpOptions: HttpOptions = { coordinator, store, distDir: flags.dist, dataDir: flags.data, log };
+  const server = createHttpServer(httpOptions);
   const sockets = new SocketServer({ server, coordinator, store, log });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(flags.port, flags.host, () => resolve());
   });
-  coordinator.start(flags.tick);
   const address = server.address();
-  log('listening', { host: flags.host, port: typeof address === 'object' && address ? address.port : flags.port, db: flags.db, runId: coordinator.config.runId });
+  const port = typeof address === 'object' && address ? address.port : flags.port;
+  // Opened once the port is known: the default domain names it.
+  const rewards = await openRewards({ runDbPath: flags.db, chainConfigPath: flags.chain, runId: coordinator.config.runId, domain: flags.domain ?? defaultDomain(flags.host, port), log });
+  httpOptions.rewards = rewards.rewards;
+  coordinator.start(flags.tick);
+  log('listening', { host: flags.host, port, db: flags.db, runId: coordinator.config.runId });
   return async () => {
     coordinator.stop();
     await sockets.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    rewards.close();
     store.close();
     log('stopped');
   };
