@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium, expect, type Browser, type Page } from '@playwright/test';
+import { chromium, expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { build } from 'vite';
 import { freePort } from '../bench/serve';
 import type { RunView } from '../src/run-client/run-client';
@@ -100,10 +100,12 @@ export interface Tab {
   close(): Promise<void>;
 }
 
-/** A tab in its own Chromium process that has clicked Contribute. */
-export async function openTab(url: string, name: string): Promise<Tab> {
+/** A tab in its own Chromium process that has clicked Contribute; `prepare` runs on its context first. */
+export async function openTab(url: string, name: string, prepare?: (context: BrowserContext) => Promise<void>): Promise<Tab> {
   const browser = await chromium.launch(chromiumLaunchOptions());
-  const page = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  await prepare?.(context);
+  const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') console.log(`[${name}] ${m.text()}`);
   });

@@ -4,6 +4,9 @@
  * keeps going while the user looks at another tab.
  */
 import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
+// The wallet modal's stylesheet @imports a web font. Loaded with the app rather than with the lazy Rewards chunk:
+// offline that @import fails, and a failed stylesheet makes a lazy chunk's import fail with it.
+import '@solana/wallet-adapter-react-ui/styles.css';
 import './styles.css';
 import { WebGpuHelp, WebGpuPending } from './gpu/WebGpuHelp';
 import { useGpuGate, useGpuLost, type GpuGate } from './gpu/useGpuGate';
@@ -19,7 +22,7 @@ interface PageDef {
   render: () => ReactNode;
 }
 
-// The wallet adapter (and its stylesheet's web font) loads only when Rewards is opened.
+// The wallet adapter's code loads only when Rewards is opened.
 const RewardsPage = lazy(() => import('./rewards/RewardsPage').then((m) => ({ default: m.RewardsPage })));
 
 const PAGES: Record<Route, PageDef> = {

@@ -7,7 +7,6 @@
  */
 import { WalletProvider, useWallet } from '@solana/wallet-adapter-react';
 import { WalletModalProvider, WalletMultiButton } from '@solana/wallet-adapter-react-ui';
-import '@solana/wallet-adapter-react-ui/styles.css';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import bs58 from 'bs58';
 import { useCallback, useEffect, useState } from 'react';
