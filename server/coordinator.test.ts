@@ -11,7 +11,7 @@ import { Store } from './store';
 import { decodeUpdateBundle } from '../src/net/update-bundle';
 import { encodedTestUpdate, serverTestConfig } from './test-helpers';
 import { TestClient } from './test-client';
-import { FakeClock, startTestServer, tempDir, type TestServer } from './test-server';
+import { FakeClock, startTestServer, tempDir, twoMembersInRound, type TestServer } from './test-server';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -159,16 +159,7 @@ describe('Coordinator with real sockets, keys and updates', () => {
     const config = serverTestConfig({ epochTime: 500 });
     const server = await start(join(dir, 'run.sqlite'), clock, config);
     const base = server.store.latestCheckpoint()!;
-    const a = await connect(server, 1);
-    const b = await connect(server, 2);
-    await a.auth();
-    await b.auth();
-    a.sendJson({ type: 'join' });
-    b.sendJson({ type: 'join' });
-    await b.next('phase', (m) => m.to === 'Warmup');
-    clock.advance(config.warmupTime);
-    server.coordinator.tick();
-    const round0 = (await a.next('round')).round;
+    const { a, b, round: round0 } = await twoMembersInRound(server, clock, config, connect);
     clock.advance(600); // the round runs past epochTime, so the epoch ends with it
     await playRound(config, [a, b], round0, base.checksum);
     await a.next('phase', (m) => m.to === 'Cooldown');
@@ -193,16 +184,7 @@ describe('Coordinator with real sockets, keys and updates', () => {
     const clock = new FakeClock();
     const config = serverTestConfig({ maxMissedRounds: 0 });
     const server = await start(join(dir, 'run.sqlite'), clock, config);
-    const a = await connect(server, 1);
-    const b = await connect(server, 2);
-    await a.auth();
-    await b.auth();
-    a.sendJson({ type: 'join' });
-    b.sendJson({ type: 'join' });
-    await b.next('phase', (m) => m.to === 'Warmup');
-    clock.advance(config.warmupTime);
-    server.coordinator.tick();
-    const round = (await a.next('round')).round;
+    const { a, b, round } = await twoMembersInRound(server, clock, config, connect);
     const slot = round.slots.indexOf(a.id);
     a.commitAndUpload(config.runId, round.step, encodedTestUpdate(config, round.step, 3, round.assignments[slot]));
     await a.next('ack', (m) => m.of === 'commit');

@@ -10,7 +10,7 @@ import { runModel } from './run-model';
 import { CLOSE_POLICY, CLOSE_REPLACED } from './socket';
 import { encodedTestUpdate, serverTestConfig } from './test-helpers';
 import { TestClient } from './test-client';
-import { FakeClock, startTestServer, tempDir, type TestServer } from './test-server';
+import { FakeClock, startTestServer, tempDir, twoMembersInRound, type TestServer } from './test-server';
 
 const config = serverTestConfig();
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -39,18 +39,8 @@ function snapshot(server: TestServer): string {
 }
 
 /** Two members and a round in RoundTrain. */
-async function inRound(server: TestServer, clock: FakeClock): Promise<{ a: TestClient; b: TestClient; round: Round }> {
-  const a = await connect(server, 1);
-  const b = await connect(server, 2);
-  await a.auth();
-  await b.auth();
-  a.sendJson({ type: 'join' });
-  b.sendJson({ type: 'join' });
-  await b.next('phase', (m) => m.to === 'Warmup');
-  clock.advance(config.warmupTime);
-  server.coordinator.tick();
-  const round = (await a.next('round')).round;
-  return { a, b, round };
+function inRound(server: TestServer, clock: FakeClock): Promise<{ a: TestClient; b: TestClient; round: Round }> {
+  return twoMembersInRound(server, clock, config, connect);
 }
 
 describe('socket handshake', () => {

@@ -9,6 +9,8 @@ import { createHttpServer } from './http';
 import { memoryLogger } from './log';
 import { SocketServer, type SocketLimits } from './socket';
 import { Store } from './store';
+import type { Round } from '../src/run/types';
+import type { TestClient } from './test-client';
 
 export class FakeClock {
   constructor(public t = 1_700_000_000_000) {}
@@ -64,4 +66,24 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-server-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Two authenticated clients (seeds 1 and 2) that joined, and the first round in RoundTrain. */
+export async function twoMembersInRound(
+  server: TestServer,
+  clock: FakeClock,
+  config: RunConfig,
+  connect: (server: TestServer, seed: number) => Promise<TestClient>,
+): Promise<{ a: TestClient; b: TestClient; round: Round }> {
+  const a = await connect(server, 1);
+  const b = await connect(server, 2);
+  await a.auth();
+  await b.auth();
+  a.sendJson({ type: 'join' });
+  b.sendJson({ type: 'join' });
+  await b.next('phase', (m) => m.to === 'Warmup');
+  clock.advance(config.warmupTime);
+  server.coordinator.tick();
+  const round = (await a.next('round')).round;
+  return { a, b, round };
 }
