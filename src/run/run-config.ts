@@ -38,7 +38,8 @@ export const runConfigSchema = z
       .string()
       .regex(/^[0-9a-f]{32}$/, 'runId must be 32 lowercase hex characters')
       .default('7465737365726100000000000000d3f0'),
-    model: z.enum(PRESET_NAMES as [string, ...string[]]).default('tiny'),
+    /** tinyDemo by default: the smallest preset whose DeMo updates are 1000× smaller than its gradient. */
+    model: z.enum(PRESET_NAMES as [string, ...string[]]).default('tinyDemo'),
     /** Seed of the epoch-0 checkpoint (initParams). */
     initSeed: z.number().int().default(1),
     dataset: z.string().regex(/^[a-z0-9-]+$/).default('austen-byte'),
