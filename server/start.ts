@@ -3,6 +3,7 @@
  * the process around it. Every flag has a default; without --config a new
  * run uses parseRunConfig({}) and an existing database resumes its own run.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -41,7 +42,12 @@ export function parseFlags(argv: string[]): Flags {
   return result.data;
 }
 
-function loadConfig(path: string | undefined): RunConfig | undefined {
+/**
+ * A config file without a runId gets `runId`: the stored run's, or a fresh
+ * random one for a new run. The schema's default id is a fixed constant, and
+ * two deployments sharing it would accept each other's signed commitments.
+ */
+function loadConfig(path: string | undefined, runId: string): RunConfig | undefined {
   if (path === undefined) return undefined;
   let json: unknown;
   try {
@@ -49,16 +55,20 @@ function loadConfig(path: string | undefined): RunConfig | undefined {
   } catch (e) {
     throw new Error(`cannot read the run config ${path}: ${(e as Error).message}`);
   }
-  return parseRunConfig(json, path);
+  const withId = typeof json === 'object' && json !== null && !Array.isArray(json) && !('runId' in json) ? { ...json, runId } : json;
+  return parseRunConfig(withId, path);
 }
 
 /** Starts everything and resolves once listening, with the function that stops it all. */
 export async function startCoordinator(argv: string[], log: Logger = jsonLogger()): Promise<() => Promise<void>> {
   const flags = parseFlags(argv);
-  const given = loadConfig(flags.config);
+  loadConfig(flags.config, '0'.repeat(32)); // a bad config file is refused before any database file is made
   const store = Store.open(flags.db);
   // A new database gets --config or every default; an existing one keeps its own (a different --config is refused).
-  const config = given ?? (store.loadConfig() === null ? parseRunConfig({}) : undefined);
+  const stored = store.loadConfig();
+  const runId = stored?.runId ?? randomBytes(16).toString('hex');
+  const given = loadConfig(flags.config, runId);
+  const config = given ?? (stored === null ? parseRunConfig({ runId }) : undefined);
   const coordinator = Coordinator.open({ store, config, now: Date.now, log });
   const httpOptions: HttpOptions = { coordinator, store, distDir: flags.dist, dataDir: flags.data, log };
   const server = createHttpServer(httpOptions);

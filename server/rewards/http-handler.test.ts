@@ -122,4 +122,22 @@ describe('the coordinator process wiring', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('gives a new run without a runId a random one, and a restart keeps it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-start-'));
+    const runIdOf = async (db: string): Promise<string> => {
+      const log = memoryLogger();
+      const stop = await startCoordinator(['--port', '0', '--db', join(dir, db)], log);
+      await stop();
+      return (log.records.find((r) => r.event === 'listening') as unknown as { runId: string }).runId;
+    };
+    try {
+      const first = await runIdOf('a.sqlite');
+      expect(first).toMatch(/^[0-9a-f]{32}$/);
+      expect(await runIdOf('a.sqlite')).toBe(first);
+      expect(await runIdOf('b.sqlite')).not.toBe(first);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
