@@ -73,7 +73,7 @@ describe('checkpointer', () => {
     for (const r of all) {
       const hashes = r.payloads.map((p) => bytesToHex(commitment(p)));
       r.payloads.forEach((p, i) => store.putPayload(hashes[i], r.step, 'c'.repeat(64), p, 0));
-      store.applyStep(createRunState(config, 0), [{ type: 'agreed', step: r.step, epoch: 0, slots: [0, 1], clients: ['a'.repeat(64), 'b'.repeat(64)], hashes, lrBits: r.lrBits }], { now: 0 });
+      store.applyStep(createRunState(config, 0), [{ type: 'agreed', step: r.step, epoch: 0, slots: [0, 1], clients: ['a'.repeat(64), 'b'.repeat(64)], hashes, lrBits: r.lrBits, excluded: [] }], { now: 0 });
     }
     store.applyStep(createRunState(config, 0), [{ type: 'epochEnd', epoch: 0, step: 2 }], { now: 0 });
     // A second epoch end whose rounds were never agreed cannot be built.

@@ -9,7 +9,10 @@
 import type { MessageErrorCode, ServerMessage } from '../src/net/messages';
 import { createRunState, step } from '../src/run/state-machine';
 import type { RunConfig } from '../src/run/run-config';
-import type { Effect, RunEvent, RunState } from '../src/run/types';
+import type { Effect, RunEvent, RunState, Score } from '../src/run/types';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { buildPendingCheckpoints, initialCheckpoint } from './checkpointer';
 import type { Logger } from './log';
 import type { Store } from './store';
@@ -51,7 +54,11 @@ export class Coordinator {
     private readonly log: Logger,
   ) {
     this.stateJson = JSON.stringify(current);
+    this.secret = hexToBytes(store.verifySecret());
   }
+
+  /** Keys the salt of each round's checks: clients learn a salt only once that round's commits are closed. */
+  private readonly secret: Uint8Array;
 
   /** Creates the run in an empty database, or resumes the stored one (feeding `recovered`). */
   static open({ store, config, now, log }: CoordinatorOptions): Coordinator {
@@ -74,6 +81,7 @@ export class Coordinator {
       coordinator = new Coordinator(stored, state, store, now, log);
       log('run-resumed', { runId: stored.runId, phase: state.phase, epoch: state.epoch, step: state.step });
       coordinator.feed({ type: 'recovered', now: now() });
+      coordinator.drawIfDue(); // the server may have stopped between closing commits and drawing
     }
     buildPendingCheckpoints(store, coordinator.config, log, now);
     return coordinator;
@@ -109,14 +117,14 @@ export class Coordinator {
     return this.feed({ type: 'leave', clientId, now: this.now() });
   }
 
-  /** The signature was verified by the caller; it is stored beside the hash. */
-  commit(clientId: string, stepNo: number, hash: string, signature: string): Outcome {
+  /** The signature was verified and the overlap measured by the caller (round-gate.ts); the signature is stored beside the hash. */
+  commit(clientId: string, stepNo: number, hash: string, signature: string, overlap: { permille: number; with: string } | null = null): Outcome {
     const slot = this.current.round?.slots.indexOf(clientId) ?? -1;
-    return this.feed({ type: 'commit', clientId, step: stepNo, hash, now: this.now() }, { step: stepNo, slot, clientId, hash, signature });
+    return this.feed({ type: 'commit', clientId, step: stepNo, hash, overlap, now: this.now() }, { step: stepNo, slot, clientId, hash, signature });
   }
 
-  witness(clientId: string, stepNo: number, held: string, checksum: string): Outcome {
-    return this.feed({ type: 'witness', clientId, step: stepNo, held, checksum, now: this.now() });
+  witness(clientId: string, stepNo: number, held: string, checksum: string, scores: Score[] = []): Outcome {
+    return this.feed({ type: 'witness', clientId, step: stepNo, held, checksum, scores, now: this.now() });
   }
 
   pause(): Outcome {
@@ -147,7 +155,19 @@ export class Coordinator {
     this.stateJson = json;
     for (const effect of effects) this.carryOut(effect);
     this.outbox.broadcast({ type: 'state', state });
+    if (event.type !== 'draw') this.drawIfDue();
     return { rejected: null };
+  }
+
+  /** Once commits close, reveal the round's salt so the machine draws its checks. */
+  private drawIfDue(): void {
+    const s = this.current;
+    if (s.phase !== 'RoundWitness' || s.round === null || s.round.checks !== null) return;
+    const msg = new Uint8Array(4);
+    new DataView(msg.buffer).setUint32(0, s.round.step, true);
+    const salt = bytesToHex(hmac(sha256, this.secret, msg));
+    const outcome = this.feed({ type: 'draw', step: s.round.step, salt, now: this.now() });
+    if (outcome.rejected !== null) this.log('draw-failed', { step: s.round.step, reason: outcome.rejected });
   }
 
   private carryOut(effect: Effect): void {
@@ -162,7 +182,7 @@ export class Coordinator {
         this.outbox.broadcast({ type: 'round', epoch: s.epoch, round: effect.round });
         return;
       case 'agreed':
-        this.log('agreed', { step: effect.step, slots: effect.slots });
+        this.log('agreed', { step: effect.step, slots: effect.slots, excluded: effect.excluded });
         this.outbox.broadcast({ ...effect }); // the effect has exactly the message's fields
         return;
       case 'points':
@@ -182,6 +202,19 @@ export class Coordinator {
         return;
       case 'finished':
         this.log('finished', { step: effect.step });
+        return;
+      case 'verdict':
+        this.log('verdict', { step: effect.step, slot: effect.slot, clientId: effect.clientId, median: effect.median, pass: effect.pass, scores: effect.scores });
+        return;
+      case 'strike':
+        this.log('strike', { clientId: effect.clientId, step: effect.step, strikes: effect.strikes, reason: effect.reason });
+        return;
+      case 'forfeited':
+        this.log('forfeited', { clientId: effect.clientId, step: effect.step, amount: effect.amount });
+        return;
+      case 'ejected':
+        this.log('ejected', { clientId: effect.clientId, step: effect.step, reason: effect.reason });
+        this.outbox.disconnect(effect.clientId, 'ejected', effect.reason);
         return;
       case 'rejected':
         return; // handled in feed

@@ -21,6 +21,7 @@ import { verifyCommitment } from '../src/protocol/commitment';
 import { bitmapError } from '../src/run/bitmap';
 import type { Phase, Round } from '../src/run/types';
 import type { Coordinator, Outcome } from './coordinator';
+import { CopyCheck } from './copy-check';
 import { checkPayload } from './payload-check';
 import type { RunModel } from './run-model';
 import type { Store } from './store';
@@ -36,12 +37,15 @@ export type CommitResult = 'accepted' | 'awaiting-payload';
 export class RoundGate {
   /** Verified commits whose payload has not arrived yet, per client. */
   private readonly pending = new Map<string, PendingCommit>();
+  private readonly copies: CopyCheck;
 
   constructor(
     private readonly coordinator: Coordinator,
     private readonly store: Store,
     private readonly rm: RunModel,
-  ) {}
+  ) {
+    this.copies = new CopyCheck(store, rm, coordinator.config);
+  }
 
   commit(clientId: string, msg: Extract<ClientMessage, { type: 'commit' }>): CommitResult {
     const { round, slot } = this.slotIn(clientId, msg.step, 'RoundTrain');
@@ -74,11 +78,11 @@ export class RoundGate {
     const { round } = this.slotIn(clientId, msg.step, 'RoundWitness');
     const bad = bitmapError(msg.held, round.slots.length);
     if (bad !== null) throw new MessageError('bad-message', `held: ${bad}`);
-    const content = { runId: this.rm.runId, step: msg.step, held: hexToBytes(msg.held), checksum: hexToBytes(msg.checksum) };
+    const content = { runId: this.rm.runId, step: msg.step, held: hexToBytes(msg.held), checksum: hexToBytes(msg.checksum), scores: msg.scores };
     if (!verifyWitness(content, hexToBytes(msg.signature), hexToBytes(clientId))) {
       throw new MessageError('bad-signature', `the witness signature does not verify for this client, run and step ${msg.step}`);
     }
-    refuseIfRejected(this.coordinator.witness(clientId, msg.step, msg.held, msg.checksum));
+    refuseIfRejected(this.coordinator.witness(clientId, msg.step, msg.held, msg.checksum, msg.scores));
   }
 
   /** A client that left takes its half-done commit with it. */
@@ -88,7 +92,8 @@ export class RoundGate {
 
   private accept(clientId: string, c: PendingCommit): void {
     this.pending.delete(clientId);
-    refuseIfRejected(this.coordinator.commit(clientId, c.step, c.hash, c.signature));
+    const overlap = this.copies.check(c.step, c.hash);
+    refuseIfRejected(this.coordinator.commit(clientId, c.step, c.hash, c.signature, overlap));
   }
 
   /** The current round and the client's slot in it, if `step` is the current step in `phase`. */

@@ -250,14 +250,14 @@ describe('round messages that must not count', () => {
     server.coordinator.tick();
     await a.next('phase', (m) => m.to === 'RoundWitness');
     const before = snapshot(server);
-    a.sendJson({ type: 'witness', step: round.step, held: '03', checksum: '0123456789abcdef', signature: 'ab'.repeat(64) });
+    a.sendJson({ type: 'witness', step: round.step, held: '03', checksum: '0123456789abcdef', scores: [], signature: 'ab'.repeat(64) });
     expect((await a.next('error')).code).toBe('bad-signature');
     a.witness(config.runId, round.step, '0300', '0123456789abcdef');
     expect((await a.next('error')).code).toBe('bad-message');
     expect(snapshot(server)).toBe(before);
     b.witness(config.runId, round.step, '00', '0123456789abcdef');
     await b.next('ack', (m) => m.of === 'witness');
-    expect(server.coordinator.state.round!.witnesses[round.slots.indexOf(b.id)]).toEqual({ held: '00', checksum: '0123456789abcdef' });
+    expect(server.coordinator.state.round!.witnesses[round.slots.indexOf(b.id)]).toEqual({ held: '00', checksum: '0123456789abcdef', scores: [] });
   });
 
   it('a member whose socket closes leaves the run', async () => {

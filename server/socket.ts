@@ -203,6 +203,12 @@ export class SocketServer implements Outbox {
       throw new MessageError('bad-signature', 'the signature does not verify over this run id and challenge with this public key');
     }
     const id = msg.publicKey;
+    if (this.opts.coordinator.state.clients[id]?.status === 'ejected') {
+      this.opts.log('ejected-key-refused', { clientId: id });
+      this.reply(session, { type: 'error', code: 'ejected', message: 'this key was ejected from the run for failed checks; it cannot rejoin' });
+      session.ws.close(CLOSE_DROPPED, 'ejected');
+      return;
+    }
     const previous = this.byClient.get(id);
     if (previous !== undefined) {
       previous.replaced = true;

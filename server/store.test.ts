@@ -25,7 +25,7 @@ afterEach(() => {
 function stateAt(step: number): RunState {
   const s = createRunState(config, 1000);
   s.step = step;
-  s.clients[A] = { id: A, status: 'member', joinSeq: 0, missedRounds: 0, points: 10 * step, agreedUpdates: step };
+  s.clients[A] = { id: A, status: 'member', joinSeq: 0, missedRounds: 0, points: 10 * step, agreedUpdates: step, verifiedRounds: step, strikes: 0, contradictions: 0, unvested: [], forfeited: 0 };
   return s;
 }
 
@@ -42,7 +42,7 @@ describe('Store', () => {
     store.applyStep(
       stateAt(1),
       [
-        { type: 'agreed', step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123 },
+        { type: 'agreed', step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123, excluded: [] },
         { type: 'points', clientId: A, step: 0, amount: 10 },
         { type: 'points', clientId: B, step: 0, amount: 10 },
         { type: 'phase', from: 'RoundWitness', to: 'Cooldown', step: 1, epoch: 0 },
@@ -78,7 +78,7 @@ describe('Store', () => {
       store.applyStep(
         stateAt(2),
         [
-          { type: 'agreed', step: 1, epoch: 0, slots: [], clients: [], hashes: [], lrBits: 1 },
+          { type: 'agreed', step: 1, epoch: 0, slots: [], clients: [], hashes: [], lrBits: 1, excluded: [] },
           { type: 'points', clientId: A, step: 0, amount: 10 },
         ],
         { now: 2 },

@@ -147,6 +147,16 @@ export class Store {
     })();
   }
 
+  /** The run's secret for check salts (32 bytes hex), made on first use and kept across restarts; never sent to clients. */
+  verifySecret(): string {
+    const get = () => this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('verify-secret') as string | undefined;
+    const known = get();
+    if (known !== undefined) return known;
+    const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex');
+    this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('verify-secret', secret);
+    return get() as string;
+  }
+
   // ---- state ---------------------------------------------------------------
 
   loadSnapshot(): RunState | null {

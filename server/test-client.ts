@@ -123,9 +123,9 @@ export class TestClient {
     return bytesToHex(hash);
   }
 
-  witness(runId: string, step: number, held: string, checksum: string): void {
-    const sig = signWitness({ runId: hexToBytes(runId), step, held: hexToBytes(held), checksum: hexToBytes(checksum) }, this.keys.secretKey);
-    this.sendJson({ type: 'witness', step, held, checksum, signature: bytesToHex(sig) });
+  witness(runId: string, step: number, held: string, checksum: string, scores: { slot: number; score: number }[] = []): void {
+    const sig = signWitness({ runId: hexToBytes(runId), step, held: hexToBytes(held), checksum: hexToBytes(checksum), scores }, this.keys.secretKey);
+    this.sendJson({ type: 'witness', step, held, checksum, scores, signature: bytesToHex(sig) });
   }
 
   close(): Promise<void> {

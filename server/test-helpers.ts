@@ -18,6 +18,8 @@ export function serverTestConfig(overrides: RunConfigInput = {}): RunConfig {
     globalBatch: { start: 4, end: 4, warmupTokens: 0 },
     optimizer: { weightDecay: 0.1 },
     lr: { schedule: 'constant', peak: 0.01, warmupSteps: 0 },
+    // The rules before verification, unless a test sets them (server/verification.test.ts does).
+    verification: { probationRounds: 0, vestingRounds: 0, sampleRate: 0 },
     ...overrides,
   });
 }

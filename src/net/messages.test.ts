@@ -29,7 +29,7 @@ function codeOf(f: () => unknown): MessageErrorCode | 'no error' {
 
 function sampleState(): RunState {
   return {
-    version: 1,
+    version: 2,
     phase: 'RoundTrain',
     phaseStartedAt: 1000,
     pausedFrom: null,
@@ -40,7 +40,7 @@ function sampleState(): RunState {
     dataCursor: 24,
     tokensSeen: 1536,
     nextJoinSeq: 1,
-    clients: { [key]: { id: key, status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 3 } },
+    clients: { [key]: { id: key, status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 3, verifiedRounds: 3, strikes: 0, contradictions: 0, unvested: [{ step: 2, amount: 10 }], forfeited: 0 } },
     round: {
       step: 3,
       seed: hash,
@@ -49,6 +49,8 @@ function sampleState(): RunState {
       lrBits: 0x3c23d70a,
       commitments: [null],
       witnesses: [null],
+      copies: [null],
+      checks: null,
       startedAt: 1000,
     },
   };
@@ -60,7 +62,7 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage('{"type":"join"}')).toEqual({ type: 'join' });
     expect(parseClientMessage('{"type":"leave"}')).toEqual({ type: 'leave' });
     expect(parseClientMessage(JSON.stringify({ type: 'commit', step: 7, hash, signature: sig })).type).toBe('commit');
-    const w = { type: 'witness', step: 7, held: '03', checksum: '0123456789abcdef', signature: sig };
+    const w = { type: 'witness', step: 7, held: '03', checksum: '0123456789abcdef', scores: [{ slot: 1, score: -250 }], signature: sig };
     expect(parseClientMessage(JSON.stringify(w))).toEqual(w);
     const s = { type: 'signal', to: key, data: { type: 'offer', sdp: 'v=0\r\n' } };
     expect(parseClientMessage(JSON.stringify(s))).toEqual(s);
@@ -76,7 +78,7 @@ describe('parseClientMessage', () => {
     expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'commit', step: 1.5, hash, signature: sig })))).toBe('bad-message');
     expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'commit', step: 1, hash: hash.toUpperCase(), signature: sig })))).toBe('bad-message');
     expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'commit', step: 1, hash: hash.slice(2), signature: sig })))).toBe('bad-message');
-    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'witness', step: 1, held: '0', checksum: '0123456789abcdef', signature: sig })))).toBe('bad-message');
+    expect(codeOf(() => parseClientMessage(JSON.stringify({ type: 'witness', step: 1, held: '0', checksum: '0123456789abcdef', scores: [], signature: sig })))).toBe('bad-message');
     expect(codeOf(() => parseClientMessage(' '.repeat(MAX_TEXT_FRAME_BYTES + 1)))).toBe('too-large');
     const bigSignal = { type: 'signal', to: key, data: 'x'.repeat(MAX_SIGNAL_BYTES) };
     expect(codeOf(() => parseClientMessage(JSON.stringify(bigSignal)))).toBe('bad-message');
@@ -91,7 +93,7 @@ describe('server messages', () => {
     const config = parseRunConfig({});
     const welcome = { type: 'welcome', clientId: key, config, state: sampleState() };
     expect(parseServerMessage(JSON.stringify(welcome))).toEqual(welcome);
-    const agreed = { type: 'agreed', step: 3, epoch: 0, slots: [0], clients: [key], hashes: [hash], lrBits: 5 };
+    const agreed = { type: 'agreed', step: 3, epoch: 0, slots: [0], clients: [key], hashes: [hash], lrBits: 5, excluded: [{ slot: 1, clientId: key, reason: 'failed verification' }] };
     expect(parseServerMessage(JSON.stringify(agreed))).toEqual(agreed);
     expect(parseServerMessage(JSON.stringify({ type: 'ack', of: 'commit', step: 3, hash })).type).toBe('ack');
   });

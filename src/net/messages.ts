@@ -53,6 +53,7 @@ export const MESSAGE_ERROR_CODES = [
   'not-found',
   'rejected',
   'dropped',
+  'ejected',
   'replaced',
   'too-many-errors',
   'internal',
@@ -94,6 +95,10 @@ const signalData = z.json().refine((d) => JSON.stringify(d).length <= MAX_SIGNAL
   message: `signal data is larger than ${MAX_SIGNAL_BYTES} bytes as JSON`,
 });
 
+const permille = z.number().int().min(-1000).max(1000);
+/** A verifier's scores, one per checked slot it verifies (the machine checks which slots). */
+export const scoresSchema = z.array(z.strictObject({ slot: z.number().int().min(0).max(MAX_SLOTS - 1), score: permille })).max(256);
+
 const phaseSchema = z.enum(['WaitingForMembers', 'Warmup', 'RoundTrain', 'RoundWitness', 'Cooldown', 'Paused', 'Finished']);
 
 // ---------------------------------------------------------------------------
@@ -106,21 +111,28 @@ const roundSchema = z.strictObject({
   assignments: z.array(z.strictObject({ start: count, count })).max(MAX_SLOTS),
   lrBits: u32,
   commitments: z.array(hashSchema.nullable()).max(MAX_SLOTS),
-  witnesses: z.array(z.strictObject({ held: heldSchema, checksum: checksumSchema }).nullable()).max(MAX_SLOTS),
+  witnesses: z.array(z.strictObject({ held: heldSchema, checksum: checksumSchema, scores: scoresSchema }).nullable()).max(MAX_SLOTS),
+  copies: z.array(z.string().max(500).nullable()).max(MAX_SLOTS),
+  checks: z.array(z.strictObject({ slot: count, verifiers: z.array(clientIdSchema).max(16) })).max(MAX_SLOTS).nullable(),
   startedAt: time,
 });
 
 const clientRecordSchema = z.strictObject({
   id: clientIdSchema,
-  status: z.enum(['joining', 'member', 'gone']),
+  status: z.enum(['joining', 'member', 'gone', 'ejected']),
   joinSeq: count,
   missedRounds: count,
   points: count,
   agreedUpdates: count,
+  verifiedRounds: count,
+  strikes: count,
+  contradictions: count,
+  unvested: z.array(z.strictObject({ step: count, amount: count })).max(100_000),
+  forfeited: count,
 });
 
 export const runStateSchema = z.strictObject({
-  version: z.literal(1),
+  version: z.literal(2),
   phase: phaseSchema,
   phaseStartedAt: time,
   pausedFrom: phaseSchema.nullable(),
@@ -154,6 +166,7 @@ export const witnessMessageSchema = z.strictObject({
   step: u32,
   held: heldSchema,
   checksum: checksumSchema,
+  scores: scoresSchema,
   signature: signatureSchema,
 });
 export const signalToSchema = z.strictObject({ type: z.literal('signal'), to: clientIdSchema, data: signalData });
@@ -198,6 +211,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     clients: z.array(clientIdSchema).max(MAX_SLOTS),
     hashes: z.array(hashSchema).max(MAX_SLOTS),
     lrBits: u32,
+    excluded: z.array(z.strictObject({ slot: count, clientId: clientIdSchema, reason: z.string().max(1000) })).max(MAX_SLOTS),
   }),
   z.strictObject({ type: z.literal('state'), state: runStateSchema }),
   z.strictObject({ type: z.literal('signal'), from: clientIdSchema, data: signalData }),

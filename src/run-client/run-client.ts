@@ -17,6 +17,7 @@ import type { RunConfig } from '../run/run-config';
 import type { Phase, Round, RunState } from '../run/types';
 import type { CatchUpSource } from './catch-up';
 import { CoordinatorSocket } from './coordinator-socket';
+import { controlOf, cryptoRandom, myChecks, sampleOf, standingOf, type Standing } from './verifier-duty';
 import type { RunWorkerLink } from './worker-link';
 
 export type ClientStatus = 'idle' | 'connecting' | 'catching-up' | 'joining' | 'training' | 'reconnecting' | 'left' | 'error';
@@ -41,6 +42,10 @@ export interface RunView {
   bytesSent: number;
   bytesReceived: number;
   members: number;
+  /** Verification standing: probation, strikes, held/vested/forfeited points, verifier duty. */
+  standing: Standing | null;
+  /** Updates this tab scored as a verifier, and the time it spent on them. */
+  verified: { checks: number; ms: number };
   error: string | null;
 }
 
@@ -79,6 +84,7 @@ export class RunClient {
   private meshBytesReceived = 0;
   private tokens = 0;
   private trainMs = 0;
+  private offeredStep = -1;
   private view: RunView;
   private readonly listeners = new Set<() => void>();
 
@@ -136,6 +142,7 @@ export class RunClient {
       step: s?.step ?? 0,
       points: s?.clients[this.id]?.points ?? this.view.points,
       members: s ? Object.values(s.clients).filter((c) => c.status === 'member').length : 0,
+      standing: standingOf(this.config, s, this.id),
       checksum: this.checksum,
       appliedStep: this.appliedStep,
       peers,
@@ -189,8 +196,16 @@ export class RunClient {
       case 'error':
         console.warn(`coordinator: ${msg.code}: ${msg.message}`);
         if (msg.code === 'dropped' && this.wantJoin) this.enqueue(() => this.sendJoin());
+        if (msg.code === 'ejected') {
+          // Final: the coordinator refuses this key from now on.
+          this.wantJoin = false;
+          this.socket.close();
+          this.update({ status: 'error', error: `ejected from the run: ${msg.message}` });
+        }
         return;
       case 'ack':
+        if (msg.of === 'commit') this.offerToPeers(msg.step);
+        return;
       case 'hello':
         return;
     }
@@ -308,10 +323,22 @@ export class RunClient {
     this.sendUpdate();
     this.view.lossHistory = [...this.view.lossHistory, { step: round.step, loss: t.loss }].slice(-LOSS_MAX);
     this.update({});
+  }
+
+  /**
+   * Offers this round's update to the round's peers once the coordinator has
+   * acknowledged the commit: bytes that left before their commitment was on
+   * record could be committed first by a copier.
+   */
+  private offerToPeers(step: number | undefined): void {
+    const u = this.lastUpdate;
+    const round = this.server?.round;
+    if (!u || !round || u.step !== step || round.step !== step || this.offeredStep >= step || !this.mesh) return;
+    this.offeredStep = step;
     for (const peer of round.slots) {
-      if (peer === this.id || !this.mesh || this.mesh.state(peer) !== 'connected') continue;
-      this.meshBytesSent += t.update.length;
-      this.mesh.send(peer, t.update, hashHex).catch((e: unknown) => console.warn(`sending to ${peer.slice(0, 8)}: ${String(e)}`));
+      if (peer === this.id || this.mesh.state(peer) !== 'connected') continue;
+      this.meshBytesSent += u.bytes.length;
+      this.mesh.send(peer, u.bytes, u.hash).catch((e: unknown) => console.warn(`sending to ${peer.slice(0, 8)}: ${String(e)}`));
     }
   }
 
@@ -330,7 +357,8 @@ export class RunClient {
   private maybeWitness(): void {
     const s = this.server;
     const round = s?.round;
-    if (!s || !round || s.phase !== 'RoundWitness' || this.witnessedStep >= round.step) return;
+    // The checks are drawn just after commits close; witness once they are known.
+    if (!s || !round || s.phase !== 'RoundWitness' || round.checks === null || this.witnessedStep >= round.step) return;
     if (!round.slots.includes(this.id)) return;
     this.witnessedStep = round.step;
     this.enqueue(() => this.witness(round));
@@ -345,10 +373,23 @@ export class RunClient {
       if (h !== null && this.payloads.has(h)) held[i >> 3] |= 1 << (i & 7);
     });
     if (this.checksum === null || this.appliedStep !== round.step) return; // not in step: witnessing would be wrong
+    const scores = await this.verifyChecks(round);
     const checksum = hexToBytes(this.checksum);
-    const signature = signWitness({ runId: hexToBytes(config.runId), step: round.step, held, checksum }, this.opts.identity.secretKey);
-    const sent = this.socket.send({ type: 'witness', step: round.step, held: bytesToHex(held), checksum: this.checksum, signature: bytesToHex(signature) });
+    const signature = signWitness({ runId: hexToBytes(config.runId), step: round.step, held, checksum, scores }, this.opts.identity.secretKey);
+    const sent = this.socket.send({ type: 'witness', step: round.step, held: bytesToHex(held), checksum: this.checksum, scores, signature: bytesToHex(signature) });
     if (!sent) this.witnessedStep = round.step - 1; // the socket is down: witness again once it is back
+  }
+
+  /** Scores the updates this tab was drawn to verify, on its parameters before this round's apply. */
+  private async verifyChecks(round: Round): Promise<{ slot: number; score: number }[]> {
+    const checks = myChecks(round, this.id).flatMap((c) => {
+      const bytes = this.payloads.get(round.commitments[c.slot] as string)?.bytes;
+      return bytes ? [{ slot: c.slot, update: bytes, sample: sampleOf(round.assignments[c.slot], cryptoRandom) }] : [];
+    });
+    if (checks.length === 0) return [];
+    const r = await this.opts.worker.request<'verify'>({ type: 'verify', step: round.step, checks, control: controlOf(round, cryptoRandom), lrBits: round.lrBits });
+    this.view.verified = { checks: this.view.verified.checks + r.scores.length, ms: this.view.verified.ms + r.ms };
+    return r.scores;
   }
 
   private async applyAgreed(msg: ServerMessageOf<'agreed'>): Promise<void> {
@@ -415,6 +456,8 @@ function emptyView(clientId: string): RunView {
     bytesSent: 0,
     bytesReceived: 0,
     members: 0,
+    standing: null,
+    verified: { checks: 0, ms: 0 },
     error: null,
   };
 }

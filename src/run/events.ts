@@ -10,6 +10,9 @@ import type { RunEvent } from './types';
 const now = z.number().finite().min(0);
 const clientId = z.string().regex(/^[0-9a-f]{64}$/, 'clientId must be 64 lowercase hex characters (an ed25519 public key)');
 const stepNo = z.number().int().min(0);
+const hex64 = (what: string) => z.string().regex(/^[0-9a-f]{64}$/, `${what} must be 64 lowercase hex characters`);
+const permille = z.number().int().min(-1000).max(1000);
+const scoresSchema = z.array(z.object({ slot: z.number().int().min(0), score: permille }).strict()).max(256);
 
 export const runEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('join'), clientId, now }).strict(),
@@ -19,7 +22,8 @@ export const runEventSchema = z.discriminatedUnion('type', [
       type: z.literal('commit'),
       clientId,
       step: stepNo,
-      hash: z.string().regex(/^[0-9a-f]{64}$/, 'hash must be 64 lowercase hex characters (SHA-256)'),
+      hash: hex64('hash (SHA-256)'),
+      overlap: z.object({ permille: z.number().int().min(0).max(1000), with: hex64('overlap.with') }).strict().nullable(),
       now,
     })
     .strict(),
@@ -31,9 +35,11 @@ export const runEventSchema = z.discriminatedUnion('type', [
       // The exact length depends on the round; the machine checks it.
       held: z.string().regex(/^([0-9a-f]{2})*$/, 'held must be lowercase hex, whole bytes'),
       checksum: z.string().regex(/^[0-9a-f]{16}$/, 'checksum must be 16 lowercase hex characters'),
+      scores: scoresSchema,
       now,
     })
     .strict(),
+  z.object({ type: z.literal('draw'), step: stepNo, salt: hex64('salt'), now }).strict(),
   z.object({ type: z.literal('tick'), now }).strict(),
   z.object({ type: z.literal('pause'), now }).strict(),
   z.object({ type: z.literal('resume'), now }).strict(),

@@ -31,6 +31,30 @@ export const optimizerSchema = z
   })
   .strict();
 
+/** docs/verification.md: exact checks, the verifier committee, probation, vesting and strikes. */
+export const verificationSchema = z
+  .object({
+    /** An update whose (tensor, block, index, sign) set overlaps an earlier one of its round or a recent agreed one by at least this much (per-mille) is a copy. */
+    maxOverlapPermille: z.number().int().min(1).max(1000).default(500),
+    /** How many earlier rounds' agreed updates the copy check compares against. */
+    overlapRounds: z.number().int().min(0).max(64).default(8),
+    /** Verifiers per checked update (fewer when fewer other members exist). */
+    verifiers: z.number().int().min(1).max(16).default(3),
+    /** Probability that an update of a client past probation is checked. */
+    sampleRate: z.number().min(0).max(1).default(0.25),
+    /** Passed checks before a new identity leaves probation (every update checked, no weight as witness or verifier). */
+    probationRounds: z.number().int().min(0).default(3),
+    /** Rounds after which earned points vest; a strike forfeits the unvested ones. */
+    vestingRounds: z.number().int().min(0).default(3),
+    /** Strikes that eject a key for good. */
+    maxStrikes: z.number().int().min(1).default(3),
+    /** The median verifier score (per-mille) an update needs to pass. */
+    passScore: z.number().int().min(-1000).max(1000).default(20),
+    /** Verdicts against the committee's decision (with ≥ 3 scores) that cost a verifier one strike. */
+    maxContradictions: z.number().int().min(1).default(2),
+  })
+  .strict();
+
 export const runConfigSchema = z
   .object({
     /** 16 bytes as 32 lowercase hex chars; names the run in every signed message. */
@@ -53,8 +77,6 @@ export const runConfigSchema = z
     totalSteps: z.number().int().min(0).default(0),
     initMinClients: z.number().int().min(1).default(1),
     minClients: z.number().int().min(1).default(1),
-    /** Fraction of the round's witness reports that must hold an update for it to be agreed. */
-    witnessQuorum: z.number().gt(0).max(1).default(2 / 3),
     /** A member whose update is not agreed this many rounds in a row is dropped on the next miss. */
     maxMissedRounds: z.number().int().min(0).default(2),
     /** Sequences per round across all trainers, ramped linearly from start to end over warmupTokens. */
@@ -69,6 +91,7 @@ export const runConfigSchema = z
     optimizer: optimizerSchema.default(optimizerSchema.parse({})),
     lr: lrScheduleSchema.default(lrScheduleSchema.parse({})),
     pointsPerUpdate: z.number().int().min(0).default(10),
+    verification: verificationSchema.default(verificationSchema.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {

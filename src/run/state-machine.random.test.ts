@@ -22,12 +22,24 @@ function randomEvent(rand: () => number, s: RunState, now: number): RunEvent {
   // Mostly the round's step, sometimes a stale or future one.
   const stepNo = rand() < 0.9 ? s.step : Math.max(0, s.step + pick([-1, 1, 2]));
   const held = rand() < 0.9 ? encodeBitmap(Array.from({ length: slots }, () => rand() < 0.8)) : pick(['', 'zz', '0', 'ffff', 'FF']);
+  // The coordinator draws the checks as soon as commits close; mostly do the same.
+  if (s.phase === 'RoundWitness' && s.round?.checks === null && rand() < 0.9) return { type: 'draw', step: stepNo, salt: hash(Math.floor(rand() * 9)), now };
   const kind = rand();
   if (kind < 0.2) return { type: 'tick', now };
   if (kind < 0.32) return { type: 'join', clientId: client, now };
   if (kind < 0.38) return { type: 'leave', clientId: client, now };
-  if (kind < 0.62) return { type: 'commit', clientId: client, step: stepNo, hash: rand() < 0.95 ? hash(Math.floor(rand() * 9)) : 'nothex', now };
-  if (kind < 0.86) return { type: 'witness', clientId: client, step: stepNo, held, checksum: sum(rand() < 0.8 ? 1 : 2), now };
+  if (kind < 0.62) {
+    const overlap = rand() < 0.6 ? null : { permille: Math.floor(rand() * 1001), with: hash(Math.floor(rand() * 9)) };
+    return { type: 'commit', clientId: client, step: stepNo, hash: rand() < 0.95 ? hash(Math.floor(rand() * 9)) : 'nothex', overlap, now };
+  }
+  if (kind < 0.66) return { type: 'draw', step: stepNo, salt: hash(Math.floor(rand() * 9)), now };
+  if (kind < 0.86) {
+    // Mostly the slots this client verifies, with random scores; sometimes a slot it does not verify.
+    const mine = (s.round?.checks ?? []).filter((c) => c.verifiers.includes(client) && rand() < 0.9).map((c) => c.slot);
+    if (rand() < 0.05) mine.push(Math.floor(rand() * slots));
+    const scores = [...new Set(mine)].map((slot) => ({ slot, score: Math.floor(rand() * 2001) - 1000 }));
+    return { type: 'witness', clientId: client, step: stepNo, held, checksum: sum(rand() < 0.8 ? 1 : 2), scores, now };
+  }
   if (kind < 0.9) return { type: 'pause', now };
   if (kind < 0.94) return { type: 'resume', now };
   if (kind < 0.97) return { type: 'recovered', now };
@@ -58,9 +70,13 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
   check(new Set(clients.map((c) => c.joinSeq)).size === clients.length, 'joinSeq unique');
   for (const c of clients) {
     check(s.clients[c.id] === c && c.joinSeq < s.nextJoinSeq, `client ${c.id} keyed by id, joinSeq issued`);
-    check(c.points === config.pointsPerUpdate * c.agreedUpdates, `points = pointsPerUpdate · agreedUpdates for ${c.id}`);
+    const unvested = c.unvested.reduce((sum, u) => sum + u.amount, 0);
+    check(c.points + unvested + c.forfeited === config.pointsPerUpdate * c.agreedUpdates, `vested + unvested + forfeited = pointsPerUpdate · agreedUpdates for ${c.id}`);
     check(c.points === (paid.get(c.id) ?? 0), `points = sum of points effects for ${c.id}`);
-    check(c.status === 'gone' || c.missedRounds <= config.maxMissedRounds, `present ${c.id} within maxMissedRounds`);
+    check(c.unvested.every((u) => u.step + config.verification.vestingRounds > s.step - 1), `nothing unvested that is due for ${c.id}`);
+    check(c.verifiedRounds <= c.agreedUpdates, `verified rounds ≤ agreed updates for ${c.id}`);
+    check((c.strikes >= config.verification.maxStrikes) === (c.status === 'ejected'), `ejected exactly at maxStrikes for ${c.id}`);
+    check(c.status === 'gone' || c.status === 'ejected' || c.missedRounds <= config.maxMissedRounds, `present ${c.id} within maxMissedRounds`);
   }
 
   const round = s.round;
@@ -75,6 +91,16 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
     const batch = globalBatchSize(config.globalBatch, s.tokensSeen);
     check(covered.length === batch && covered.every((v, i) => v === s.dataCursor + i), 'assignments cover [cursor, cursor + B) once');
     check(live !== 'RoundTrain' || round.witnesses.every((w) => w === null), 'no witness before RoundWitness');
+    check(live !== 'RoundTrain' || round.checks === null, 'no checks drawn before commits close');
+    check(round.slots.every((id) => s.clients[id].status !== 'ejected' || prev.round?.step === round.step), 'no ejected client in a new round');
+    for (const c of round.checks ?? []) {
+      check(round.commitments[c.slot] !== null && round.copies[c.slot] === null, `check of slot ${c.slot} is of a committed non-copy`);
+      check(!c.verifiers.includes(round.slots[c.slot]) && new Set(c.verifiers).size === c.verifiers.length, `slot ${c.slot}: verifiers distinct, never the author`);
+      check(c.verifiers.length <= config.verification.verifiers, `slot ${c.slot}: at most the configured verifiers`);
+    }
+    round.witnesses.forEach((w, slot) => {
+      for (const x of w?.scores ?? []) check(round.checks?.some((c) => c.slot === x.slot && c.verifiers.includes(round.slots[slot])) === true, `scores only from assigned verifiers`);
+    });
   }
 
   if (effects.some((e) => e.type === 'rejected')) check(effects.length === 1 && s === prev, 'a rejection is alone and changes nothing');
@@ -83,8 +109,16 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
 
 const configs: RunConfig[] = [
   testConfig({ initMinClients: 2, minClients: 1, epochTime: 40_000, globalBatch: { start: 2, end: 9, warmupTokens: 64 * 40 } }),
-  testConfig({ initMinClients: 3, minClients: 2, totalSteps: 25, witnessQuorum: 1, maxMissedRounds: 0, globalBatch: { start: 3, end: 3, warmupTokens: 0 } }),
-  testConfig({ initMinClients: 1, minClients: 1, warmupTime: 0, cooldownTime: 0, maxRoundTrainTime: 0, roundWitnessTime: 0, epochTime: 0, witnessQuorum: 0.5 }),
+  testConfig({
+    initMinClients: 3,
+    minClients: 2,
+    totalSteps: 25,
+    maxMissedRounds: 0,
+    globalBatch: { start: 3, end: 3, warmupTokens: 0 },
+    verification: { probationRounds: 2, vestingRounds: 2, maxStrikes: 2, sampleRate: 0.5, verifiers: 2, maxOverlapPermille: 600, maxContradictions: 1 },
+  }),
+  testConfig({ initMinClients: 1, minClients: 1, warmupTime: 0, cooldownTime: 0, maxRoundTrainTime: 0, roundWitnessTime: 0, epochTime: 0 }),
+  testConfig({ initMinClients: 2, minClients: 1, verification: { probationRounds: 1, vestingRounds: 3, maxStrikes: 3, sampleRate: 1, verifiers: 3, passScore: 0 } }),
 ];
 
 describe('random event sequences', () => {
@@ -117,6 +151,7 @@ describe('random event sequences', () => {
     }
     // The sequences exercise the interesting paths, not only rejections.
     for (const type of ['phase', 'roundStarted', 'agreed', 'points', 'resync', 'rejected']) expect(seen.get(type) ?? 0).toBeGreaterThan(0);
+    if (config.verification.probationRounds > 0) for (const type of ['verdict', 'strike', 'forfeited', 'ejected']) expect([type, seen.get(type) ?? 0]).not.toEqual([type, 0]);
   });
 
   it('the invariant check catches a broken state', () => {
@@ -125,7 +160,8 @@ describe('random event sequences', () => {
     expect(violations(config, s0, s0, [], new Map())).toEqual([]);
     const stepBack = { ...s0, step: -1 };
     expect(violations(config, s0, stepBack, [], new Map())).toContain('step monotonic, at most one round per event');
-    const cheat = { ...s0, clients: { [cid(1)]: { id: cid(1), status: 'member' as const, joinSeq: 0, missedRounds: 0, points: 10, agreedUpdates: 0 } }, nextJoinSeq: 1 };
-    expect(violations(config, s0, cheat, [], new Map())).toContain(`points = pointsPerUpdate · agreedUpdates for ${cid(1)}`);
+    const record = { id: cid(1), status: 'member' as const, joinSeq: 0, missedRounds: 0, points: 10, agreedUpdates: 0, verifiedRounds: 0, strikes: 0, contradictions: 0, unvested: [], forfeited: 0 };
+    const cheat = { ...s0, clients: { [cid(1)]: record }, nextJoinSeq: 1 };
+    expect(violations(config, s0, cheat, [], new Map())).toContain(`vested + unvested + forfeited = pointsPerUpdate · agreedUpdates for ${cid(1)}`);
   });
 });

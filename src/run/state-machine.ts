@@ -7,10 +7,11 @@
  */
 import { assignRanges, roundSeed } from './assignment';
 import { globalBatchSize } from './batch-size';
-import { bitmapError, decodeBitmap } from './bitmap';
+import { bitmapError } from './bitmap';
 import { parseRunEvent } from './events';
 import { lrBits } from './learning-rate';
-import type { ClientId, Effect, Phase, Round, RunConfig, RunEvent, RunState, StepResult, WitnessReport } from './types';
+import type { ClientId, Effect, Exclusion, Phase, Round, RunConfig, RunEvent, RunState, StepResult, WitnessReport } from './types';
+import { decideRound, drawChecks, onProbation, scoresError, strike, vest } from './verification';
 
 /** One step's working copy: handlers mutate `s` (a clone) and append effects. */
 interface Ctx {
@@ -20,13 +21,10 @@ interface Ctx {
   effects: Effect[];
 }
 
-/** Floating error in witnessQuorum·reports (0.28·25 = 7.000000000000001) must not demand one more report. */
-const QUORUM_EPSILON = 1e-9;
-
 export function createRunState(config: RunConfig, now: number): RunState {
   void config; // nothing in the initial state depends on the config today; the server passes it so that may change freely
   return {
-    version: 1,
+    version: 2,
     phase: 'WaitingForMembers',
     phaseStartedAt: now,
     pausedFrom: null,
@@ -56,7 +54,7 @@ export function step(config: RunConfig, state: RunState, input: RunEvent): StepR
 
 function reject(state: RunState, input: unknown, reason: string): StepResult {
   const fields = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-  const types: readonly string[] = ['join', 'leave', 'commit', 'witness', 'tick', 'pause', 'resume', 'recovered'];
+  const types: readonly string[] = ['join', 'leave', 'commit', 'witness', 'draw', 'tick', 'pause', 'resume', 'recovered'];
   const event = typeof fields.type === 'string' && types.includes(fields.type) ? (fields.type as RunEvent['type']) : 'unknown';
   const clientId = typeof fields.clientId === 'string' ? fields.clientId : null;
   return { state, effects: [{ type: 'rejected', clientId, event, reason }] };
@@ -73,6 +71,8 @@ function handle(ctx: Ctx, event: RunEvent): string | null {
       return onCommit(ctx, event);
     case 'witness':
       return onWitness(ctx, event);
+    case 'draw':
+      return onDraw(ctx, event);
     case 'tick':
       return null;
     case 'pause':
@@ -93,7 +93,8 @@ function onJoin({ s }: Ctx, id: ClientId): string | null {
   const known = s.clients[id];
   if (known?.status === 'member') return 'already a member';
   if (known?.status === 'joining') return 'already joining';
-  // A returning client keeps its points; its join order is new.
+  if (known?.status === 'ejected') return 'this key was ejected from the run';
+  // A returning client keeps its points and standing; its join order is new.
   s.clients[id] = {
     id,
     status: 'joining',
@@ -101,18 +102,23 @@ function onJoin({ s }: Ctx, id: ClientId): string | null {
     missedRounds: 0,
     points: known?.points ?? 0,
     agreedUpdates: known?.agreedUpdates ?? 0,
+    verifiedRounds: known?.verifiedRounds ?? 0,
+    strikes: known?.strikes ?? 0,
+    contradictions: known?.contradictions ?? 0,
+    unvested: known?.unvested ?? [],
+    forfeited: known?.forfeited ?? 0,
   };
   return null;
 }
 
 function onLeave({ s }: Ctx, id: ClientId): string | null {
   const known = s.clients[id];
-  if (known === undefined || known.status === 'gone') return 'not in the run';
+  if (known === undefined || known.status === 'gone' || known.status === 'ejected') return 'not in the run';
   known.status = 'gone';
   return null;
 }
 
-function onCommit({ s }: Ctx, e: Extract<RunEvent, { type: 'commit' }>): string | null {
+function onCommit({ s, config }: Ctx, e: Extract<RunEvent, { type: 'commit' }>): string | null {
   if (s.phase !== 'RoundTrain') return `commit is only allowed in RoundTrain (phase is ${s.phase})`;
   const round = s.round as Round;
   const slot = memberSlot(s, e.clientId);
@@ -120,6 +126,10 @@ function onCommit({ s }: Ctx, e: Extract<RunEvent, { type: 'commit' }>): string 
   if (e.step !== round.step) return `commit for step ${e.step}, but the round is step ${round.step}`;
   if (round.commitments[slot] !== null) return `already committed in round ${round.step}`;
   round.commitments[slot] = e.hash;
+  // Recorded, not refused: the round need not wait for it, and the copier is struck at the round's end.
+  if (e.overlap !== null && e.overlap.permille >= config.verification.maxOverlapPermille) {
+    round.copies[slot] = `a copy of update ${e.overlap.with.slice(0, 12)}: ${e.overlap.permille}‰ of its (tensor, block, index, sign) set is the same (at most ${config.verification.maxOverlapPermille - 1}‰ allowed)`;
+  }
   return null;
 }
 
@@ -132,7 +142,19 @@ function onWitness({ s }: Ctx, e: Extract<RunEvent, { type: 'witness' }>): strin
   if (round.witnesses[slot] !== null) return `already witnessed in round ${round.step}`;
   const bad = bitmapError(e.held, round.slots.length);
   if (bad !== null) return `held: ${bad}`;
-  round.witnesses[slot] = { held: e.held, checksum: e.checksum };
+  if (round.checks === null) return `the checks of round ${round.step} are not drawn yet`;
+  const badScores = scoresError(round, e.clientId, e.scores);
+  if (badScores !== null) return `scores: ${badScores}`;
+  round.witnesses[slot] = { held: e.held, checksum: e.checksum, scores: e.scores };
+  return null;
+}
+
+function onDraw({ s, config }: Ctx, e: Extract<RunEvent, { type: 'draw' }>): string | null {
+  if (s.phase !== 'RoundWitness') return `draw is only allowed in RoundWitness (phase is ${s.phase})`;
+  const round = s.round as Round;
+  if (e.step !== round.step) return `draw for step ${e.step}, but the round is step ${round.step}`;
+  if (round.checks !== null) return `the checks of round ${round.step} are drawn already`;
+  round.checks = drawChecks(config, s, round, e.salt);
   return null;
 }
 
@@ -230,6 +252,8 @@ function startRound(ctx: Ctx): true {
     lrBits: lrBits(config, s.step),
     commitments: slots.map(() => null),
     witnesses: slots.map(() => null),
+    copies: slots.map(() => null),
+    checks: null,
     startedAt: now,
   };
   enter(ctx, 'RoundTrain');
@@ -240,7 +264,9 @@ function startRound(ctx: Ctx): true {
 function endRound(ctx: Ctx): true {
   const { s, config } = ctx;
   const round = s.round as Round;
-  const agreed = agreedSlots(config, round);
+  const outcome = decideRound(config, s, round);
+  const agreed = agreedSlots(round, outcome.excluded);
+  ctx.effects.push(...outcome.effects);
   ctx.effects.push({
     type: 'agreed',
     step: round.step,
@@ -249,9 +275,21 @@ function endRound(ctx: Ctx): true {
     clients: agreed.map((i) => round.slots[i]),
     hashes: agreed.map((i) => round.commitments[i] as string),
     lrBits: round.lrBits,
+    excluded: outcome.excluded,
   });
-  creditAuthors(ctx, round, agreed);
+  // Before any standing changes: the weights of this round's checksums are those its witnesses had.
   resyncDissenters(ctx, round);
+  creditAuthors(ctx, round, agreed, outcome.verified);
+  for (const { clientId, reason } of outcome.strikes) ctx.effects.push(...strike(config, s.clients[clientId], round.step, reason));
+  for (const id of outcome.contradicted) {
+    const v = s.clients[id];
+    v.contradictions += 1;
+    if (v.contradictions >= config.verification.maxContradictions) {
+      v.contradictions = 0;
+      ctx.effects.push(...strike(config, v, round.step, `${config.verification.maxContradictions} verdicts against the committee's decision`));
+    }
+  }
+  ctx.effects.push(...vest(config, s, round.step));
   dropMissing(ctx, round, agreed);
   const batch = round.assignments.reduce((sum, a) => sum + a.count, 0);
   s.dataCursor += batch;
@@ -287,13 +325,15 @@ function endCooldown(ctx: Ctx): true {
 
 // ---- the round's outcome ----
 
-/** Slots whose commitment ⌈quorum·reports⌉ (at least 1) witness reports hold, ascending. */
-export function agreedSlots(config: RunConfig, round: Round): number[] {
-  const reports = round.witnesses.filter((w): w is WitnessReport => w !== null).map((w) => decodeBitmap(w.held, round.slots.length));
-  const quorum = Math.max(1, Math.ceil(config.witnessQuorum * reports.length - QUORUM_EPSILON));
-  return round.slots
-    .map((_, slot) => slot)
-    .filter((slot) => round.commitments[slot] !== null && reports.filter((held) => held[slot]).length >= quorum);
+/**
+ * Committed slots that no check excluded, ascending. A commit counts only
+ * once the coordinator holds its payload and serves it to anyone, so
+ * availability needs no witness vote (which a few colluding witnesses could
+ * veto); the witness bitmaps only show how payloads travelled.
+ */
+export function agreedSlots(round: Round, excluded: readonly Exclusion[]): number[] {
+  const out = new Set(excluded.map((x) => x.slot));
+  return round.slots.map((_, slot) => slot).filter((slot) => round.commitments[slot] !== null && !out.has(slot));
 }
 
 /** The most frequent checksum; ties go to the smallest hex, so every server picks the same one. */
@@ -308,20 +348,28 @@ export function majorityChecksum(checksums: readonly string[]): string | null {
   return best;
 }
 
-function creditAuthors(ctx: Ctx, round: Round, agreed: number[]): void {
+/** Points go to the unvested list; they reach the ledger when they vest. */
+function creditAuthors(ctx: Ctx, round: Round, agreed: number[], verified: number[]): void {
   const { s, config } = ctx;
   for (const slot of agreed) {
     const author = s.clients[round.slots[slot]];
-    author.points += config.pointsPerUpdate;
+    author.unvested.push({ step: round.step, amount: config.pointsPerUpdate });
     author.agreedUpdates += 1;
+    if (verified.includes(slot)) author.verifiedRounds += 1;
     author.missedRounds = 0;
-    ctx.effects.push({ type: 'points', clientId: author.id, step: round.step, amount: config.pointsPerUpdate });
   }
 }
 
+/**
+ * Everyone off the majority checksum resyncs. The majority counts only
+ * clients past probation when any reported, so a swarm of new keys sharing a
+ * false checksum cannot send honest tabs to resync.
+ */
 function resyncDissenters(ctx: Ctx, round: Round): void {
+  const { s, config } = ctx;
   const reports = round.slots.flatMap((id, slot) => (round.witnesses[slot] === null ? [] : [{ id, checksum: (round.witnesses[slot] as WitnessReport).checksum }]));
-  const majority = majorityChecksum(reports.map((r) => r.checksum));
+  const weighty = reports.filter((r) => !onProbation(config, s.clients[r.id]));
+  const majority = majorityChecksum((weighty.length > 0 ? weighty : reports).map((r) => r.checksum));
   for (const r of reports) {
     if (r.checksum !== majority) ctx.effects.push({ type: 'resync', clientId: r.id, step: round.step, checksum: majority as string });
   }
@@ -344,7 +392,7 @@ function dropMissing(ctx: Ctx, round: Round, agreed: number[]): void {
 
 /** Members and joiners: who would train if a round started now. */
 function headcount(s: RunState): number {
-  return Object.values(s.clients).filter((c) => c.status !== 'gone').length;
+  return Object.values(s.clients).filter((c) => c.status === 'member' || c.status === 'joining').length;
 }
 
 /** The first epoch waits for initMinClients, later ones for minClients. */

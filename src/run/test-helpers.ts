@@ -2,7 +2,10 @@
 import { expect } from 'vitest';
 import { parseRunConfig, type RunConfigInput } from './run-config';
 import { createRunState, step } from './state-machine';
-import type { Effect, RunConfig, RunEvent, RunState } from './types';
+import type { Effect, RunConfig, RunEvent, RunState, Score } from './types';
+
+/** The coordinator's check salt in tests. */
+export const SALT = 'ab'.repeat(32);
 
 /** A client id (64 hex) from a small number. */
 export const cid = (n: number): string => n.toString(16).padStart(64, '0');
@@ -19,8 +22,10 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The run rules before verification (no probation, vesting or sampling) unless a test sets `verification`. */
 export function testConfig(overrides: RunConfigInput = {}): RunConfig {
   return parseRunConfig({
+    verification: { probationRounds: 0, vestingRounds: 0, sampleRate: 0 },
     warmupTime: 1000,
     cooldownTime: 500,
     maxRoundTrainTime: 10_000,
@@ -73,9 +78,14 @@ export class Sim {
   join = (n: number, now: number) => this.send({ type: 'join', clientId: cid(n), now });
   leave = (n: number, now: number) => this.send({ type: 'leave', clientId: cid(n), now });
   tick = (now: number) => this.send({ type: 'tick', now });
-  commit = (n: number, now: number, h = hash(n)) => this.send({ type: 'commit', clientId: cid(n), step: this.state.step, hash: h, now });
-  witness = (n: number, now: number, held: string, checksum = sum(1)) =>
-    this.send({ type: 'witness', clientId: cid(n), step: this.state.step, held, checksum, now });
+  commit = (n: number, now: number, h = hash(n), overlap: { permille: number; with: string } | null = null) =>
+    this.send({ type: 'commit', clientId: cid(n), step: this.state.step, hash: h, overlap, now });
+  /** Draws the round's checks first if the coordinator would have by now. */
+  witness = (n: number, now: number, held: string, checksum = sum(1), scores: Score[] = []) => {
+    if (this.state.phase === 'RoundWitness' && this.state.round?.checks === null) this.draw(now);
+    return this.send({ type: 'witness', clientId: cid(n), step: this.state.step, held, checksum, scores, now });
+  };
+  draw = (now: number, salt = SALT) => this.send({ type: 'draw', step: this.state.step, salt, now });
 
   /** Members of the current round that are still members (the ones expected to commit and witness). */
   present(): number[] {

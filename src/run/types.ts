@@ -12,15 +12,41 @@ export type ClientId = string;
 
 export interface ClientRecord {
   id: ClientId;
-  /** joining: waits for the next round start; member: trains; gone: left or dropped (kept for its points). */
-  status: 'joining' | 'member' | 'gone';
+  /**
+   * joining: waits for the next round start; member: trains; gone: left or
+   * dropped (kept for its points); ejected: struck out, its key is refused.
+   */
+  status: 'joining' | 'member' | 'gone' | 'ejected';
   /** Order of joining, so members keep a stable order across rounds. */
   joinSeq: number;
   /** Rounds in a row without an agreed update of its own. */
   missedRounds: number;
+  /** Vested points: what the ledger holds and the wallet can claim. */
   points: number;
   /** Updates of this client that were agreed. */
   agreedUpdates: number;
+  /** Agreed updates that a verifier committee checked and passed; probation lasts until probationRounds of them. */
+  verifiedRounds: number;
+  /** Failed checks (copies, failed verification, contradicting verdicts); maxStrikes of them eject the key. */
+  strikes: number;
+  /** Verdicts of this client that contradicted the committee's decision since its last verifier strike. */
+  contradictions: number;
+  /** Points earned but not vested yet, oldest first: each vests vestingRounds after its step unless a strike forfeits it. */
+  unvested: { step: number; amount: number }[];
+  /** Points lost to strikes. */
+  forfeited: number;
+}
+
+/** One update the round checks: its slot and the clients assigned to score it (never its author). */
+export interface Check {
+  slot: number;
+  verifiers: ClientId[];
+}
+
+/** A verifier's score for one checked slot, integer per-mille in [-1000, 1000]. */
+export interface Score {
+  slot: number;
+  score: number;
 }
 
 export interface Assignment {
@@ -34,6 +60,8 @@ export interface WitnessReport {
   held: string;
   /** Parameter checksum before this round's apply (16 hex). */
   checksum: string;
+  /** Scores for the checked slots this client verifies. */
+  scores: Score[];
 }
 
 export interface Round {
@@ -50,12 +78,16 @@ export interface Round {
   commitments: (string | null)[];
   /** Per slot: the slot's witness report, or null. */
   witnesses: (WitnessReport | null)[];
+  /** Per slot: why the coordinator's exact checks failed its update (a copy), or null. */
+  copies: (string | null)[];
+  /** The updates to verify and their verifiers, drawn when commits close (null until then, so no author knows in advance). */
+  checks: Check[] | null;
   startedAt: number;
 }
 
 export interface RunState {
   /** Bumped when the layout of this object changes. */
-  version: 1;
+  version: 2;
   phase: Phase;
   /** When the current phase began (ms), the clock of its timeout. */
   phaseStartedAt: number;
@@ -78,8 +110,11 @@ export interface RunState {
 export type RunEvent =
   | { type: 'join'; clientId: ClientId; now: number }
   | { type: 'leave'; clientId: ClientId; now: number }
-  | { type: 'commit'; clientId: ClientId; step: number; hash: string; now: number }
-  | { type: 'witness'; clientId: ClientId; step: number; held: string; checksum: string; now: number }
+  /** `overlap`: the largest overlap (per-mille) of this update's (tensor, block, index, sign) set with an earlier one of this round or a recent agreed one, and that one's hash. */
+  | { type: 'commit'; clientId: ClientId; step: number; hash: string; overlap: { permille: number; with: string } | null; now: number }
+  | { type: 'witness'; clientId: ClientId; step: number; held: string; checksum: string; scores: Score[]; now: number }
+  /** The coordinator's secret salt for this round's checks, revealed once commits close. */
+  | { type: 'draw'; step: number; salt: string; now: number }
   | { type: 'tick'; now: number }
   | { type: 'pause'; now: number }
   | { type: 'resume'; now: number }
@@ -88,14 +123,26 @@ export type RunEvent =
 export type Effect =
   | { type: 'phase'; from: Phase; to: Phase; step: number; epoch: number }
   | { type: 'roundStarted'; round: Round }
-  | { type: 'agreed'; step: number; epoch: number; slots: number[]; clients: ClientId[]; hashes: string[]; lrBits: number }
+  | { type: 'agreed'; step: number; epoch: number; slots: number[]; clients: ClientId[]; hashes: string[]; lrBits: number; excluded: Exclusion[] }
+  /** Points that vested now, for the round `step` in which they were earned. */
   | { type: 'points'; clientId: ClientId; step: number; amount: number }
+  | { type: 'verdict'; step: number; slot: number; clientId: ClientId; scores: (Score & { verifier: ClientId })[]; median: number | null; pass: boolean | null }
+  | { type: 'strike'; clientId: ClientId; step: number; reason: string; strikes: number }
+  | { type: 'forfeited'; clientId: ClientId; step: number; amount: number }
+  | { type: 'ejected'; clientId: ClientId; step: number; reason: string }
   | { type: 'resync'; clientId: ClientId; step: number; checksum: string }
   | { type: 'dropped'; clientId: ClientId; step: number; reason: string }
   | { type: 'epochEnd'; epoch: number; step: number }
   | { type: 'finished'; step: number }
   /** `event` is 'unknown' when the input was not an event at all. */
   | { type: 'rejected'; clientId: ClientId | null; event: RunEvent['type'] | 'unknown'; reason: string };
+
+/** A committed update left out of the agreed set, and why. */
+export interface Exclusion {
+  slot: number;
+  clientId: ClientId;
+  reason: string;
+}
 
 export interface StepResult {
   state: RunState;

@@ -12,6 +12,7 @@ import { demoCompress, demoCompressScratchBytes, demoDctBasisBuffer } from '../k
 import { demoApply, demoApplyScratchBytes, demoBasisBuffer, packDemoUpdates } from '../kernels/demo/demo-apply';
 import { demoTableBuffer } from '../kernels/demo/demo-layout';
 import { demoTable, type DemoTable } from '../kernels/demo/demo-table';
+import { CHECKSUM_OUT_LENGTH, checksumScratchLength, paramChecksum } from '../kernels/checksum/checksum';
 import { GRADNORM_OUT_LENGTH, gradClip, gradNorm, gradNormScratchLength } from '../kernels/gradnorm/gradnorm';
 import type { GpuModel, TokenBatch } from '../model/gpu-model';
 import { decodeUpdate, encodeUpdate, RUN_ID_BYTES, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateTensor } from '../protocol/update-codec';
@@ -76,6 +77,8 @@ export class DemoReplica {
   private readonly outIndices: GPUBuffer;
   private readonly outValues: GPUBuffer;
   private applyBuffers: { indices: GPUBuffer; signs: GPUBuffer; updates: number } | null = null;
+  /** The parameters saved by withTrialUpdate (created on first use). */
+  private paramsBackup: GPUBuffer | null = null;
   private disposed = false;
 
   constructor(
@@ -208,12 +211,93 @@ export class DemoReplica {
     return { checksum: await this.model.checksum(), decodeMs };
   }
 
+  /**
+   * For verifiers (src/verify): forward + backward on `batch` and the same
+   * global-norm clip as computeUpdate, read back as one flat Float32Array in
+   * the model's layout. Touches only the gradient and norm scratch buffers
+   * (which computeUpdate overwrites before use): parameters and momentum are
+   * left as they were.
+   */
+  async clippedGradient(batch: TokenBatch): Promise<{ loss: number; gradNorm: number; grads: Float32Array }> {
+    this.assertLive();
+    const { gpu, model } = this;
+    const n = model.ctx.layout.totalFloats;
+    const grads = model.ctx.grads;
+    const rec = gpu.encoder('verify.gradient');
+    const shape = model.recordStep(rec, batch, 'grads');
+    for (const d of gradNorm(gpu, { n, grads, partials: this.normPartials, out: this.normOut, maxNorm: this.settings.gradClip })) rec.dispatch(d);
+    rec.dispatch(gradClip(gpu, { n, grads, out: this.normOut }));
+    rec.submit();
+    const [loss, [norm], flat] = await Promise.all([model.readLoss(shape), gpu.readF32(this.normOut, 1), gpu.readF32(grads, n)]);
+    return { loss, gradNorm: norm, grads: flat };
+  }
+
+  /**
+   * For verifiers: applies one update alone (the exact decode and the real
+   * apply kernels, no weight decay, `lr` rounded to f32), runs `measure` on
+   * the changed parameters, then copies the saved parameters back, so they
+   * end bit-identical to before whatever `measure` does or throws. Momentum
+   * is never touched. Throws UpdateDecodeError before any change for a
+   * malformed update.
+   */
+  async withTrialUpdate<T>(updateBytes: Uint8Array, lr: number, measure: () => Promise<T>): Promise<T> {
+    this.assertLive();
+    const decoded = decodeUpdate(updateBytes, this.expected);
+    const packed = packDemoUpdates(this.table, [decoded.tensors]);
+    const eta = Math.fround(lr);
+    const { gpu } = this;
+    const params = this.model.ctx.params;
+    const bytes = this.model.ctx.layout.totalFloats * 4;
+    this.paramsBackup ??= gpu.buffer('verify.params.backup', bytes);
+    const backup = this.paramsBackup;
+    gpu.encoder('verify.save').copy(params, backup, bytes).submit();
+    try {
+      const bufs = this.applyBuffersFor(1);
+      gpu.write(bufs.indices, packed.indices);
+      gpu.write(bufs.signs, packed.signs);
+      gpu.run(
+        'verify.trialApply',
+        demoApply(gpu, {
+          table: this.table,
+          tableBuffer: this.tableBuffer,
+          updates: 1,
+          lr: eta,
+          decay: decayFactorF32(eta, 0),
+          param: params,
+          indices: bufs.indices,
+          signs: bufs.signs,
+          basis: this.intBasis,
+          scratch: this.scratch,
+        }),
+      );
+      return await measure();
+    } finally {
+      gpu.encoder('verify.restore').copy(backup, params, bytes).submit();
+      await gpu.idle();
+    }
+  }
+
+  /** Checksums of the parameters and of the momentum (tests: verification must change neither). */
+  async stateChecksums(): Promise<{ params: string; momentum: string }> {
+    this.assertLive();
+    const { gpu, model } = this;
+    const n = model.ctx.layout.totalFloats;
+    const partials = model.ctx.pool.get('checksum.partials', checksumScratchLength(n));
+    const out = model.ctx.pool.get('checksum.out', CHECKSUM_OUT_LENGTH);
+    gpu.run('demo.momentum.checksum', paramChecksum(gpu, { n, data: this.momentum, partials, out }));
+    const words = await gpu.readU32(out, CHECKSUM_OUT_LENGTH);
+    // checksumHex's format (the .ref module is for checks only).
+    const momentum = Array.from({ length: 2 }, (_, k) => (words[k] >>> 0).toString(16).padStart(8, '0')).join('');
+    return { params: await model.checksum(), momentum };
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const b of this.buffers) b.destroy();
     this.applyBuffers?.indices.destroy();
     this.applyBuffers?.signs.destroy();
+    this.paramsBackup?.destroy();
   }
 
   /** Index/sign buffers [M, table.entries], grown when a round has more updates than any before. */

@@ -57,6 +57,20 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       lrBits: u32,
     })
     .strict(),
+  z
+    .object({
+      type: z.literal('verify'),
+      id: u32,
+      step: u32,
+      /** Updates to score on the pre-round parameters, each with the sequences of its author's range to sample. */
+      checks: z
+        .array(z.object({ slot: u32, update: bytes, sample: z.object({ start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), count: z.number().int().min(1).max(64) }).strict() }).strict())
+        .max(256),
+      /** Sequences nobody trained on this round: the control every score is measured against. */
+      control: z.object({ start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), count: z.number().int().min(1).max(64) }).strict(),
+      lrBits: u32,
+    })
+    .strict(),
   z.object({ type: z.literal('duty'), duty: z.number().min(0.05).max(1) }).strict(),
 ]);
 export type ToRunWorker = z.infer<typeof ToRunWorkerSchema>;
@@ -74,6 +88,15 @@ export const FromRunWorkerSchema = z.discriminatedUnion('type', [
       loss: z.number(),
       gradNorm: z.number(),
       tokens: z.number().int(),
+      ms: z.number(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('verified'),
+      id: u32,
+      step: u32,
+      scores: z.array(z.object({ slot: u32, score: z.number().int().min(-1000).max(1000) }).strict()),
       ms: z.number(),
     })
     .strict(),

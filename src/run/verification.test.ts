@@ -1,0 +1,261 @@
+/**
+ * The verification rules, tick by tick (docs/verification.md): probation,
+ * the draw of checks and verifiers, the median verdict, copies, strikes,
+ * ejection, vesting and the weight of new identities.
+ */
+import { describe, expect, it } from 'vitest';
+import { allHeld, cid, hash, SALT, Sim, sum, testConfig } from './test-helpers';
+import type { RunConfigInput } from './run-config';
+import type { Score } from './types';
+import { drawChecks, lowerMedian } from './verification';
+
+const rules = (v: NonNullable<RunConfigInput['verification']> = {}, rest: RunConfigInput = {}) =>
+  testConfig({ ...rest, verification: { probationRounds: 2, vestingRounds: 2, maxStrikes: 2, sampleRate: 0, verifiers: 3, passScore: 20, maxOverlapPermille: 500, ...v } });
+
+/** Clients 1..n join at t=0 and round 0 starts at t=1000. */
+function started(n: number, config = rules()): Sim {
+  const sim = new Sim(config);
+  for (let i = 1; i <= n; i++) sim.join(i, 0);
+  sim.tick(config.warmupTime);
+  expect(sim.state.phase).toBe('RoundTrain');
+  return sim;
+}
+
+/**
+ * One round: everyone present commits at t (with a fresh hash per round), the checks are drawn,
+ * every verifier scores each slot it verifies with score(author, verifier), all witness.
+ */
+function round(sim: Sim, t: number, score: (author: number, verifier: number) => number | null = () => 500, checksum: (n: number) => string = () => sum(1)): void {
+  const who = sim.present();
+  for (const n of who) sim.commit(n, t, hash(1000 * (sim.state.step + 1) + n));
+  expect(sim.state.phase).toBe('RoundWitness');
+  sim.draw(t);
+  const r = sim.state.round!;
+  for (const n of who) {
+    const scores: Score[] = [];
+    for (const c of r.checks!) {
+      if (!c.verifiers.includes(cid(n))) continue;
+      const x = score(parseInt(r.slots[c.slot], 16), n);
+      if (x !== null) scores.push({ slot: c.slot, score: x });
+    }
+    sim.witness(n, t + 1, allHeld(r.slots.length), checksum(n), scores);
+  }
+}
+
+const client = (sim: Sim, n: number) => sim.state.clients[cid(n)];
+
+describe('drawing the checks', () => {
+  it('draws nothing before commits close, then checks every probation update with up to `verifiers` others, never the author', () => {
+    const sim = started(4);
+    for (const n of [1, 2, 3, 4]) sim.commit(n, 1500);
+    expect(sim.state.round!.checks).toBeNull();
+    sim.draw(1500);
+    const checks = sim.state.round!.checks!;
+    expect(checks.map((c) => c.slot)).toEqual([0, 1, 2, 3]);
+    for (const c of checks) {
+      expect(c.verifiers).toHaveLength(3);
+      expect(c.verifiers).not.toContain(sim.state.round!.slots[c.slot]);
+      expect(new Set(c.verifiers).size).toBe(3);
+    }
+  });
+
+  it('is fixed by the seed and the salt, and another salt draws other verifiers', () => {
+    const config = rules({ verifiers: 2 });
+    const sim = started(6, config);
+    for (const n of [1, 2, 3, 4, 5, 6]) sim.commit(n, 1500);
+    const s = sim.state;
+    const a = drawChecks(config, s, s.round!, SALT);
+    expect(drawChecks(config, s, s.round!, SALT)).toEqual(a);
+    const others = ['01', '02', '03', '04'].map((x) => drawChecks(config, s, s.round!, x.repeat(32)));
+    expect(others.some((b) => JSON.stringify(b) !== JSON.stringify(a))).toBe(true);
+  });
+
+  it('prefers verifiers past probation; young ones fill in only when too few others exist', () => {
+    const config = rules({ verifiers: 2, probationRounds: 1 });
+    const sim = started(3, config);
+    round(sim, 1500); // clients 1–3 pass their one probation round
+    sim.join(4, 1600); // during round 1: they train from round 2
+    sim.join(5, 1600);
+    round(sim, 2000);
+    round(sim, 2500);
+    const checks = sim.log.filter((e) => e.type === 'verdict' && e.step === 2);
+    expect(checks.map((e) => (e.type === 'verdict' ? e.clientId : ''))).toEqual([cid(4), cid(5)]); // only the probation updates (sampleRate 0)
+    for (const e of checks) if (e.type === 'verdict') for (const x of e.scores) expect([cid(1), cid(2), cid(3)]).toContain(x.verifier);
+  });
+
+  it('samples updates past probation with sampleRate: 0 checks none, 1 checks all', () => {
+    for (const [sampleRate, expected] of [
+      [0, 0],
+      [1, 3],
+    ] as const) {
+      const sim = started(3, rules({ probationRounds: 0, sampleRate }));
+      for (const n of [1, 2, 3]) sim.commit(n, 1500);
+      sim.draw(1500);
+      expect(sim.state.round!.checks).toHaveLength(expected);
+    }
+  });
+
+  it('a lone member cannot be verified by anyone: its update is not checked', () => {
+    const sim = started(1, rules({}, { initMinClients: 1 }));
+    sim.commit(1, 1500);
+    sim.draw(1500);
+    expect(sim.state.round!.checks).toEqual([]);
+  });
+});
+
+describe('verdicts', () => {
+  it('a passing median agrees the update and counts a verified round; probation ends after probationRounds', () => {
+    const sim = started(3);
+    round(sim, 1500);
+    expect(sim.effectsOf('agreed')[0].slots).toEqual([0, 1, 2]);
+    expect(client(sim, 1)).toMatchObject({ verifiedRounds: 1, strikes: 0 });
+    round(sim, 2000);
+    expect(client(sim, 1).verifiedRounds).toBe(2);
+    // Past probation and sampleRate 0: nothing is checked any more.
+    for (const n of [1, 2, 3]) sim.commit(n, 2500, hash(77 + n));
+    sim.draw(2500);
+    expect(sim.state.round!.checks).toEqual([]);
+  });
+
+  it('a failing majority excludes the update before anyone applies it, pays nothing and strikes its author', () => {
+    const sim = started(4);
+    round(sim, 1500, (author) => (author === 4 ? -300 : 400));
+    const agreed = sim.effectsOf('agreed')[0];
+    expect(agreed.slots).toEqual([0, 1, 2]);
+    expect(agreed.excluded).toEqual([{ slot: 3, clientId: cid(4), reason: expect.stringMatching(/^failed verification: median score -300‰ < 20‰/) }]);
+    expect(sim.effectsOf('strike')).toEqual([{ type: 'strike', clientId: cid(4), step: 0, reason: expect.any(String), strikes: 1 }]);
+    expect(client(sim, 4)).toMatchObject({ strikes: 1, agreedUpdates: 0, unvested: [], points: 0 });
+  });
+
+  it('the median decides: one lying verifier of three can neither fail an honest update nor pass a cheat', () => {
+    const sim = started(4);
+    // Client 4 lies: it fails everyone and would pass itself (it never verifies itself).
+    round(sim, 1500, (author, verifier) => (verifier === 4 ? -1000 : author === 3 ? -500 : 500));
+    const agreed = sim.effectsOf('agreed')[0];
+    expect(agreed.clients).toEqual([cid(1), cid(2), cid(4)]);
+    expect(agreed.excluded.map((x) => x.clientId)).toEqual([cid(3)]);
+  });
+
+  it('with two scores that disagree the lower one decides, without a strike (nobody can tell who lied)', () => {
+    const sim = started(3, rules({ verifiers: 2 }));
+    round(sim, 1500, (author, verifier) => (author === 1 && verifier === 2 ? -1000 : 500));
+    expect(sim.effectsOf('agreed')[0].excluded).toEqual([{ slot: 0, clientId: cid(1), reason: expect.stringContaining('failed verification') }]);
+    expect(sim.effectsOf('strike')).toEqual([]);
+  });
+
+  it('a probation update nobody scored is left out without blame; a sampled one past probation is agreed', () => {
+    const sim = started(3, rules({ probationRounds: 1, sampleRate: 1 }));
+    round(sim, 1500, (author) => (author === 1 ? null : 500));
+    expect(sim.effectsOf('agreed')[0].excluded).toEqual([{ slot: 0, clientId: cid(1), reason: 'not verified: no verifier reported a score' }]);
+    expect(sim.effectsOf('strike')).toEqual([]);
+    round(sim, 2000, (author) => (author === 2 ? null : 500)); // 2 passed probation last round
+    expect(sim.effectsOf('agreed')[0].slots).toEqual([0, 1, 2]);
+    expect(sim.effectsOf('verdict').find((v) => v.clientId === cid(2))).toMatchObject({ median: null, pass: null });
+  });
+
+  it('a verifier whose verdicts contradict a committee of three maxContradictions times is struck', () => {
+    const sim = started(4, rules({ maxContradictions: 2, maxStrikes: 3 }));
+    const liar = (author: number, verifier: number) => (verifier === 4 ? -1000 : 500);
+    round(sim, 1500, liar);
+    expect(client(sim, 4)).toMatchObject({ contradictions: 3 % 2, strikes: 1 }); // three contradictions in one round: one strike, one left over
+    round(sim, 2000, liar);
+    expect(client(sim, 4).strikes).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('copies', () => {
+  it('a commit overlapping an earlier update at maxOverlapPermille or more is excluded and struck; below it is fine', () => {
+    const sim = started(3);
+    sim.commit(1, 1500, hash(1));
+    sim.commit(2, 1500, hash(2), { permille: 499, with: hash(1) });
+    sim.commit(3, 1500, hash(3), { permille: 500, with: hash(1) });
+    expect(sim.state.round!.copies).toEqual([null, null, expect.stringMatching(/^a copy of update eeeeeeeeeeee: 500‰/)]);
+    sim.draw(1500);
+    expect(sim.state.round!.checks!.map((c) => c.slot)).toEqual([0, 1]); // a copy needs no verifier
+    for (const n of [1, 2, 3]) sim.witness(n, 1501, '07', sum(1), sim.state.round!.checks!.filter((c) => c.verifiers.includes(cid(n))).map((c) => ({ slot: c.slot, score: 500 })));
+    expect(sim.effectsOf('agreed')[0]).toMatchObject({ slots: [0, 1], excluded: [{ slot: 2, clientId: cid(3) }] });
+    expect(client(sim, 3).strikes).toBe(1);
+  });
+});
+
+describe('strikes, ejection and vesting', () => {
+  it('points vest vestingRounds after the round that earned them', () => {
+    const sim = started(3);
+    round(sim, 1500);
+    expect(sim.effectsOf('points')).toEqual([]);
+    expect(client(sim, 1)).toMatchObject({ points: 0, unvested: [{ step: 0, amount: 10 }] });
+    round(sim, 2000);
+    expect(sim.effectsOf('points')).toEqual([]);
+    round(sim, 2500);
+    expect(sim.effectsOf('points').map((e) => [e.clientId, e.step, e.amount])).toEqual([
+      [cid(1), 0, 10],
+      [cid(2), 0, 10],
+      [cid(3), 0, 10],
+    ]);
+    expect(client(sim, 1)).toMatchObject({ points: 10, unvested: [{ step: 1, amount: 10 }, { step: 2, amount: 10 }] });
+  });
+
+  it('a strike forfeits the unvested points; maxStrikes eject the key, which cannot join again', () => {
+    const sim = started(4, rules({ probationRounds: 0, sampleRate: 1 }));
+    round(sim, 1500);
+    round(sim, 2000);
+    expect(client(sim, 4)).toMatchObject({ points: 0, unvested: [{ step: 0, amount: 10 }, { step: 1, amount: 10 }] });
+    round(sim, 2500, (author) => (author === 4 ? -800 : 500));
+    // Step 0's points were due to vest at the end of step 2, but the strike comes first.
+    expect(sim.effectsOf('forfeited')).toEqual([{ type: 'forfeited', clientId: cid(4), step: 2, amount: 20 }]);
+    expect(client(sim, 4)).toMatchObject({ strikes: 1, status: 'member' });
+    round(sim, 3000, (author) => (author === 4 ? -800 : 500));
+    expect(sim.effectsOf('ejected')).toEqual([{ type: 'ejected', clientId: cid(4), step: 3, reason: expect.stringMatching(/^2 strikes/) }]);
+    expect(client(sim, 4).status).toBe('ejected');
+    expect(sim.state.round!.slots).not.toContain(cid(4));
+    expect(sim.join(4, 3100)).toEqual([{ type: 'rejected', clientId: cid(4), event: 'join', reason: 'this key was ejected from the run' }]);
+    // Honest clients were paid every round: each of steps 0–1 vested by now.
+    expect(client(sim, 1).points + client(sim, 1).unvested.reduce((s, u) => s + u.amount, 0)).toBe(40);
+  });
+});
+
+describe('the weight of new identities', () => {
+  it('probation checksums do not count in the majority while any established client reported', () => {
+    const config = rules({ probationRounds: 1 });
+    const sim = started(2, config);
+    round(sim, 1500);
+    // Three fresh colluders report one false checksum: the two established clients are not told to resync.
+    for (const n of [5, 6, 7]) sim.join(n, 1600);
+    round(sim, 2000);
+    round(sim, 2500, () => 500, (n) => (n >= 5 ? sum(9) : sum(1)));
+    const resynced = sim.effectsOf('resync').map((e) => e.clientId);
+    expect(resynced.sort()).toEqual([cid(5), cid(6), cid(7)]);
+    expect(sim.effectsOf('resync')[0].checksum).toBe(sum(1));
+  });
+
+  it('with only new identities the plain majority counts (a young run)', () => {
+    const sim = started(3);
+    round(sim, 1500, () => 500, (n) => (n === 3 ? sum(2) : sum(1)));
+    expect(sim.effectsOf('resync').map((e) => e.clientId)).toEqual([cid(3)]);
+  });
+});
+
+describe('rejections', () => {
+  it('refuses witnesses before the draw, scores for slots not assigned, a second draw and a draw in RoundTrain', () => {
+    const sim = started(3);
+    expect(sim.draw(1400)[0]).toMatchObject({ type: 'rejected', reason: 'draw is only allowed in RoundWitness (phase is RoundTrain)' });
+    for (const n of [1, 2, 3]) sim.commit(n, 1500);
+    expect(sim.send({ type: 'witness', clientId: cid(1), step: 0, held: '07', checksum: sum(1), scores: [], now: 1500 })[0]).toMatchObject({
+      type: 'rejected',
+      reason: 'the checks of round 0 are not drawn yet',
+    });
+    sim.draw(1500);
+    expect(sim.draw(1500)[0]).toMatchObject({ type: 'rejected', reason: 'the checks of round 0 are drawn already' });
+    expect(sim.witness(1, 1501, '07', sum(1), [{ slot: 0, score: 900 }])[0]).toMatchObject({ type: 'rejected', reason: expect.stringMatching(/slot 0, which you were not assigned/) });
+    const mine = sim.state.round!.checks!.find((c) => c.verifiers.includes(cid(1)))!;
+    expect(sim.witness(1, 1501, '07', sum(1), [{ slot: mine.slot, score: 1 }, { slot: mine.slot, score: 2 }])[0]).toMatchObject({ type: 'rejected', reason: expect.stringMatching(/two scores/) });
+    expect(sim.witness(1, 1501, '07', sum(1), [{ slot: mine.slot, score: 1001 }])[0]).toMatchObject({ type: 'rejected', reason: expect.stringMatching(/^invalid event: scores/) });
+  });
+
+  it('lowerMedian takes the lower middle', () => {
+    expect(lowerMedian([5])).toBe(5);
+    expect(lowerMedian([9, 1])).toBe(1);
+    expect(lowerMedian([3, -2, 7])).toBe(3);
+    expect(lowerMedian([4, 1, 3, 2])).toBe(2);
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * The verification rules of the state machine (docs/verification.md): who is
+ * on probation, which updates a round checks and who verifies them, how the
+ * verifiers' scores decide, and what a verdict does to standing (verified
+ * rounds, strikes, vesting, ejection). Pure functions of the config and the
+ * state; state-machine.ts calls them at the round's transitions.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { seedStream } from './assignment';
+import type { Check, ClientId, ClientRecord, Effect, Exclusion, Round, RunConfig, RunState, Score } from './types';
+
+/** A new identity: every update checked, no weight as witness, verifier only when nobody else can be. */
+export function onProbation(config: RunConfig, c: ClientRecord): boolean {
+  return c.verifiedRounds < config.verification.probationRounds;
+}
+
+/** Unsigned 32-bit draws from the round seed and the coordinator's salt: nobody can compute them before commits close. */
+function drawStream(round: Round, salt: string): () => number {
+  const seed = new Uint8Array(64);
+  seed.set(hexToBytes(round.seed));
+  seed.set(hexToBytes(salt), 32);
+  return seedStream(bytesToHex(sha256(seed)));
+}
+
+function shuffled(ids: ClientId[], next: () => number): ClientId[] {
+  const out = [...ids];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = next() % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/**
+ * The round's checks: every committed update of a client on probation, and
+ * each other one with probability sampleRate, unless the exact checks already
+ * failed it. Verifiers are members that committed this round (so they hold
+ * the pre-round parameters and are alive), never the author, those past
+ * probation first; probation members fill in only where too few others exist
+ * (a young run). An update nobody else can verify is not checked.
+ */
+export function drawChecks(config: RunConfig, s: RunState, round: Round, salt: string): Check[] {
+  const { verifiers: wanted, sampleRate } = config.verification;
+  const next = drawStream(round, salt);
+  const active = round.slots.filter((id, slot) => s.clients[id].status === 'member' && round.commitments[slot] !== null);
+  const checks: Check[] = [];
+  round.slots.forEach((author, slot) => {
+    // One draw per slot whatever happens, so a slot's draw does not depend on the others'.
+    const draw = next() / 2 ** 32;
+    if (round.commitments[slot] === null || round.copies[slot] !== null) return;
+    if (!onProbation(config, s.clients[author]) && draw >= sampleRate) return;
+    const others = active.filter((id) => id !== author);
+    const good = shuffled(others.filter((id) => !onProbation(config, s.clients[id])), next);
+    const young = shuffled(others.filter((id) => onProbation(config, s.clients[id])), next);
+    const verifiers = [...good, ...young].slice(0, wanted);
+    if (verifiers.length > 0) checks.push({ slot, verifiers });
+  });
+  return checks;
+}
+
+/** Why a witness's scores are not acceptable in this round, or null. */
+export function scoresError(round: Round, verifier: ClientId, scores: readonly Score[]): string | null {
+  const seen = new Set<number>();
+  for (const { slot } of scores) {
+    if (seen.has(slot)) return `two scores for slot ${slot}`;
+    seen.add(slot);
+    const check = round.checks?.find((c) => c.slot === slot);
+    if (check === undefined || !check.verifiers.includes(verifier)) return `a score for slot ${slot}, which you were not assigned to verify`;
+  }
+  return null;
+}
+
+/** The lower median: with an even count the lower middle decides, so one dissent between two leaves an update out. */
+export function lowerMedian(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+export interface RoundOutcome {
+  /** Committed slots that are not in the agreed set, and why. */
+  excluded: Exclusion[];
+  /** Agreed slots whose update a committee checked and passed. */
+  verified: number[];
+  /** Who gets a strike, and why (one entry per strike). */
+  strikes: { clientId: ClientId; reason: string }[];
+  /** Verifiers whose verdict went against a committee of ≥ 3. */
+  contradicted: ClientId[];
+  effects: Effect[];
+}
+
+/**
+ * The round's verdicts. A copy is excluded and struck. A checked update
+ * passes when the lower median of its verifiers' scores reaches passScore; a
+ * failure is a strike only when most verifiers failed it (a split excludes
+ * without blame). A probation update with no score at all is excluded
+ * without blame (it was never verified); a sampled one is agreed.
+ */
+export function decideRound(config: RunConfig, s: RunState, round: Round): RoundOutcome {
+  const { passScore } = config.verification;
+  const out: RoundOutcome = { excluded: [], verified: [], strikes: [], contradicted: [], effects: [] };
+  round.slots.forEach((clientId, slot) => {
+    const copy = round.copies[slot];
+    if (round.commitments[slot] === null || copy === null) return;
+    out.excluded.push({ slot, clientId, reason: copy });
+    out.strikes.push({ clientId, reason: `step ${round.step}: ${copy}` });
+  });
+  for (const check of round.checks ?? []) {
+    const author = round.slots[check.slot];
+    const scores = check.verifiers.flatMap((verifier) => {
+      const w = round.witnesses[round.slots.indexOf(verifier)];
+      const score = w?.scores.find((x) => x.slot === check.slot);
+      return score === undefined ? [] : [{ ...score, verifier }];
+    });
+    if (scores.length === 0) {
+      out.effects.push({ type: 'verdict', step: round.step, slot: check.slot, clientId: author, scores, median: null, pass: null });
+      if (onProbation(config, s.clients[author])) out.excluded.push({ slot: check.slot, clientId: author, reason: 'not verified: no verifier reported a score' });
+      continue;
+    }
+    const median = lowerMedian(scores.map((x) => x.score));
+    const pass = median >= passScore;
+    out.effects.push({ type: 'verdict', step: round.step, slot: check.slot, clientId: author, scores, median, pass });
+    if (pass) out.verified.push(check.slot);
+    else {
+      const fails = scores.filter((x) => x.score < passScore).length;
+      const reason = `failed verification: median score ${median}‰ < ${passScore}‰ (${scores.map((x) => x.score).join(', ')})`;
+      out.excluded.push({ slot: check.slot, clientId: author, reason });
+      if (2 * fails > scores.length) out.strikes.push({ clientId: author, reason: `step ${round.step}: ${reason}` });
+    }
+    if (scores.length >= 3) for (const x of scores) if (x.score >= passScore !== pass) out.contradicted.push(x.verifier);
+  }
+  out.excluded.sort((a, b) => a.slot - b.slot);
+  return out;
+}
+
+/** Vests every client's points that have waited long enough; returns the ledger's `points` effects. */
+export function vest(config: RunConfig, s: RunState, endedStep: number): Effect[] {
+  const effects: Effect[] = [];
+  for (const c of Object.values(s.clients)) {
+    while (c.unvested.length > 0 && c.unvested[0].step + config.verification.vestingRounds <= endedStep) {
+      const { step, amount } = c.unvested.shift() as { step: number; amount: number };
+      c.points += amount;
+      effects.push({ type: 'points', clientId: c.id, step, amount });
+    }
+  }
+  return effects;
+}
+
+/** A strike: the unvested points are forfeited, and maxStrikes of them eject the key. */
+export function strike(config: RunConfig, c: ClientRecord, step: number, reason: string): Effect[] {
+  const effects: Effect[] = [];
+  c.strikes += 1;
+  effects.push({ type: 'strike', clientId: c.id, step, reason, strikes: c.strikes });
+  const lost = c.unvested.reduce((sum, u) => sum + u.amount, 0);
+  c.unvested = [];
+  if (lost > 0) {
+    c.forfeited += lost;
+    effects.push({ type: 'forfeited', clientId: c.id, step, amount: lost });
+  }
+  if (c.strikes >= config.verification.maxStrikes && c.status !== 'ejected') {
+    c.status = 'ejected';
+    effects.push({ type: 'ejected', clientId: c.id, step, reason: `${c.strikes} strikes (at most ${config.verification.maxStrikes - 1} allowed); last: ${reason}` });
+  }
+  return effects;
+}
