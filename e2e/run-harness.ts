@@ -157,7 +157,12 @@ export interface Status {
   state: string;
   epoch: number;
   step: number;
-  clients: { id: string; state: string; points: number }[];
+  clients: {
+    id: string;
+    state: string;
+    points: number;
+    standing: { probation: boolean; verifiedRounds: number; strikes: number; held: number; vested: number; forfeited: number };
+  }[];
 }
 
 export async function status(url: string): Promise<Status> {

@@ -3,7 +3,7 @@
  * and catch-up"). Every query parameter is validated; an unknown one is an
  * error too, so a typo never silently means the default.
  *
- *   GET /api/status                    {state, epoch, step, clients: [{id, state, points}]}
+ *   GET /api/status                    {state, epoch, step, clients: [{id, state, points, standing}]}
  *   GET /api/checkpoint/latest         safetensors bytes; X-Tessera-Epoch, -Step, -Checksum headers
  *   GET /api/updates?fromStep=N[&limit=M]  the catch-up bundle (update-bundle.ts), at most M rounds (default and max 256)
  */
@@ -95,7 +95,19 @@ function status(coordinator: Coordinator) {
     step: s.step,
     clients: Object.values(s.clients)
       .sort((a, b) => a.joinSeq - b.joinSeq)
-      .map((c) => ({ id: c.id, state: c.status, points: c.points })),
+      .map((c) => ({
+        id: c.id,
+        state: c.status,
+        points: c.points,
+        standing: {
+          probation: c.verifiedRounds < coordinator.config.verification.probationRounds,
+          verifiedRounds: c.verifiedRounds,
+          strikes: c.strikes,
+          held: c.unvested.reduce((sum, u) => sum + u.amount, 0),
+          vested: c.points,
+          forfeited: c.forfeited,
+        },
+      })),
   };
 }
 

@@ -108,10 +108,17 @@ export class TestClient {
 
   /** hello → auth → welcome. */
   async auth(): Promise<ServerMessageOf<'welcome'>> {
-    const hello = this.hello ?? (await this.next('hello'));
+    if (this.hello === null) await this.next('hello');
+    this.sendAuth();
+    return this.next('welcome');
+  }
+
+  /** Answers the hello already received, without waiting for the server's answer. */
+  sendAuth(): void {
+    const hello = this.hello;
+    if (hello === null) throw new Error('no hello received yet');
     const sig = signAuth(hexToBytes(hello.runId), hexToBytes(hello.challenge), this.keys.secretKey);
     this.sendJson({ type: 'auth', publicKey: this.id, signature: bytesToHex(sig) });
-    return this.next('welcome');
   }
 
   /** commit + relayPut of `payload` for `step`; returns its hash. */
