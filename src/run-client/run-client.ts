@@ -17,7 +17,7 @@ import type { RunConfig } from '../run/run-config';
 import type { Phase, Round, RunState } from '../run/types';
 import type { CatchUpSource } from './catch-up';
 import { CoordinatorSocket } from './coordinator-socket';
-import { controlOf, cryptoRandom, myChecks, sampleOf, standingOf, type Standing } from './verifier-duty';
+import { myChecks, standingOf, type Standing } from './verifier-duty';
 import type { RunWorkerLink } from './worker-link';
 
 export type ClientStatus = 'idle' | 'connecting' | 'catching-up' | 'joining' | 'training' | 'reconnecting' | 'left' | 'error';
@@ -380,14 +380,16 @@ export class RunClient {
     if (!sent) this.witnessedStep = round.step - 1; // the socket is down: witness again once it is back
   }
 
-  /** Scores the updates this tab was drawn to verify, on its parameters before this round's apply. */
+  /** Scores the updates this tab was drawn to verify against its own update of the round. */
   private async verifyChecks(round: Round): Promise<{ slot: number; score: number }[]> {
+    const own = this.lastUpdate;
+    if (!own || own.step !== round.step) return []; // drawn only when it committed; a reload since loses its update
     const checks = myChecks(round, this.id).flatMap((c) => {
       const bytes = this.payloads.get(round.commitments[c.slot] as string)?.bytes;
-      return bytes ? [{ slot: c.slot, update: bytes, sample: sampleOf(round.assignments[c.slot], cryptoRandom) }] : [];
+      return bytes ? [{ slot: c.slot, update: bytes }] : [];
     });
     if (checks.length === 0) return [];
-    const r = await this.opts.worker.request<'verify'>({ type: 'verify', step: round.step, checks, control: controlOf(round, cryptoRandom), lrBits: round.lrBits });
+    const r = await this.opts.worker.request<'verify'>({ type: 'verify', step: round.step, checks, own: own.bytes });
     this.view.verified = { checks: this.view.verified.checks + r.scores.length, ms: this.view.verified.ms + r.ms };
     return r.scores;
   }

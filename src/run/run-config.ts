@@ -35,7 +35,7 @@ export const optimizerSchema = z
 export const verificationSchema = z
   .object({
     /** An update whose (tensor, block, index, sign) set overlaps an earlier one of its round or a recent agreed one by at least this much (per-mille) is a copy. */
-    maxOverlapPermille: z.number().int().min(1).max(1000).default(500),
+    maxOverlapPermille: z.number().int().min(1).max(1000).default(800),
     /** How many earlier rounds' agreed updates the copy check compares against. */
     overlapRounds: z.number().int().min(0).max(64).default(8),
     /** Verifiers per checked update (fewer when fewer other members exist). */

@@ -62,13 +62,9 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       type: z.literal('verify'),
       id: u32,
       step: u32,
-      /** Updates to score on the pre-round parameters, each with the sequences of its author's range to sample. */
-      checks: z
-        .array(z.object({ slot: u32, update: bytes, sample: z.object({ start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), count: z.number().int().min(1).max(64) }).strict() }).strict())
-        .max(256),
-      /** Sequences nobody trained on this round: the control every score is measured against. */
-      control: z.object({ start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), count: z.number().int().min(1).max(64) }).strict(),
-      lrBits: u32,
+      /** Other clients' updates of this round to score against this tab's own update of the round. */
+      checks: z.array(z.object({ slot: u32, update: bytes }).strict()).max(256),
+      own: bytes,
     })
     .strict(),
   z.object({ type: z.literal('duty'), duty: z.number().min(0.05).max(1) }).strict(),

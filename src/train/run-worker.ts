@@ -11,8 +11,8 @@ import { openIdbCache, openShardLoader, type ShardLoader } from '../data/loader'
 import { Gpu } from '../gpu/gpu';
 import { getPreset } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
-import { UpdateDecodeError } from '../protocol/update-codec';
-import { scoreUpdate, verifierGradient } from '../verify/update-score';
+import { decodeUpdate, UpdateDecodeError } from '../protocol/update-codec';
+import { agreementPermille } from '../verify/agreement-score';
 import { DemoReplica } from './demo-trainer';
 import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
 
@@ -132,29 +132,23 @@ async function train(msg: Extract<RunWorkerRequest, { type: 'train' }>): Promise
 }
 
 /**
- * Scores other clients' updates on the parameters before this round's apply
- * (docs/verification.md). One control gradient serves every check; an update
- * that does not decode scores the minimum (the coordinator checked it
- * decodes, so that cannot be an honest one).
+ * Scores other clients' updates against this tab's own update of the round
+ * (docs/verification.md "The score"). An update that does not decode scores
+ * the minimum: the coordinator checked that it decodes, so it cannot be an
+ * honest one.
  */
 async function verify(msg: Extract<RunWorkerRequest, { type: 'verify' }>): Promise<void> {
-  const { replica, loader, seqLen } = need();
+  const { replica } = need();
   const t0 = performance.now();
-  const lr = f32FromBits(msg.lrBits);
-  const control = await loader.batchForRange(msg.control.start, msg.control.count, seqLen);
-  let controlGradient: Awaited<ReturnType<typeof verifierGradient>> | undefined;
-  const scores: { slot: number; score: number }[] = [];
-  for (const check of msg.checks) {
-    const sample = await loader.batchForRange(check.sample.start, check.sample.count, seqLen);
-    controlGradient ??= await verifierGradient(replica, control);
+  const own = decodeUpdate(msg.own, replica.expectedUpdate);
+  const scores = msg.checks.map(({ slot, update }) => {
     try {
-      const r = await scoreUpdate(replica, check.update, sample, control, lr, { controlGradient });
-      scores.push({ slot: check.slot, score: r.score });
+      return { slot, score: agreementPermille(decodeUpdate(update, replica.expectedUpdate), own) };
     } catch (err) {
       if (!(err instanceof UpdateDecodeError)) throw err;
-      console.warn(`run worker: the update of slot ${check.slot} does not decode: ${err.message}`);
-      scores.push({ slot: check.slot, score: -1000 });
+      console.warn(`run worker: the update of slot ${slot} does not decode: ${err.message}`);
+      return { slot, score: -1000 };
     }
-  }
+  });
   post({ type: 'verified', id: msg.id, step: msg.step, scores, ms: performance.now() - t0 });
 }

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { parseRunConfig } from '../run/run-config';
+import { createRunState } from '../run/state-machine';
+import { cid } from '../run/test-helpers';
+import type { Round } from '../run/types';
+import { myChecks, standingOf } from './verifier-duty';
+
+describe('verifier duty and standing', () => {
+  const round = { checks: [{ slot: 0, verifiers: [cid(2), cid(3)] }, { slot: 1, verifiers: [cid(3)] }] } as unknown as Round;
+
+  it('finds the checks this tab was drawn for, none before the draw', () => {
+    expect(myChecks(round, cid(3)).map((c) => c.slot)).toEqual([0, 1]);
+    expect(myChecks(round, cid(2)).map((c) => c.slot)).toEqual([0]);
+    expect(myChecks(round, cid(1))).toEqual([]);
+    expect(myChecks({ ...round, checks: null }, cid(3))).toEqual([]);
+  });
+
+  it('reads probation, held, vested, forfeited and ejection from the coordinator state', () => {
+    const config = parseRunConfig({ verification: { probationRounds: 3 } });
+    const s = createRunState(config, 0);
+    expect(standingOf(config, s, cid(1))).toBeNull();
+    s.clients[cid(1)] = { id: cid(1), status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 5, verifiedRounds: 2, strikes: 1, contradictions: 0, unvested: [{ step: 4, amount: 10 }, { step: 5, amount: 10 }], forfeited: 10 };
+    s.round = round;
+    expect(standingOf(config, s, cid(1))).toEqual({ verifiedRounds: 2, probation: true, verifier: false, strikes: 1, held: 20, vested: 30, forfeited: 10, ejected: false });
+    s.clients[cid(3)] = { ...s.clients[cid(1)], id: cid(3), status: 'ejected', verifiedRounds: 3 };
+    expect(standingOf(config, s, cid(3))).toMatchObject({ probation: false, verifier: true, ejected: true });
+  });
+});
