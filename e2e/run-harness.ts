@@ -186,6 +186,9 @@ export function testConfig(overrides: Partial<RunConfigInput> = {}): RunConfigIn
     globalBatch: { start: 6, end: 6, warmupTokens: 0 },
     lr: { schedule: 'constant', peak: 1e-2, warmupSteps: 0 },
     optimizer: { weightDecay: 0 },
+    // Verification on as in a real run (probation, the committee, strikes); points vest at once so
+    // that tests can count them per round (vesting is covered tick by tick in src/run/verification.test.ts).
+    verification: { vestingRounds: 0 },
     ...overrides,
   };
 }

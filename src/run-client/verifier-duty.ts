@@ -11,6 +11,8 @@ export interface Standing {
   /** Checked rounds passed; probation ends at probationRounds. */
   verifiedRounds: number;
   probation: boolean;
+  /** Passed checks that end probation (the run's config). */
+  probationRounds: number;
   /** Drawn to verify someone's update in the current round. */
   verifier: boolean;
   strikes: number;
@@ -27,6 +29,7 @@ export function standingOf(config: RunConfig | null, s: RunState | null, me: Cli
   return {
     verifiedRounds: c.verifiedRounds,
     probation: c.verifiedRounds < config.verification.probationRounds,
+    probationRounds: config.verification.probationRounds,
     verifier: s?.round ? myChecks(s.round, me).length > 0 : false,
     strikes: c.strikes,
     held: c.unvested.reduce((sum, u) => sum + u.amount, 0),

@@ -49,7 +49,7 @@ export const verificationSchema = z
     /** Strikes that eject a key for good. */
     maxStrikes: z.number().int().min(1).default(3),
     /** The median verifier score (per-mille) an update needs to pass. */
-    passScore: z.number().int().min(-1000).max(1000).default(20),
+    passScore: z.number().int().min(-1000).max(1000).default(50),
     /** Verdicts against the committee's decision (with ≥ 3 scores) that cost a verifier one strike. */
     maxContradictions: z.number().int().min(1).default(2),
   })

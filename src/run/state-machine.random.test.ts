@@ -118,7 +118,7 @@ const configs: RunConfig[] = [
     verification: { probationRounds: 2, vestingRounds: 2, maxStrikes: 2, sampleRate: 0.5, verifiers: 2, maxOverlapPermille: 600, maxContradictions: 1 },
   }),
   testConfig({ initMinClients: 1, minClients: 1, warmupTime: 0, cooldownTime: 0, maxRoundTrainTime: 0, roundWitnessTime: 0, epochTime: 0 }),
-  testConfig({ initMinClients: 2, minClients: 1, verification: { probationRounds: 1, vestingRounds: 3, maxStrikes: 3, sampleRate: 1, verifiers: 3, passScore: 0 } }),
+  testConfig({ initMinClients: 2, minClients: 1, verification: { probationRounds: 1, vestingRounds: 3, maxStrikes: 3, sampleRate: 1, verifiers: 3, passScore: 0, maxOverlapPermille: 500 } }),
 ];
 
 describe('random event sequences', () => {

@@ -16,7 +16,7 @@
  *   path), the loss drop on the sample minus the drop on the control; the
  *   parameters are restored bit for bit afterwards.
  *
- * Neither changes the replica's parameters or momentum. Scores are integer
+ * scoreUpdate is the one chosen (see its comment). Neither changes the replica's parameters or momentum. Scores are integer
  * per-mille in [−1000, 1000].
  */
 import { blockGrid, blockOrigin } from '../demo/blocks';
@@ -194,17 +194,26 @@ export async function lossChangeScore(
 }
 
 export interface UpdateScore {
-  /** The verdict's number: integer per-mille in [−1000, 1000]. */
+  /** The verdict's number: integer per-mille in [−1000, 1000], round(1000 · weightedSample). */
   score: number;
+  /** Σ c·sign / Σ |c| over the kept entries, c the DCT of the verifier's gradient on the sample. */
+  weightedSample: number;
+  weightedControl: number;
   agreeSample: number;
   agreeControl: number;
   ms: number;
 }
 
 /**
- * The production score (the one scripts/verify-sim.ts recommends): sign
- * agreement on the sample minus on the control. `lr` is unused by this score
- * and kept so the call does not change if the loss-change score is chosen.
+ * The production score, as scripts/verify-sim.ts measured best of the
+ * candidates (bench-results/verify-scores.json, docs/bench/): the
+ * magnitude-weighted sign agreement of the update with the verifier's clipped
+ * gradient on the sample, alone (the control is reported, not subtracted:
+ * with 1-sequence samples the difference is dominated by sample noise). It
+ * separates made-up signs (random, constant, random indices) and replays from
+ * honest updates; copies are left to the exact overlap check (overlap.ts).
+ * `lr` is unused by this score and kept so the call does not change if the
+ * loss-change score is chosen.
  */
 export async function scoreUpdate(
   replica: DemoReplica,
@@ -216,5 +225,12 @@ export async function scoreUpdate(
 ): Promise<UpdateScore> {
   void lr;
   const r = await signAgreementScore(replica, update, sample, control, opts);
-  return { score: r.score, agreeSample: r.agreeSample, agreeControl: r.agreeControl, ms: r.ms };
+  return {
+    score: toPermille(r.weightedSample),
+    weightedSample: r.weightedSample,
+    weightedControl: r.weightedControl,
+    agreeSample: r.agreeSample,
+    agreeControl: r.agreeControl,
+    ms: r.ms,
+  };
 }

@@ -1,13 +1,15 @@
 /**
  * Contribute: one click to join the shared run with this tab's GPU, and
  * everything a volunteer wants to see while it trains — the round states,
- * the loss, throughput, traffic, the peers and the points earned.
+ * the loss, throughput, traffic, the peers, the points earned and the
+ * tab's verification standing.
  */
 import { useMemo } from 'react';
 import { LossChart, type ChartSeries } from '../charts/LossChart';
 import { DASH, formatCount, formatInt, formatNum } from '../format';
 import { Stat } from '../train/TrainStats';
 import type { RunView } from '../../run-client/run-client';
+import { StandingPanel } from './StandingPanel';
 import { useRun } from './useRun';
 
 const STATUS_TEXT: Record<RunView['status'], string> = {
@@ -102,6 +104,7 @@ export function ContributePage() {
               <code data-testid="run-checksum">{v?.checksum ?? DASH}</code>
             </Stat>
           </div>
+          <StandingPanel view={v} probationRounds={v?.standing?.probationRounds} />
           <div className="card">
             <h2>Loss on this tab's batches</h2>
             <LossChart series={series} integerX data-testid="run-loss-chart" emptyText="The loss appears here after this tab's first round." />
