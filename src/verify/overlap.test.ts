@@ -1,3 +1,4 @@
+import { mulberry32 } from '../kernels/testing/random';
 import { describe, expect, it } from 'vitest';
 import { blockCount, blockShape, elementCount, keptPerBlock } from '../demo/blocks';
 import { decodeUpdate, encodeUpdate, type ClientUpdate, type UpdateTensor } from '../protocol/update-codec';
@@ -7,16 +8,7 @@ const SHAPES = [[256, 64], [64], [64, 128], [7], [96, 48], [512, 256], [2048, 12
 const CHUNK = 64;
 const TOPK = 8;
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** k distinct ascending indices per block, drawn from [lo, hi) of the block's elements; random signs. */
 function randomUpdate(seed: number, range: (size: number) => [number, number] = (size) => [0, size]): ClientUpdate {

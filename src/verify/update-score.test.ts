@@ -1,3 +1,4 @@
+import { mulberry32 } from '../kernels/testing/random';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blockCount, blockGrid, blockOrigin, blockShape, elementCount, keptPerBlock } from '../demo/blocks';
@@ -9,15 +10,7 @@ import { decodeUpdate, type UpdateTensor } from '../protocol/update-codec';
 import { DemoReplica, randomRunId } from '../train/demo-trainer';
 import { keptCoefficients, lossChangeScore, scoreUpdate, signAgreement, signAgreementScore, tensorOffsets, toPermille, verifierGradient } from './update-score';
 
-function rng(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 describe('keptCoefficients and signAgreement (CPU)', () => {
   const shapes = [[128, 64], [48], [64, 96]];
