@@ -1,64 +1,77 @@
 /**
  * The coordinator's exact check for copies (docs/verification.md "Exact
- * checks"): a new update's (tensor, block, index, sign) set is compared with
- * every update accepted earlier in its round and every agreed update of the
- * last `overlapRounds` rounds. The largest overlap goes into the commit event
- * and the state machine decides. Nobody can copy bytes before they are
- * committed, so within a round the later commit is the copier.
+ * checks"): a new update's (tensor, block, index) set is compared with
+ * every update accepted earlier in its round and with every earlier update
+ * of the whole run that the sketch index (src/verify/sketch.ts) says may be
+ * similar. The largest exact overlap goes into the commit event and the
+ * state machine decides. Nobody can copy bytes before they are committed, so
+ * the later commit is the copier.
+ *
+ * Signs are left out on purpose: honest updates of one round share
+ * coefficients with the same signs, so signs never make two honest updates
+ * look less alike, while a copier who flips signs (or makes them up) at the
+ * copied indices would otherwise slip under the threshold.
+ *
+ * The index lives in the store, so a restarted coordinator still finds
+ * copies of everything accepted before the restart.
  */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import { decodeUpdate } from '../src/protocol/update-codec';
-import type { RunConfig } from '../src/run/run-config';
-import { overlap, updateKeys } from '../src/verify/overlap';
+import { indexKeys, overlap, updateKeys } from '../src/verify/overlap';
+import { sketchBands, sketchSeed, updateSketch, type SketchSeed } from '../src/verify/sketch';
 import type { RunModel } from './run-model';
 import type { Store } from './store';
 
 type Keys = ReturnType<typeof updateKeys>;
 
+/** Index candidates compared exactly per upload: a true copy shares most bands, so it ranks first. */
+const CANDIDATES = 16;
+
 export class CopyCheck {
-  /** Keys by payload hash, for the payloads of the rounds still compared against. */
-  private readonly keys = new Map<string, { step: number; keys: Keys }>();
-  /** This round's accepted payloads, in commit order. */
-  private round: { step: number; hashes: string[] } = { step: -1, hashes: [] };
+  /** This round's accepted payloads and their keys, in commit order. */
+  private round: { step: number; keys: Map<string, Keys> } = { step: -1, keys: new Map() };
+  private readonly seed: SketchSeed;
 
   constructor(
     private readonly store: Store,
     private readonly rm: RunModel,
-    private readonly config: RunConfig,
-  ) {}
+  ) {
+    // Seeded by the run's secret, so nobody can aim at the sketch's minima (see sketch.ts).
+    this.seed = sketchSeed(hmac(sha256, hexToBytes(store.verifySecret()), new TextEncoder().encode('tessera-copy-sketch')));
+  }
 
   /** The largest overlap (per-mille) of `hash`'s payload with an earlier one, or null when there is nothing to compare with. */
   check(step: number, hash: string): { permille: number; with: string } | null {
-    if (this.round.step !== step) this.round = { step, hashes: [] };
-    const mine = this.keysOf(hash, step);
+    if (this.round.step !== step) this.round = { step, keys: new Map() };
+    const mine = this.keysOf(hash);
+    const bands = sketchBands(updateSketch(mine, this.seed), this.seed);
+    const others = new Map(this.round.keys);
+    for (const c of this.store.similarByBands(bands, hash, CANDIDATES)) {
+      if (others.has(c.hash)) continue;
+      const keys = this.storedKeys(c.hash);
+      if (keys !== null) others.set(c.hash, keys);
+    }
     let best: { permille: number; with: string } | null = null;
-    for (const other of this.candidates(step)) {
+    for (const [other, keys] of others) {
       if (other === hash) continue;
-      const permille = Math.floor(1000 * overlap(mine, this.keysOf(other, step)));
+      const permille = Math.floor(1000 * overlap(mine, keys));
       if (best === null || permille > best.permille) best = { permille, with: other };
     }
-    if (!this.round.hashes.includes(hash)) this.round.hashes.push(hash);
-    this.prune(step);
+    this.round.keys.set(hash, mine);
+    this.store.putBands(hash, step, bands);
     return best;
   }
 
-  private candidates(step: number): string[] {
-    const from = Math.max(0, step - this.config.verification.overlapRounds);
-    const agreed = this.store.agreedRange(from, step).flatMap((r) => r.hashes);
-    return [...agreed, ...this.round.hashes];
-  }
-
-  private keysOf(hash: string, step: number): Keys {
-    const known = this.keys.get(hash);
-    if (known) return known.keys;
-    const bytes = this.store.getPayload(hash);
-    if (bytes === null) throw new Error(`copy check: payload ${hash} is not stored`);
-    const keys = updateKeys(decodeUpdate(bytes, this.rm.expected));
-    this.keys.set(hash, { step, keys });
+  private keysOf(hash: string): Keys {
+    const keys = this.round.keys.get(hash) ?? this.storedKeys(hash);
+    if (keys === null) throw new Error(`copy check: payload ${hash} is not stored`);
     return keys;
   }
 
-  private prune(step: number): void {
-    const oldest = step - this.config.verification.overlapRounds - 1;
-    for (const [hash, k] of this.keys) if (k.step < oldest) this.keys.delete(hash);
+  private storedKeys(hash: string): Keys | null {
+    const bytes = this.store.getPayload(hash);
+    return bytes === null ? null : indexKeys(updateKeys(decodeUpdate(bytes, this.rm.expected)));
   }
 }

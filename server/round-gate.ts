@@ -44,7 +44,7 @@ export class RoundGate {
     private readonly store: Store,
     private readonly rm: RunModel,
   ) {
-    this.copies = new CopyCheck(store, rm, coordinator.config);
+    this.copies = new CopyCheck(store, rm);
   }
 
   commit(clientId: string, msg: Extract<ClientMessage, { type: 'commit' }>): CommitResult {

@@ -70,6 +70,24 @@ describe('Store', () => {
     again.close();
   });
 
+  it('the copy index survives a reopen and ranks payloads by shared band keys, leaving the asker out', () => {
+    const path = tempDb();
+    const store = Store.open(path);
+    store.putBands(A, 3, [1, 2, 3, 4]);
+    store.putBands(B, 5, [3, 4, 5]);
+    store.putBands('c'.repeat(64), 6, [9]);
+    store.close();
+    const again = Store.open(path);
+    expect(again.similarByBands([1, 2, 3, 4, 5], 'd'.repeat(64), 10)).toEqual([
+      { hash: A, shared: 4 },
+      { hash: B, shared: 3 },
+    ]);
+    expect(again.similarByBands([3, 4], A, 10)).toEqual([{ hash: B, shared: 2 }]);
+    expect(again.similarByBands([3, 4], 'd'.repeat(64), 1)).toEqual([{ hash: B, shared: 2 }]); // a tie goes to the newer
+    expect(again.similarByBands([], A, 10)).toEqual([]);
+    again.close();
+  });
+
   it('a step whose ledger row already exists is rolled back whole: state and rows stay as they were', () => {
     const store = Store.open(':memory:');
     store.createRun(config, stateAt(0), ckpt, 0);

@@ -56,6 +56,12 @@ CREATE TABLE IF NOT EXISTS payloads (
   bytes BLOB NOT NULL,
   created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS update_bands (
+  band INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  PRIMARY KEY (band, hash)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
   epoch INTEGER PRIMARY KEY,
   step INTEGER NOT NULL,
@@ -255,6 +261,23 @@ export class Store {
   payloadOrigin(hash: string): { clientId: string; step: number } | null {
     const row = this.db.prepare('SELECT client_id, step FROM payloads WHERE hash = ?').get(hash) as { client_id: string; step: number } | undefined;
     return row === undefined ? null : { clientId: row.client_id, step: row.step };
+  }
+
+  /** The copy check's index entries for one accepted payload (src/verify/sketch.ts band keys). */
+  putBands(hash: string, step: number, bands: number[]): void {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO update_bands (band, hash, step) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const b of bands) insert.run(b, hash, step);
+    })();
+  }
+
+  /** Indexed payloads sharing at least one band key with `bands`, most shared first (ties: newest first), `hash` itself left out. */
+  similarByBands(bands: number[], hash: string, limit: number): { hash: string; shared: number }[] {
+    if (bands.length === 0) return [];
+    const marks = bands.map(() => '?').join(',');
+    return this.db
+      .prepare(`SELECT hash, COUNT(*) AS shared FROM update_bands WHERE band IN (${marks}) AND hash != ? GROUP BY hash ORDER BY shared DESC, MAX(step) DESC LIMIT ?`)
+      .all(...bands, hash, limit) as { hash: string; shared: number }[];
   }
 
   // ---- checkpoints -------------------------------------------------------------

@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { commitment } from '../src/protocol/commitment';
 import { decodeUpdate, encodeUpdate, UPDATE_FORMAT_VERSION } from '../src/protocol/update-codec';
 import { encodeBitmap } from '../src/run/bitmap';
 import type { RunConfig, RunConfigInput } from '../src/run/run-config';
@@ -48,6 +50,16 @@ function reheaded(config: RunConfig, bytes: Uint8Array, step: number, batch: { s
   const u = decodeUpdate(bytes, rm.expected);
   const { chunk, topk, quantize1bit } = rm.expected;
   return encodeUpdate({ version: UPDATE_FORMAT_VERSION, runId: rm.runId, step, batchStart: batch.start, batchCount: batch.count, tensors: u.tensors }, { chunk, topk, quantize1bit });
+}
+
+/** Every `every`-th value's sign negated: a near-copy. */
+function flippedSigns(config: RunConfig, bytes: Uint8Array, every: number): Uint8Array {
+  const rm = runModel(config);
+  const u = decodeUpdate(bytes, rm.expected);
+  let n = 0;
+  const tensors = u.tensors.map((t) => ({ ...t, values: t.values.map((v) => (n++ % every === 0 ? -v : v)) }));
+  const { chunk, topk, quantize1bit } = rm.expected;
+  return encodeUpdate({ ...u, tensors }, { chunk, topk, quantize1bit });
 }
 
 async function upload(c: TestClient, config: RunConfig, round: Round, payload: Uint8Array): Promise<string> {
@@ -107,6 +119,31 @@ describe('verification on the coordinator', () => {
     expect(agreed.excluded.map((x) => x.clientId)).toEqual([c.id]);
   });
 
+  it('a near-replay (10 % of signs flipped) of an update ten rounds old is a full copy: the index covers the whole run and signs do not count', async () => {
+    const { config, server, clients, clock } = await setUp({ probationRounds: 0, vestingRounds: 0, sampleRate: 0 });
+    let round = server.coordinator.state.round!;
+    let old: Uint8Array | null = null;
+    for (let r = 0; r < 10; r++) {
+      for (const [i, x] of clients.entries()) {
+        const p = encodedTestUpdate(config, round.step, 100 * r + i, round.assignments[round.slots.indexOf(x.id)]);
+        if (r === 0 && i === 1) old = p;
+        await upload(x, config, round, p);
+      }
+      const agreed = await witnessAll(server, config, clients);
+      expect(agreed.excluded, `round ${round.step}`).toEqual([]);
+      clock.advance(1);
+      round = (await clients[0].next('round', (m) => m.round.step === round.step + 1)).round;
+    }
+    const [a, b, c] = clients;
+    const slot = (x: TestClient) => round.slots.indexOf(x.id);
+    await upload(a, config, round, encodedTestUpdate(config, round.step, 2000, round.assignments[slot(a)]));
+    await upload(b, config, round, encodedTestUpdate(config, round.step, 2001, round.assignments[slot(b)]));
+    await upload(c, config, round, flippedSigns(config, reheaded(config, old!, round.step, round.assignments[slot(c)]), 10));
+    // Signs do not count: the flipped entries still sit at the copied indices.
+    const agreed = await witnessAll(server, config, clients);
+    expect(agreed.excluded).toEqual([{ slot: slot(c), clientId: c.id, reason: expect.stringContaining(`a copy of update ${bytesToHex(commitment(old!)).slice(0, 12)}: 1000‰`) }]);
+  });
+
   it('the drawn committee decides: an update its verifiers fail is excluded and struck, and maxStrikes eject the key for good', async () => {
     const { config, server, clients, round } = await setUp({ probationRounds: 2, vestingRounds: 0, verifiers: 2, maxStrikes: 1 });
     for (const [i, x] of clients.entries()) await upload(x, config, round, encodedTestUpdate(config, round.step, 40 + i, round.assignments[round.slots.indexOf(x.id)]));
@@ -114,7 +151,7 @@ describe('verification on the coordinator', () => {
     const cheaterSlot = round.slots.indexOf(cheater.id);
     const agreed = await witnessAll(server, config, clients, (slot) => (slot === cheaterSlot ? -400 : 300));
     expect(server.log.records.filter((l) => l.event === 'verdict' && l.step === round.step)).toHaveLength(3); // probation: every update checked
-    expect(agreed.excluded).toEqual([{ slot: cheaterSlot, clientId: cheater.id, reason: expect.stringContaining('failed verification: median score -400‰') }]);
+    expect(agreed.excluded).toEqual([{ slot: cheaterSlot, clientId: cheater.id, reason: expect.stringContaining('failed verification: median score -400 <') }]);
     // One strike is all maxStrikes 1 allows: the socket is closed with `ejected`, and the key cannot come back.
     expect((await cheater.next('error', (m) => m.code === 'ejected')).message).toMatch(/1 strikes/);
     const again = await TestClient.connect(server.wsUrl, 2);

@@ -13,7 +13,7 @@
  * - constant   every sign the same
  * - copy       an established member's payload of this round, re-headed as its own
  * - replay     an update agreed in an earlier round (from /api/updates), re-headed;
- *              as old as the copy check's window allows (overlapRounds + 1 back)
+ *              from nine rounds back (beyond the few recent rounds a cheaper check would cover)
  * - near-copy  a same-round copy with 10 % of its signs flipped
  * - colluder   one of a group that joins together: the first submits garbage, the
  *              others copies; each witnesses only the group's payloads as held,
@@ -66,7 +66,7 @@ export interface RogueView {
   /** Steps of the rounds it had a slot in. */
   rounds: number[];
   committed: RogueCommit[];
-  witnessed: { step: number; held: string; checksum: string; scores: Score[]; withScores: boolean }[];
+  witnessed: { step: number; held: string; checksum: string; scores: Score[] }[];
   /** Errors the coordinator sent, in order. */
   errors: { code: string; message: string; step: number }[];
   resyncs: { step: number; checksum: string }[];
@@ -299,9 +299,9 @@ export class RogueClient {
     }
   }
 
-  /** An update agreed just outside the copy check's window (or the oldest there is), re-headed. */
+  /** An update agreed nine rounds back (or the oldest there is), re-headed. */
   private async replay(head: Head): Promise<{ bytes: Uint8Array; source: string }> {
-    const window = (this.config as unknown as { verification?: { overlapRounds?: number } }).verification?.overlapRounds ?? 8;
+    const window = 8;
     const origin = this.opts.socketUrl.replace(/^ws/, 'http').replace(/\/ws$/, '');
     for (const from of [Math.max(0, head.step - window - 1), 0]) {
       const res = await fetch(`${origin}/api/updates?fromStep=${from}&limit=16`, { cache: 'no-store' });
@@ -365,7 +365,7 @@ export class RogueClient {
     }));
     const msg = witnessMessage({ round, runId: this.config!.runId, secretKey: this.keys.secretKey, held, checksum, scores });
     this.socket.send(msg);
-    this.view.witnessed.push({ step, held: bytesToHex(held), checksum, scores, withScores: 'scores' in msg });
+    this.view.witnessed.push({ step, held: bytesToHex(held), checksum, scores });
     this.note(`step ${step}: witnessed held ${bytesToHex(held)} checksum ${checksum} scores ${JSON.stringify(scores)}`);
   }
 

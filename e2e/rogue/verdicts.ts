@@ -116,6 +116,10 @@ export interface HonestVerdict {
   earned: number;
   standing: ClientStatus['standing'] | null;
   resyncs: number[];
+  /** Steps whose agreed set left its update out: false exclusions. */
+  excluded: number[];
+  /** Its verified rounds' committee medians. */
+  medians: { step: number; median: number }[];
 }
 
 export function honestVerdict(view: RunView, status: Status, logs: string[]): HonestVerdict {
@@ -129,22 +133,45 @@ export function honestVerdict(view: RunView, status: Status, logs: string[]): Ho
     earned: (entry?.points ?? 0) + held,
     standing: entry?.standing ?? null,
     resyncs: resyncSteps(logs, view.clientId!),
+    excluded: exclusionSteps(logs, view.clientId!),
+    medians: verdictMedians(logs, view.clientId!),
   };
 }
 
-/** Steps of the coordinator's `resync` log lines for this client. */
-export function resyncSteps(logs: string[], clientId: string): number[] {
-  const out: number[] = [];
+/** The coordinator's JSON log records of one event kind. */
+export function logEvents(logs: string[], event: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
   for (const line of logs.flatMap((l) => l.split('\n'))) {
-    if (!line.includes('"resync"')) continue;
+    if (!line.includes(`"${event}"`)) continue;
     try {
-      const j = JSON.parse(line) as { event?: string; clientId?: string; step?: number };
-      if (j.event === 'resync' && j.clientId === clientId) out.push(j.step ?? -1);
+      const j = JSON.parse(line) as Record<string, unknown>;
+      if (j.event === event) out.push(j);
     } catch {
       // not a log line of ours
     }
   }
   return out;
+}
+
+/** Steps of the coordinator's `resync` log lines for this client. */
+export function resyncSteps(logs: string[], clientId: string): number[] {
+  return logEvents(logs, 'resync')
+    .filter((j) => j.clientId === clientId)
+    .map((j) => (typeof j.step === 'number' ? j.step : -1));
+}
+
+/** Steps whose agreed set left this client's committed update out (the `agreed` log lines' excluded lists). */
+export function exclusionSteps(logs: string[], clientId: string): number[] {
+  return logEvents(logs, 'agreed')
+    .filter((j) => Array.isArray(j.excluded) && (j.excluded as { clientId?: string }[]).some((x) => x.clientId === clientId))
+    .map((j) => (typeof j.step === 'number' ? j.step : -1));
+}
+
+/** The committee median (per-mille) of every verdict on this client's updates, by step. */
+export function verdictMedians(logs: string[], clientId: string): { step: number; median: number }[] {
+  return logEvents(logs, 'verdict')
+    .filter((j) => j.clientId === clientId && typeof j.median === 'number')
+    .map((j) => ({ step: j.step as number, median: j.median as number }));
 }
 
 /** For each step both views applied: where checksums or agreed sets differ ("step 5: checksum a≠b"). */

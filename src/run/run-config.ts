@@ -34,10 +34,8 @@ export const optimizerSchema = z
 /** docs/verification.md: exact checks, the verifier committee, probation, vesting and strikes. */
 export const verificationSchema = z
   .object({
-    /** An update whose (tensor, block, index, sign) set overlaps an earlier one of its round or a recent agreed one by at least this much (per-mille) is a copy. */
+    /** An update whose (tensor, block, index) set overlaps any earlier update of the run by at least this much (per-mille) is a copy, whatever its signs. */
     maxOverlapPermille: z.number().int().min(1).max(1000).default(800),
-    /** How many earlier rounds' agreed updates the copy check compares against. */
-    overlapRounds: z.number().int().min(0).max(64).default(8),
     /** Verifiers per checked update (fewer when fewer other members exist). */
     verifiers: z.number().int().min(1).max(16).default(3),
     /** Probability that an update of a client past probation is checked. */
@@ -48,8 +46,8 @@ export const verificationSchema = z
     vestingRounds: z.number().int().min(0).default(3),
     /** Strikes that eject a key for good. */
     maxStrikes: z.number().int().min(1).default(3),
-    /** The median verifier score (per-mille) an update needs to pass. */
-    passScore: z.number().int().min(-1000).max(1000).default(50),
+    /** The lower median verifier score an update needs to pass (src/verify/agreement-score.ts: hundredths of a σ; 250 = 2.5 σ). */
+    passScore: z.number().int().min(-1000).max(1000).default(250),
     /** Verdicts against the committee's decision (with ≥ 3 scores) that cost a verifier one strike. */
     maxContradictions: z.number().int().min(1).default(2),
   })

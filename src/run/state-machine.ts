@@ -128,7 +128,7 @@ function onCommit({ s, config }: Ctx, e: Extract<RunEvent, { type: 'commit' }>):
   round.commitments[slot] = e.hash;
   // Recorded, not refused: the round need not wait for it, and the copier is struck at the round's end.
   if (e.overlap !== null && e.overlap.permille >= config.verification.maxOverlapPermille) {
-    round.copies[slot] = `a copy of update ${e.overlap.with.slice(0, 12)}: ${e.overlap.permille}‰ of its (tensor, block, index, sign) set is the same (at most ${config.verification.maxOverlapPermille - 1}‰ allowed)`;
+    round.copies[slot] = `a copy of update ${e.overlap.with.slice(0, 12)}: ${e.overlap.permille}‰ of its (tensor, block, index) set is the same (at most ${config.verification.maxOverlapPermille - 1}‰ allowed)`;
   }
   return null;
 }

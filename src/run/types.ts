@@ -43,7 +43,7 @@ export interface Check {
   verifiers: ClientId[];
 }
 
-/** A verifier's score for one checked slot, integer per-mille in [-1000, 1000]. */
+/** A verifier's score for one checked slot, an integer in [-1000, 1000] (src/verify/agreement-score.ts: hundredths of a σ). */
 export interface Score {
   slot: number;
   score: number;
@@ -110,7 +110,7 @@ export interface RunState {
 export type RunEvent =
   | { type: 'join'; clientId: ClientId; now: number }
   | { type: 'leave'; clientId: ClientId; now: number }
-  /** `overlap`: the largest overlap (per-mille) of this update's (tensor, block, index, sign) set with an earlier one of this round or a recent agreed one, and that one's hash. */
+  /** `overlap`: the largest overlap (per-mille) of this update's (tensor, block, index) set with an earlier update of the run, and that one's hash. */
   | { type: 'commit'; clientId: ClientId; step: number; hash: string; overlap: { permille: number; with: string } | null; now: number }
   | { type: 'witness'; clientId: ClientId; step: number; held: string; checksum: string; scores: Score[]; now: number }
   /** The coordinator's secret salt for this round's checks, revealed once commits close. */

@@ -123,7 +123,7 @@ export function decideRound(config: RunConfig, s: RunState, round: Round): Round
     if (pass) out.verified.push(check.slot);
     else {
       const fails = scores.filter((x) => x.score < passScore).length;
-      const reason = `failed verification: median score ${median}‰ < ${passScore}‰ (${scores.map((x) => x.score).join(', ')})`;
+      const reason = `failed verification: median score ${median} < ${passScore} (${scores.map((x) => x.score).join(', ')})`;
       out.excluded.push({ slot: check.slot, clientId: author, reason });
       if (2 * fails > scores.length) out.strikes.push({ clientId: author, reason: `step ${round.step}: ${reason}` });
     }

@@ -12,7 +12,7 @@ import { Gpu } from '../gpu/gpu';
 import { getPreset } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
 import { decodeUpdate, UpdateDecodeError } from '../protocol/update-codec';
-import { agreementPermille } from '../verify/agreement-score';
+import { agreementScore } from '../verify/agreement-score';
 import { DemoReplica } from './demo-trainer';
 import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
 
@@ -143,7 +143,7 @@ async function verify(msg: Extract<RunWorkerRequest, { type: 'verify' }>): Promi
   const own = decodeUpdate(msg.own, replica.expectedUpdate);
   const scores = msg.checks.map(({ slot, update }) => {
     try {
-      return { slot, score: agreementPermille(decodeUpdate(update, replica.expectedUpdate), own) };
+      return { slot, score: agreementScore(decodeUpdate(update, replica.expectedUpdate), own) };
     } catch (err) {
       if (!(err instanceof UpdateDecodeError)) throw err;
       console.warn(`run worker: the update of slot ${slot} does not decode: ${err.message}`);

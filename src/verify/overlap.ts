@@ -75,6 +75,11 @@ export function indexOverlap(a: Float64Array, b: Float64Array): number {
   return m === 0 ? 0 : intersection(a, b, true) / m;
 }
 
+/** The keys with their sign bits dropped, sorted: (tensor, block, index) alone, for checks that signs must not fool. */
+export function indexKeys(keys: Float64Array): Float64Array {
+  return keys.map((k) => Math.floor(k / 2));
+}
+
 /** overlap as an integer per-mille (what the run's config compares against). */
 export function overlapPermille(a: Float64Array, b: Float64Array): number {
   return Math.round(1000 * overlap(a, b));
