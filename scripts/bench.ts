@@ -174,7 +174,7 @@ const demoSection: Section = {
     );
     console.log(
       formatTable(
-        ['bytes/update', 'dense fp32 grad', 'ratio', 'fwd+bwd ms', 'encode ms', 'decode ms', 'enc+dec share', 'checksums agree'],
+        ['bytes/update', 'dense fp32 grad', 'ratio', 'fwd+bwd ms', 'encode ms', 'decode ms', 'enc+dec share', 'verify ms/check', 'verify share (3 checks)', 'checksums agree'],
         [[
           String(d.bytesPerUpdate),
           String(d.denseGradientBytes),
@@ -183,6 +183,8 @@ const demoSection: Section = {
           fmt(d.encodeMs),
           fmt(d.decodeMs),
           `${(d.encodeDecodeShare * 100).toFixed(1)}%`,
+          fmt(d.verifyMsPerCheck, 3),
+          `${(d.verifyShare * 100).toFixed(2)}%`,
           d.allChecksumsAgree ? 'every step' : 'NO',
         ]],
       ),

@@ -12,6 +12,8 @@ import { initParams } from '../model/init';
 import { AdamWTrainer, DEFAULT_ADAMW } from './adamw-trainer';
 import { DEFAULT_DEMO, DemoReplica, randomRunId } from './demo-trainer';
 import { scheduledLearningRate, type ScheduleName } from './schedule';
+import { decodeUpdate } from '../protocol/update-codec';
+import { agreementScore } from '../verify/agreement-score';
 
 export interface DemoSimulationSpec {
   preset: string;
@@ -59,7 +61,14 @@ export interface DemoSimulationResult {
   decodeMs: number;
   /** (encode + decode) / (forward + backward + encode + decode). */
   encodeDecodeShare: number;
+  /** One verifier check (src/verify/agreement-score.ts: decode the candidate, merge with the own update), mean over every replica scoring every other one. */
+  verifyMsPerCheck: number;
+  /** VERIFIERS_PER_CHECK checks (a member's load when every update is checked, as on probation) over a step's fwd+bwd+encode+decode. */
+  verifyShare: number;
 }
+
+/** The run's default committee size (verification.verifiers): with every update checked, each member scores about this many. */
+export const VERIFIERS_PER_CHECK = 3;
 
 export interface AdamWSimulationSpec {
   preset: string;
@@ -137,6 +146,8 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
   let fbMs = 0;
   let encMs = 0;
   let decMs = 0;
+  let verifyMs = 0;
+  let checks = 0;
   try {
     for (let step = 0; step < spec.steps; step++) {
       const lr = lrAt(spec, step);
@@ -151,6 +162,13 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
         fbMs += u.forwardBackwardMs;
         encMs += u.encodeMs;
         bytesPerUpdate = u.bytes.length;
+      }
+      for (let r = 0; r < N; r++) {
+        const t0 = performance.now();
+        const own = decodeUpdate(updates[r], replicas[r].expectedUpdate);
+        for (let j = 0; j < N; j++) if (j !== r) agreementScore(decodeUpdate(updates[j], replicas[r].expectedUpdate), own);
+        verifyMs += performance.now() - t0;
+        checks += N - 1;
       }
       const checksums: string[] = [];
       for (let r = 0; r < N; r++) {
@@ -178,6 +196,8 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
       encodeMs: enc,
       decodeMs: dec,
       encodeDecodeShare: (enc + dec) / (fb + enc + dec),
+      verifyMsPerCheck: checks > 0 ? verifyMs / checks : 0,
+      verifyShare: checks > 0 ? (VERIFIERS_PER_CHECK * verifyMs) / checks / (fb + enc + dec) : 0,
     };
   } finally {
     for (const r of replicas) {

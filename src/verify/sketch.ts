@@ -12,7 +12,7 @@
  *
  *   overlap 1000 ‰ (J 1)     → always found
  *   overlap  800 ‰ (J 0.67)  → missed with probability (1 − J³)^40 ≈ 10⁻⁶
- *   overlap  138 ‰ (J 0.07)  → shares a band in ~1.5 % of pairs
+ *   overlap  194 ‰ (J 0.11)  → shares a band in ~5 % of pairs
  *
  * where overlap is |a ∩ b| / |a| for updates of equal size (J = o / (2 − o)).
  * Candidates found this way are then compared exactly, so the index only
