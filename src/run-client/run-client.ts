@@ -39,6 +39,8 @@ export interface RunView {
   applied: { step: number; hashes: string[]; checksum: string }[];
   timeline: { step: number; phase: Phase; at: number }[];
   tokensPerSec: number;
+  /** Time the worker spent training, in all (the verification cost compares with it). */
+  trainMs: number;
   bytesSent: number;
   bytesReceived: number;
   members: number;
@@ -149,6 +151,7 @@ export class RunClient {
       bytesSent: this.socket.bytesSent + this.meshBytesSent,
       bytesReceived: this.socket.bytesReceived + this.meshBytesReceived,
       tokensPerSec: this.trainMs > 0 ? this.tokens / (this.trainMs / 1000) : 0,
+      trainMs: this.trainMs,
       ...patch,
     };
     for (const fn of this.listeners) fn();
@@ -455,6 +458,7 @@ function emptyView(clientId: string): RunView {
     applied: [],
     timeline: [],
     tokensPerSec: 0,
+    trainMs: 0,
     bytesSent: 0,
     bytesReceived: 0,
     members: 0,

@@ -22,6 +22,7 @@ function view(over: Partial<RunView> = {}): RunView {
     applied: [],
     timeline: [],
     tokensPerSec: 0,
+    trainMs: 0,
     bytesSent: 0,
     bytesReceived: 0,
     members: 3,
