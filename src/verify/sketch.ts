@@ -23,6 +23,8 @@
  * dozen of thousands) and slip a near-perfect copy past the index.
  */
 
+import { fmix32 } from '../kernels/checksum/u32-mix';
+
 export const BINS = 120;
 export const ROWS = 3;
 export const BANDS = BINS / ROWS;
@@ -30,16 +32,6 @@ export const BANDS = BINS / ROWS;
 const EMPTY = 0xffffffff;
 const BIN_SHIFT = 25; // top 7 bits pick the bin (BINS ≤ 128)
 const VALUE_MASK = (1 << BIN_SHIFT) - 1;
-
-/** murmur3's 32-bit finaliser: a fast bijective mix. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Three 32-bit words of secret seed. */
 export type SketchSeed = readonly [number, number, number];
@@ -55,7 +47,7 @@ export function sketchSeed(bytes: Uint8Array): SketchSeed {
 function keyHash(key: number, seed: SketchSeed): number {
   const lo = key >>> 0;
   const hi = Math.floor(key / 2 ** 32) >>> 0;
-  return fmix((fmix(lo ^ seed[0]) + Math.imul(hi ^ seed[1], 0x9e3779b1)) ^ seed[2]);
+  return fmix32((fmix32(lo ^ seed[0]) + Math.imul(hi ^ seed[1], 0x9e3779b1)) ^ seed[2]);
 }
 
 /** The MinHash sketch of a key set (updateKeys' output): BINS words. */
@@ -86,7 +78,7 @@ export function sketchBands(sketch: Uint32Array, seed: SketchSeed): number[] {
   const out: number[] = [];
   for (let band = 0; band < BANDS; band++) {
     let h = seed[2] ^ band;
-    for (let r = 0; r < ROWS; r++) h = fmix((h ^ sketch[band * ROWS + r]) + 0x9e3779b9);
+    for (let r = 0; r < ROWS; r++) h = fmix32((h ^ sketch[band * ROWS + r]) + 0x9e3779b9);
     out.push(band * 2 ** 32 + h);
   }
   return out;

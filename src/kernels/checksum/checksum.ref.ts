@@ -5,27 +5,9 @@
  * define identically. Keep the constants in step with the shader.
  */
 
-/** MurmurHash3's 32-bit finalizer (a bijection of u32). */
-export function fmix32(x: number): number {
-  let h = x | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { fmix32, lowbias32 } from './u32-mix';
 
-/** Wellons' lowbias32 (another bijection of u32). */
-export function lowbias32(x: number): number {
-  let h = x | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+export { fmix32, lowbias32 };
 
 export function mixA(bits: number, i: number): number {
   return fmix32(bits ^ ((Math.imul(i, 0x9e3779b9) + 0x632be5ab) | 0));
