@@ -228,6 +228,25 @@ describe('the weight of new identities', () => {
     expect(sim.effectsOf('resync')[0].checksum).toBe(sum(1));
   });
 
+  it('probation scores do not count while an established verifier scored: two fresh colluders cannot fail an honest update or pass their own', () => {
+    const sim = started(2, rules({ probationRounds: 1, sampleRate: 1 }));
+    round(sim, 1500);
+    for (const n of [5, 6]) sim.join(n, 1600);
+    round(sim, 2000, (author) => (author >= 5 ? null : 500)); // the colluders' first round: nobody scores them, they are left out
+    // The committees are [the other established client, 5, 6]; the colluders fail everyone else and pass each other.
+    const colluders = (author: number, verifier: number) => (verifier >= 5 ? (author >= 5 ? 1000 : -1000) : author >= 5 ? -500 : 500);
+    round(sim, 2500, colluders);
+    const agreed = sim.effectsOf('agreed').find((a) => a.step === 2)!;
+    expect(agreed.clients.sort()).toEqual([cid(1), cid(2)].sort());
+    expect(agreed.excluded.map((x) => x.clientId).sort()).toEqual([cid(5), cid(6)].sort());
+    for (const n of [1, 2]) expect(client(sim, n)).toMatchObject({ strikes: 0 });
+    for (const n of [5, 6]) expect(client(sim, n).strikes).toBe(1);
+    // The verdict still records every score reported.
+    const v1 = sim.effectsOf('verdict').find((v) => v.step === 2 && v.clientId === cid(1))!;
+    expect(v1).toMatchObject({ median: 500, pass: true });
+    expect(v1.scores.map((x) => x.score).sort((a, b) => a - b)).toEqual([-1000, -1000, 500]);
+  });
+
   it('with only new identities the plain majority counts (a young run)', () => {
     const sim = started(3);
     round(sim, 1500, () => 500, (n) => (n === 3 ? sum(2) : sum(1)));

@@ -95,6 +95,11 @@ export interface RoundOutcome {
  * failure is a strike only when most verifiers failed it (a split excludes
  * without blame). A probation update with no score at all is excluded
  * without blame (it was never verified); a sampled one is agreed.
+ *
+ * Probation verifiers' scores count only when no verifier past probation
+ * scored (as with checksums): otherwise two fresh keys drawn beside one
+ * established verifier (a young run fills committees with them) would
+ * outvote it and fail honest updates for free.
  */
 export function decideRound(config: RunConfig, s: RunState, round: Round): RoundOutcome {
   const { passScore } = config.verification;
@@ -107,11 +112,13 @@ export function decideRound(config: RunConfig, s: RunState, round: Round): Round
   });
   for (const check of round.checks ?? []) {
     const author = round.slots[check.slot];
-    const scores = check.verifiers.flatMap((verifier) => {
+    const reported = check.verifiers.flatMap((verifier) => {
       const w = round.witnesses[round.slots.indexOf(verifier)];
       const score = w?.scores.find((x) => x.slot === check.slot);
       return score === undefined ? [] : [{ ...score, verifier }];
     });
+    const established = reported.filter((x) => !onProbation(config, s.clients[x.verifier]));
+    const scores = established.length > 0 ? established : reported;
     if (scores.length === 0) {
       out.effects.push({ type: 'verdict', step: round.step, slot: check.slot, clientId: author, scores, median: null, pass: null });
       if (onProbation(config, s.clients[author])) out.excluded.push({ slot: check.slot, clientId: author, reason: 'not verified: no verifier reported a score' });
@@ -119,7 +126,7 @@ export function decideRound(config: RunConfig, s: RunState, round: Round): Round
     }
     const median = lowerMedian(scores.map((x) => x.score));
     const pass = median >= passScore;
-    out.effects.push({ type: 'verdict', step: round.step, slot: check.slot, clientId: author, scores, median, pass });
+    out.effects.push({ type: 'verdict', step: round.step, slot: check.slot, clientId: author, scores: reported, median, pass });
     if (pass) out.verified.push(check.slot);
     else {
       const fails = scores.filter((x) => x.score < passScore).length;
@@ -127,7 +134,8 @@ export function decideRound(config: RunConfig, s: RunState, round: Round): Round
       out.excluded.push({ slot: check.slot, clientId: author, reason });
       if (2 * fails > scores.length) out.strikes.push({ clientId: author, reason: `step ${round.step}: ${reason}` });
     }
-    if (scores.length >= 3) for (const x of scores) if (x.score >= passScore !== pass) out.contradicted.push(x.verifier);
+    // Every reporter against a verdict of ≥ 3 deciding scores contradicted it, a probation one too.
+    if (scores.length >= 3) for (const x of reported) if (x.score >= passScore !== pass) out.contradicted.push(x.verifier);
   }
   out.excluded.sort((a, b) => a.slot - b.slot);
   return out;
