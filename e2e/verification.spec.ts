@@ -10,10 +10,9 @@
  * What the defended network must do: within three rounds of cheating every
  * rogue is ejected (its key refused afterwards), none of its updates is ever
  * agreed and it is paid nothing; the honest tabs stay bit-identical, are
- * never told to resync and stay members. They then train on alone to round
- * 31 in lockstep. Their exclusions and pay are counted and reported, not
- * asserted: the score's false-exclusion rate is a known, measured limit
- * (docs/verification.md).
+ * never told to resync and are paid for every round they trained. The honest
+ * tabs then train on alone to round 31, and none of their updates is ever
+ * excluded.
  */
 import { expect, test } from '@playwright/test';
 import { buildApp, freshDir, openTab, startCoordinator, status, testConfig, type CoordinatorProcess, type Tab } from './run-harness';
@@ -94,14 +93,7 @@ test('rogues of every kind are ejected within three rounds, never agreed or paid
   }
   console.log(`[verification] rogues joined at step ${firstRogueRound}; run at step ${atWatchEnd.step}`);
 
-  // What the honest tabs had while the rogues were in (the verdicts of later rounds are left out).
-  const honestDuring = during.map((v) => {
-    const h = honestVerdict(v, atWatchEnd, coordinator!.logs);
-    return { ...h, excluded: h.excluded.filter((x) => x < atWatchEnd.step) };
-  });
-
-  // The honest tabs go on alone to round 31: lockstep is asserted; exclusions are measured (docs/verification.md:
-  // the score's false-exclusion rate late in a run is a known limit, about 1.5 % of checked updates in the simulation).
+  // The honest tabs go on alone; every round counts towards the false-exclusion figure.
   const rest = await waitForHonest(url, tabs, TOTAL_ROUNDS, 180_000);
   if (rest) console.log(`[verification] ${rest}`);
   const views = await Promise.all(tabs.map((t) => t.state()));
@@ -128,24 +120,15 @@ test('rogues of every kind are ejected within three rounds, never agreed or paid
     expect.soft(r.state, `${who}'s client entry`).toBe('ejected');
     expect.soft(r.reconnect, `${who} reconnecting with its key`).toBe('ejected');
   }
-  // Every honest tab while the rogues were in trained every round. Its exclusions and pay are reported, not
-  // asserted: the score's false-exclusion rate (docs/verification.md, about 1.5 % of checked updates late in a
-  // run, and a single low score decides a committee of two) makes a 0 assertion flaky.
-  for (const h of honestDuring) {
-    const who = `honest ${h.id.slice(0, 8)} (rogue rounds)`;
-    expect.soft(h.trained.length, `${who} trained`).toBeGreaterThanOrEqual(firstRogueRound + WATCH_ROUNDS - 1);
-    console.log(`[verification] ${who}: excluded at steps ${steps(h.excluded)}, earned ${h.earned} for ${h.trained.length} rounds, strikes ${h.standing?.strikes ?? 0}`);
-  }
-  // And over all 31 rounds: the same bits as the others every round, never resynced, still members.
+  // Every honest tab: the same bits as the others every round, never resynced, paid for every round it trained.
   expect.soft(divergences(views), 'honest tabs diverged').toEqual([]);
   for (const h of honest) {
     const who = `honest ${h.id.slice(0, 8)}`;
     expect.soft(h.state, `${who}'s client entry`).toBe('member');
     expect.soft(h.resyncs, `${who} was told to resync at steps ${steps(h.resyncs)}`).toEqual([]);
+    expect.soft(h.excluded, `${who} was excluded at steps ${steps(h.excluded)}`).toEqual([]);
     expect.soft(h.trained.length, `${who} trained`).toBeGreaterThanOrEqual(TOTAL_ROUNDS - 1);
+    expect.soft(h.earned, `${who} earned ${h.earned} for ${h.trained.length} rounds trained`).toBeGreaterThanOrEqual(POINTS * h.trained.length);
+    if (h.standing) expect.soft(h.standing.strikes, `${who}'s strikes`).toBe(0);
   }
-  const excludedLate = honest.reduce((n, h) => n + h.excluded.length, 0);
-  const verdicts = honest.reduce((n, h) => n + h.medians.length, 0);
-  console.log(`[verification] honest exclusions over ${TOTAL_ROUNDS} rounds: ${excludedLate} of ${verdicts} verdicts`);
-  test.info().annotations.push({ type: 'honest exclusions', description: `${excludedLate} of ${verdicts} verdicts over ${TOTAL_ROUNDS} rounds` });
 });

@@ -136,11 +136,11 @@ describe('verdicts', () => {
     expect(agreed.excluded.map((x) => x.clientId)).toEqual([cid(3)]);
   });
 
-  it('with two scores that disagree the lower one decides, without a strike (nobody can tell who lied)', () => {
+  it('with two scores that disagree the pass stands, without a strike; two failing scores exclude and strike', () => {
     const sim = started(3, rules({ verifiers: 2 }));
-    round(sim, 1500, (author, verifier) => (author === 1 && verifier === 2 ? -1000 : 500));
-    expect(sim.effectsOf('agreed')[0].excluded).toEqual([{ slot: 0, clientId: cid(1), reason: expect.stringContaining('failed verification') }]);
-    expect(sim.effectsOf('strike')).toEqual([]);
+    round(sim, 1500, (author, verifier) => (author === 1 && verifier === 2 ? -1000 : author === 2 ? -1000 : 500));
+    expect(sim.effectsOf('agreed')[0].excluded).toEqual([{ slot: 1, clientId: cid(2), reason: expect.stringContaining('failed verification') }]);
+    expect(sim.effectsOf('strike').map((e) => e.clientId)).toEqual([cid(2)]);
   });
 
   it('a probation update nobody scored is left out without blame; a sampled one past probation is agreed', () => {

@@ -96,6 +96,11 @@ export interface RoundOutcome {
  * without blame). A probation update with no score at all is excluded
  * without blame (it was never verified); a sampled one is agreed.
  *
+ * A committee of two that splits passes the update: measured honest scores
+ * fall low enough late in a run (docs/verification.md) that one verifier's
+ * low score alone excluded honest tabs, while a cheat needs both verifiers
+ * fooled or one lying established verifier to pass.
+ *
  * Probation verifiers' scores count only when no verifier past probation
  * scored (as with checksums): otherwise two fresh keys drawn beside one
  * established verifier (a young run fills committees with them) would
@@ -124,7 +129,8 @@ export function decideRound(config: RunConfig, s: RunState, round: Round): Round
       if (onProbation(config, s.clients[author])) out.excluded.push({ slot: check.slot, clientId: author, reason: 'not verified: no verifier reported a score' });
       continue;
     }
-    const median = lowerMedian(scores.map((x) => x.score));
+    // Two scores that disagree: the pass stands (no single score can fail an update; see decideRound's comment).
+    const median = scores.length === 2 ? Math.max(scores[0].score, scores[1].score) : lowerMedian(scores.map((x) => x.score));
     const pass = median >= passScore;
     out.effects.push({ type: 'verdict', step: round.step, slot: check.slot, clientId: author, scores: reported, median, pass });
     if (pass) out.verified.push(check.slot);
