@@ -5,7 +5,7 @@
  *
  *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json \
  *     npx vite-node scripts/verify-sim.ts -- [--rounds 30] [--replicas 4] [--batch 16] [--sample 1]
- *       [--scores all|agreement] [--pass-score 50] [--committee 3]
+ *       [--scores all|agreement] [--pass-score 250] [--committee 3] [--references 8]
  *       [--loss-lr-scale 1] [--loss-slots 2] [--seed 1] [--out bench-results/verify-scores.json] [--no-chart] [--no-docs]
  *
  * N honest replicas train R rounds of a run with the run's defaults
@@ -22,7 +22,9 @@
  * - agreement (always): the production score, agreementScore
  *   (src/verify/agreement-score.ts), by a committee of --committee distinct
  *   honest replicas other than the slot's, each against its own update of
- *   the round; the verdict is the state machine's (src/run/verification.ts):
+ *   the round and up to --references − 1 other honest updates of it (never
+ *   the slot's); pairScores are the same committee against its own update
+ *   alone, for comparison; the verdict is the state machine's (src/run/verification.ts):
  *   lower median ≥ --pass-score passes, a strike when most scores fail.
  * - with --scores all (the default), also the gradient candidates of
  *   src/verify/update-score.ts (sign agreement, loss change) by 2 verifiers
@@ -48,7 +50,8 @@ import { parseRunConfig } from '../src/run/run-config';
 import { lowerMedian } from '../src/run/verification';
 import { DemoReplica } from '../src/train/demo-trainer';
 import { scheduledLearningRate } from '../src/train/schedule';
-import { agreementScore } from '../src/verify/agreement-score';
+import { agreementScoreOfKeys } from '../src/verify/agreement-score';
+import { referenceSlots } from '../src/verify/references';
 import { indexOverlap, overlap, updateKeys } from '../src/verify/overlap';
 import { lossChangeScore, signScoreOf, verifierGradient, type VerifierGradient } from '../src/verify/update-score';
 
@@ -95,6 +98,8 @@ const config = parseRunConfig({});
 /** The state machine's pass line (on agreementScore's scale) and committee size: the run config's defaults unless overridden. */
 const PASS_SCORE = num('pass-score', config.verification.passScore);
 const COMMITTEE = num('committee', config.verification.verifiers);
+/** Updates each verifier scores against (its own first, src/verify/references.ts); 1 is the pairwise score of the first builds. */
+const REFERENCES = num('references', config.verification.references);
 /** The coordinator's copy check: an update overlapping this round's earlier ones or any earlier update of the run by this much is a copy. */
 const MAX_OVERLAP = config.verification.maxOverlapPermille / 1000;
 /** Windows over which a persistent cheater should be caught at least once. */
@@ -296,6 +301,9 @@ interface Verdict {
   median: number;
   excluded: boolean;
   struck: boolean;
+  /** The same committee's scores against each verifier's own update alone (references 1), for comparison. */
+  pairScores: number[];
+  pairExcluded: boolean;
   /**
    * Largest exact overlap (fraction) with the nearest update the coordinator
    * compares against: this round's other updates and every earlier agreed one
@@ -543,7 +551,9 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       scores: SCORES,
       agreement: {
-        score: "agreementScore(candidate, the verifier's own update of the round), src/verify/agreement-score.ts",
+        score: "agreementScore(candidate, references), src/verify/agreement-score.ts; references: the verifier's own update and the round's other honest updates but the candidate's slot, at most `references` (src/verify/references.ts)",
+        references: REFERENCES,
+        pairScore: 'pairScores/pairExcluded: the same committee scoring against its own update alone (references 1)',
         committee: COMMITTEE,
         committeeDraw: "distinct honest replicas other than the slot's, seeded per (round, slot); every candidate of a slot faces the same committee",
         passScore: PASS_SCORE,
@@ -560,7 +570,7 @@ async function main(): Promise<void> {
     summaryAfterWarmup,
     rounds,
     overlaps: table(overlaps, ['round', 'what', 'slot', 'other', 'overlap', 'indexOverlap']),
-    verdicts: table(verdicts, ['round', 'slot', 'kind', 'committee', 'scores', 'median', 'excluded', 'struck', 'overlapNearest', 'indexOverlapNearest', 'overlapSource', 'copyCaught']),
+    verdicts: table(verdicts, ['round', 'slot', 'kind', 'committee', 'scores', 'median', 'excluded', 'struck', 'pairScores', 'pairExcluded', 'overlapNearest', 'indexOverlapNearest', 'overlapSource', 'copyCaught']),
     scores,
   };
   mkdirSync(dirname(OUT), { recursive: true });
@@ -636,7 +646,8 @@ function candidates(
  * it would in the round.
  */
 function judge(t: number, s: number, cands: Candidate[], decoded: DecodedUpdate[], keys: Float64Array[], history: HistoryIndex, agreementMs: number[]): Verdict[] {
-  const others = Array.from({ length: N }, (_, i) => i).filter((i) => i !== s);
+  const all = Array.from({ length: N }, (_, i) => i);
+  const others = all.filter((i) => i !== s);
   const committee = draw(others, COMMITTEE, rng(t, s, 3));
   const sameRound = keys.filter((_, i) => i !== s);
   return cands.map(({ kind, update, source }) => {
@@ -648,8 +659,10 @@ function judge(t: number, s: number, cands: Candidate[], decoded: DecodedUpdate[
     }
     const overlapSource = source ? overlap(ku, source) : null;
     const a0 = performance.now();
-    const scores = committee.map((v) => agreementScore(update, decoded[v]));
+    // Every honest replica is past probation here, so all are trusted references.
+    const scores = committee.map((v) => agreementScoreOfKeys(ku, referenceSlots(v, all, s, REFERENCES, N).map((j) => keys[j])));
     agreementMs.push((performance.now() - a0) / scores.length);
+    const pairScores = committee.map((v) => agreementScoreOfKeys(ku, [keys[v]]));
     const median = lowerMedian(scores);
     const fails = scores.filter((x) => x < PASS_SCORE).length;
     return {
@@ -661,6 +674,8 @@ function judge(t: number, s: number, cands: Candidate[], decoded: DecodedUpdate[
       median,
       excluded: median < PASS_SCORE,
       struck: 2 * fails > scores.length,
+      pairScores,
+      pairExcluded: lowerMedian(pairScores) < PASS_SCORE,
       overlapNearest: nearest.overlap,
       indexOverlapNearest: nearest.indexOverlap,
       overlapSource,
@@ -829,6 +844,7 @@ function summarizeAgreement(vs: Verdict[]) {
       singleBelowPass: share(ks.flatMap((v) => v.scores.map((x) => x < PASS_SCORE))),
       excluded: share(ks.map((v) => v.excluded)),
       struck: share(ks.map((v) => v.struck)),
+      pairExcluded: share(ks.map((v) => v.pairExcluded)),
       overlapNearest: stats(ks.map((v) => v.overlapNearest)),
       indexOverlapNearest: stats(ks.map((v) => v.indexOverlapNearest)),
       overlapSource: sources.length ? stats(sources) : null,
@@ -847,6 +863,8 @@ function summarizeAgreement(vs: Verdict[]) {
       struckPerRound: share(series.map((v) => v.struck)),
       [`excludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.excluded), DETECT_WINDOW),
       [`struckWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.struck), DETECT_WINDOW),
+      pairExcludedPerRound: share(series.map((v) => v.pairExcluded)),
+      [`pairExcludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.pairExcluded), DETECT_WINDOW),
       windows: Math.max(0, series.length - DETECT_WINDOW + 1),
     };
   }
@@ -857,6 +875,7 @@ function summarizeAgreement(vs: Verdict[]) {
     falseExclusions: hs.filter((v) => v.excluded).length,
     falseExclusionRate: hs.length ? hs.filter((v) => v.excluded).length / hs.length : null,
     falseStrikes: hs.filter((v) => v.struck).length,
+    pairFalseExclusions: hs.filter((v) => v.pairExcluded).length,
     falseCopyFlags: hs.filter((v) => v.copyCaught).length,
     singleScores: singles.length,
     singleBelowPass: singles.filter((x) => x < PASS_SCORE).length,
@@ -865,7 +884,7 @@ function summarizeAgreement(vs: Verdict[]) {
     /** Where the lowest honest verdicts were: a round's slot, so a bad round is visible. */
     lowestVerdicts: [...hs].sort((a, b) => a.median - b.median).slice(0, 5).map((v) => ({ round: v.round, slot: v.slot, scores: v.scores, median: v.median })),
   };
-  return { passScore: PASS_SCORE, committee: COMMITTEE, honest, perKind, persistent };
+  return { passScore: PASS_SCORE, committee: COMMITTEE, references: REFERENCES, honest, perKind, persistent };
 }
 
 function summarize(vs: Verdict[], scores: ScoreRecord[], overlaps: OverlapRecord[], tm: Timings) {

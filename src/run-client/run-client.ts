@@ -17,7 +17,8 @@ import type { RunConfig } from '../run/run-config';
 import type { Phase, Round, RunState } from '../run/types';
 import type { CatchUpSource } from './catch-up';
 import { CoordinatorSocket } from './coordinator-socket';
-import { myChecks, standingOf, type Standing } from './verifier-duty';
+import { referenceSlots } from '../verify/references';
+import { myChecks, standingOf, trustedSlots, type Standing } from './verifier-duty';
 import type { RunWorkerLink } from './worker-link';
 
 export type ClientStatus = 'idle' | 'connecting' | 'catching-up' | 'joining' | 'training' | 'reconnecting' | 'left' | 'error';
@@ -383,16 +384,24 @@ export class RunClient {
     if (!sent) this.witnessedStep = round.step - 1; // the socket is down: witness again once it is back
   }
 
-  /** Scores the updates this tab was drawn to verify against its own update of the round. */
+  /** Scores the updates this tab was drawn to verify against its own and the round's other trusted updates. */
   private async verifyChecks(round: Round): Promise<{ slot: number; score: number }[]> {
     const own = this.lastUpdate;
-    if (!own || own.step !== round.step) return []; // drawn only when it committed; a reload since loses its update
+    const state = this.server;
+    if (!own || own.step !== round.step || !state) return []; // drawn only when it committed; a reload since loses its update
+    const held = (slot: number) => this.payloads.get(round.commitments[slot] as string)?.bytes;
     const checks = myChecks(round, this.id).flatMap((c) => {
-      const bytes = this.payloads.get(round.commitments[c.slot] as string)?.bytes;
+      const bytes = held(c.slot);
       return bytes ? [{ slot: c.slot, update: bytes }] : [];
     });
     if (checks.length === 0) return [];
-    const r = await this.opts.worker.request<'verify'>({ type: 'verify', step: round.step, checks, own: own.bytes });
+    const config = this.need();
+    const me = round.slots.indexOf(this.id);
+    const max = config.verification.references;
+    // One more than each candidate uses: the worker leaves out the candidate's own slot.
+    const order = referenceSlots(me, trustedSlots(config, state, round).filter((slot) => held(slot)), -1, max + 1, round.slots.length);
+    const references = order.map((slot) => ({ slot, update: slot === me ? own.bytes : (held(slot) as Uint8Array) }));
+    const r = await this.opts.worker.request<'verify'>({ type: 'verify', step: round.step, checks, references, maxReferences: max });
     this.view.verified = { checks: this.view.verified.checks + r.scores.length, ms: this.view.verified.ms + r.ms };
     return r.scores;
   }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../run/run-config';
 import { createRunState } from '../run/state-machine';
 import { cid } from '../run/test-helpers';
-import type { Round } from '../run/types';
-import { myChecks, standingOf } from './verifier-duty';
+import type { Round, RunState } from '../run/types';
+import { myChecks, standingOf, trustedSlots } from './verifier-duty';
 
 describe('verifier duty and standing', () => {
   const round = { checks: [{ slot: 0, verifiers: [cid(2), cid(3)] }, { slot: 1, verifiers: [cid(3)] }] } as unknown as Round;
@@ -24,5 +24,22 @@ describe('verifier duty and standing', () => {
     expect(standingOf(config, s, cid(1))).toEqual({ verifiedRounds: 2, probation: true, probationRounds: 3, verifier: false, strikes: 1, held: 20, vested: 30, forfeited: 10, ejected: false });
     s.clients[cid(3)] = { ...s.clients[cid(1)], id: cid(3), status: 'ejected', verifiedRounds: 3 };
     expect(standingOf(config, s, cid(3))).toMatchObject({ probation: false, verifier: true, ejected: true });
+  });
+
+  it('trusts committed members past probation with no strike, nobody else', () => {
+    const config = parseRunConfig({ verification: { probationRounds: 3 } });
+    const s = createRunState(config, 0);
+    const member = (i: number, more: Partial<RunState['clients'][string]> = {}) => {
+      s.clients[cid(i)] = { id: cid(i), status: 'member', joinSeq: i, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds: 3, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, ...more };
+    };
+    member(0);
+    member(1, { verifiedRounds: 2 });
+    member(2, { strikes: 1 });
+    member(3, { status: 'ejected' });
+    member(4);
+    member(5);
+    const r = { slots: [0, 1, 2, 3, 4, 5, 6].map(cid), commitments: ['a', 'b', 'c', 'd', null, 'f', 'g'] } as unknown as Round;
+    // 1 on probation, 2 struck, 3 ejected, 4 did not commit, 6 is unknown to the state.
+    expect(trustedSlots(config, s, r)).toEqual([0, 5]);
   });
 });

@@ -1,9 +1,24 @@
 /** A tab's verifier duty and standing (docs/verification.md), read from the coordinator's state. */
 import type { Check, ClientId, Round, RunState } from '../run/types';
 import type { RunConfig } from '../run/run-config';
+import { onProbation } from '../run/verification';
 
 export function myChecks(round: Round, me: ClientId): Check[] {
   return (round.checks ?? []).filter((c) => c.verifiers.includes(me));
+}
+
+/**
+ * The slots of the round whose updates a verifier may score against
+ * (src/verify/references.ts): committed by members past probation that have
+ * no strike, so a swarm of new keys, or a client already caught once, cannot
+ * bend the sum that honest updates are measured by.
+ */
+export function trustedSlots(config: RunConfig, s: RunState, round: Round): number[] {
+  return round.slots.flatMap((id, slot) => {
+    const c = s.clients[id];
+    const trusted = round.commitments[slot] !== null && c !== undefined && c.status === 'member' && c.strikes === 0 && !onProbation(config, c);
+    return trusted ? [slot] : [];
+  });
 }
 
 /** This tab's standing as the coordinator's state shows it (the Contribute page and `tessera.run.state()`). */

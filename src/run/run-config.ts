@@ -38,6 +38,8 @@ export const verificationSchema = z
     maxOverlapPermille: z.number().int().min(1).max(1000).default(800),
     /** Verifiers per checked update (fewer when fewer other members exist). */
     verifiers: z.number().int().min(1).max(16).default(3),
+    /** Updates of the round a verifier scores a candidate against: its own and members' past probation (src/verify/references.ts). */
+    references: z.number().int().min(1).max(64).default(8),
     /** Probability that an update of a client past probation is checked. */
     sampleRate: z.number().min(0).max(1).default(0.25),
     /** Passed checks before a new identity leaves probation (every update checked, no weight as witness or verifier). */

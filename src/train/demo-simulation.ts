@@ -13,7 +13,10 @@ import { AdamWTrainer, DEFAULT_ADAMW } from './adamw-trainer';
 import { DEFAULT_DEMO, DemoReplica, randomRunId } from './demo-trainer';
 import { scheduledLearningRate, type ScheduleName } from './schedule';
 import { decodeUpdate } from '../protocol/update-codec';
-import { agreementScore } from '../verify/agreement-score';
+import { parseRunConfig } from '../run/run-config';
+import { agreementScoreOfKeys } from '../verify/agreement-score';
+import { updateKeys } from '../verify/overlap';
+import { referenceSlots } from '../verify/references';
 
 export interface DemoSimulationSpec {
   preset: string;
@@ -61,14 +64,15 @@ export interface DemoSimulationResult {
   decodeMs: number;
   /** (encode + decode) / (forward + backward + encode + decode). */
   encodeDecodeShare: number;
-  /** One verifier check (src/verify/agreement-score.ts: decode the candidate, merge with the own update), mean over every replica scoring every other one. */
+  /** One verifier check (src/verify/agreement-score.ts: the round's updates decoded once per verifier, each candidate merged with up to `references` of them), mean over every replica scoring every other one. */
   verifyMsPerCheck: number;
   /** VERIFIERS_PER_CHECK checks (a member's load when every update is checked, as on probation) over a step's fwd+bwd+encode+decode. */
   verifyShare: number;
 }
 
+const DEFAULT_VERIFICATION = parseRunConfig({}).verification;
 /** The run's default committee size (verification.verifiers): with every update checked, each member scores about this many. */
-export const VERIFIERS_PER_CHECK = 3;
+export const VERIFIERS_PER_CHECK = DEFAULT_VERIFICATION.verifiers;
 
 export interface AdamWSimulationSpec {
   preset: string;
@@ -165,8 +169,10 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
       }
       for (let r = 0; r < N; r++) {
         const t0 = performance.now();
-        const own = decodeUpdate(updates[r], replicas[r].expectedUpdate);
-        for (let j = 0; j < N; j++) if (j !== r) agreementScore(decodeUpdate(updates[j], replicas[r].expectedUpdate), own);
+        // As a verifier does: decode the round's updates once, then score each other one against the rest (its own first).
+        const keys = updates.map((u) => updateKeys(decodeUpdate(u, replicas[r].expectedUpdate)));
+        const all = keys.map((_, i) => i);
+        for (let j = 0; j < N; j++) if (j !== r) agreementScoreOfKeys(keys[j], referenceSlots(r, all, j, DEFAULT_VERIFICATION.references, N).map((i) => keys[i]));
         verifyMs += performance.now() - t0;
         checks += N - 1;
       }

@@ -62,9 +62,12 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       type: z.literal('verify'),
       id: u32,
       step: u32,
-      /** Other clients' updates of this round to score against this tab's own update of the round. */
+      /** Other clients' updates of this round to score. */
       checks: z.array(z.object({ slot: u32, update: bytes }).strict()).max(256),
-      own: bytes,
+      /** The round's trusted updates in referenceSlots' order, this tab's own first (src/verify/references.ts). */
+      references: z.array(z.object({ slot: u32, update: bytes }).strict()).min(1).max(65),
+      /** How many of them, leaving out the candidate's own slot, score each candidate (the run's verification.references). */
+      maxReferences: z.number().int().min(1).max(64),
     })
     .strict(),
   z.object({ type: z.literal('duty'), duty: z.number().min(0.05).max(1) }).strict(),

@@ -12,7 +12,8 @@ import { Gpu } from '../gpu/gpu';
 import { getPreset } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
 import { decodeUpdate, UpdateDecodeError } from '../protocol/update-codec';
-import { agreementScore } from '../verify/agreement-score';
+import { agreementScoreOfKeys, MAX_SCORE } from '../verify/agreement-score';
+import { updateKeys } from '../verify/overlap';
 import { DemoReplica } from './demo-trainer';
 import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
 
@@ -132,23 +133,35 @@ async function train(msg: Extract<RunWorkerRequest, { type: 'train' }>): Promise
 }
 
 /**
- * Scores other clients' updates against this tab's own update of the round
- * (docs/verification.md "The score"). An update that does not decode scores
- * the minimum: the coordinator checked that it decodes, so it cannot be an
- * honest one.
+ * Scores other clients' updates against the round's trusted updates
+ * (docs/verification.md "The score"): for each candidate the first
+ * maxReferences references that are not the candidate's own slot. An update
+ * that does not decode scores the minimum: the coordinator checked that it
+ * decodes, so it cannot be an honest one. A reference that does not decode
+ * is left out (the coordinator checked it too, so only a bug gets here).
  */
 async function verify(msg: Extract<RunWorkerRequest, { type: 'verify' }>): Promise<void> {
   const { replica } = need();
   const t0 = performance.now();
-  const own = decodeUpdate(msg.own, replica.expectedUpdate);
+  const refs = msg.references.flatMap(({ slot, update }) => {
+    const keys = keysOf(slot, update, replica.expectedUpdate);
+    return keys ? [{ slot, keys }] : [];
+  });
   const scores = msg.checks.map(({ slot, update }) => {
-    try {
-      return { slot, score: agreementScore(decodeUpdate(update, replica.expectedUpdate), own) };
-    } catch (err) {
-      if (!(err instanceof UpdateDecodeError)) throw err;
-      console.warn(`run worker: the update of slot ${slot} does not decode: ${err.message}`);
-      return { slot, score: -1000 };
-    }
+    const keys = keysOf(slot, update, replica.expectedUpdate);
+    if (!keys) return { slot, score: -MAX_SCORE };
+    const against = refs.filter((r) => r.slot !== slot).slice(0, msg.maxReferences);
+    return { slot, score: agreementScoreOfKeys(keys, against.map((r) => r.keys)) };
   });
   post({ type: 'verified', id: msg.id, step: msg.step, scores, ms: performance.now() - t0 });
+}
+
+function keysOf(slot: number, bytes: Uint8Array, expected: DemoReplica['expectedUpdate']): Float64Array | null {
+  try {
+    return updateKeys(decodeUpdate(bytes, expected));
+  } catch (err) {
+    if (!(err instanceof UpdateDecodeError)) throw err;
+    console.warn(`run worker: the update of slot ${slot} does not decode: ${err.message}`);
+    return null;
+  }
 }
