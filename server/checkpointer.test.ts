@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checksumHex, paramChecksumRef } from '../src/kernels/checksum/checksum.ref';
+import { checksumHex, paramChecksumCpu } from '../src/kernels/checksum/checksum-cpu';
 import { importCheckpoint } from '../src/model/checkpoint';
 import { planLayout } from '../src/model/param-layout';
 import { parameterSpecs } from '../src/model/config';
@@ -22,7 +22,7 @@ function independentChecksum(bytes: Uint8Array): string {
   const layout = planLayout(parameterSpecs(model));
   const flat = new Float32Array(layout.totalFloats);
   for (const slot of layout.slots) flat.set(params.get(slot.name)!, slot.offset);
-  return checksumHex(paramChecksumRef(flat));
+  return checksumHex(paramChecksumCpu(flat));
 }
 
 function rounds(n: number, perRound: number): AgreedRound[] {

@@ -6,7 +6,7 @@
  * integer decode whose bits every client's GPU must reproduce. Its checksum
  * is the one a client reports after applying the same rounds.
  */
-import { checksumHex, paramChecksumRef } from '../src/kernels/checksum/checksum.ref';
+import { checksumHex, paramChecksumCpu } from '../src/kernels/checksum/checksum-cpu';
 import { demoApplyExact } from '../src/demo/integer-decode';
 import { exportCheckpoint, importCheckpoint } from '../src/model/checkpoint';
 import { initParams } from '../src/model/init';
@@ -22,7 +22,7 @@ export class CheckpointBuildError extends Error {
 
 export interface Checkpoint {
   bytes: Uint8Array;
-  /** paramChecksumRef over the flat GPU layout (gaps zero), 16 hex. */
+  /** paramChecksumCpu over the flat GPU layout (gaps zero), 16 hex. */
   checksum: string;
 }
 
@@ -37,7 +37,7 @@ export interface AgreedRound {
 export function paramsChecksum(rm: RunModel, params: Map<string, Float32Array>): string {
   const flat = new Float32Array(rm.layout.totalFloats);
   for (const slot of rm.layout.slots) flat.set(params.get(slot.name) as Float32Array, slot.offset);
-  return checksumHex(paramChecksumRef(flat));
+  return checksumHex(paramChecksumCpu(flat));
 }
 
 function toCheckpoint(rm: RunModel, params: Map<string, Float32Array>): Checkpoint {

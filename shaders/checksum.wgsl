@@ -12,7 +12,7 @@
 // reduction order at all (the order here is fixed anyway); no atomics, no
 // float math. The buffer is read as array<u32>: no float load that a
 // compiler could canonicalize (NaN payloads, −0, subnormals stay distinct).
-// The CPU twin is src/kernels/checksum/checksum.ref.ts; keep them in step.
+// The CPU twin is src/kernels/checksum/checksum-cpu.ts; keep them in step.
 //
 // Entry points bind different buffers, so a binding number means a different
 // variable in different entry points (WGSL only forbids reuse within one).

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32, randomFloats } from '../kernels/testing/random';
-import { blockGrid, blockOrigin, blockShape } from './blocks';
+import { blockGrid, blockOrigin, blockShape, keptPerBlock } from './blocks';
 import { dctBlocks, idctBlocks } from './dct';
-import { demoAggregate, demoApply, demoCompress, keptPerBlock, offsetOf, selectTopK, type DemoUpdate } from './demo.ref';
+import { demoAggregate, demoApply, demoCompress, selectTopK } from './demo.ref';
+import { offsetOf, type DemoUpdate } from './update-format';
 
 describe('selectTopK', () => {
   it('picks the k largest magnitudes and returns them ascending', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32, randomFloats } from '../kernels/testing/random';
 import { blockGrid, blockOrigin, blockShape } from './blocks';
 import { dctBasis, idctBlocks } from './dct';
-import { demoAggregate, demoApply, demoCompress, offsetOf, type DemoUpdate } from './demo.ref';
+import { demoAggregate, demoApply, demoCompress } from './demo.ref';
+import { offsetOf, type DemoUpdate } from './update-format';
 import {
   aPrioriBound,
   columnL1,

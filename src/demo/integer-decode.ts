@@ -37,9 +37,9 @@
  *   but with no provable margin from the shape alone; ×2^8 keeps ≥ 8×.
  *   Fixed point of A: 64·|s| + m ≤ 65·m, so m < 2^24 updates keeps it in i32.
  */
-import { blockGrid, blockOrigin, blockShape, elementCount, type BlockGrid } from './blocks';
+import { blockGrid, blockOrigin, blockShape, elementCount, keptPerBlock, type BlockGrid } from './blocks';
 import { sharedBasis } from './dct';
-import { checkUpdate, forEachKept, keptPerBlock, type DemoUpdate } from './demo.ref';
+import { checkUpdate, forEachKept, type DemoUpdate } from './update-format';
 
 export const BASIS_BITS = 8;
 export const VALUE_BITS = 5;

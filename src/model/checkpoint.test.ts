@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IGNORE_INDEX } from '../kernels/crossentropy/crossentropy.ref';
+import { IGNORE_INDEX } from '../kernels/crossentropy/ignore-index';
 import { mulberry32, randomInts } from '../kernels/testing/random';
 import { CheckpointError, CONFIG_METADATA_KEY, exportCheckpoint, importCheckpoint } from './checkpoint';
 import { configFromHfJson, ModelConfigError, numel, parameterSpecs, PRESETS } from './config';

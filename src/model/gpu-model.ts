@@ -5,9 +5,9 @@
  */
 import type { Gpu } from '../gpu/gpu';
 import { CHECKSUM_OUT_LENGTH, checksumScratchLength, paramChecksum } from '../kernels/checksum/checksum';
-import { checksumHex } from '../kernels/checksum/checksum.ref';
+import { checksumHex } from '../kernels/checksum/checksum-cpu';
 import { bucketTokens } from '../kernels/embedding/embedding';
-import { IGNORE_INDEX } from '../kernels/crossentropy/crossentropy.ref';
+import { IGNORE_INDEX } from '../kernels/crossentropy/ignore-index';
 import { recordBackward } from './backward';
 import { BufferPool } from './buffer-pool';
 import { exportCheckpoint, importCheckpoint } from './checkpoint';

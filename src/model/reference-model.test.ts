@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IGNORE_INDEX } from '../kernels/crossentropy/crossentropy.ref';
+import { IGNORE_INDEX } from '../kernels/crossentropy/ignore-index';
 import { mulberry32, randomFloats, randomInts } from '../kernels/testing/random';
 import { layerPrefix, numel, parameterSpecs, parseModelConfig, PRESETS, type ModelConfig } from './config';
 import { initParams } from './init';

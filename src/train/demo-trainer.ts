@@ -13,6 +13,7 @@ import { demoApply, demoApplyScratchBytes, demoBasisBuffer, packDemoUpdates } fr
 import { demoTableBuffer } from '../kernels/demo/demo-layout';
 import { demoTable, type DemoTable } from '../kernels/demo/demo-table';
 import { CHECKSUM_OUT_LENGTH, checksumScratchLength, paramChecksum } from '../kernels/checksum/checksum';
+import { checksumHex } from '../kernels/checksum/checksum-cpu';
 import { GRADNORM_OUT_LENGTH, gradClip, gradNorm, gradNormScratchLength } from '../kernels/gradnorm/gradnorm';
 import type { GpuModel, TokenBatch } from '../model/gpu-model';
 import { decodeUpdate, encodeUpdate, RUN_ID_BYTES, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateTensor } from '../protocol/update-codec';
@@ -285,9 +286,7 @@ export class DemoReplica {
     const partials = model.ctx.pool.get('checksum.partials', checksumScratchLength(n));
     const out = model.ctx.pool.get('checksum.out', CHECKSUM_OUT_LENGTH);
     gpu.run('demo.momentum.checksum', paramChecksum(gpu, { n, data: this.momentum, partials, out }));
-    const words = await gpu.readU32(out, CHECKSUM_OUT_LENGTH);
-    // checksumHex's format (the .ref module is for checks only).
-    const momentum = Array.from({ length: 2 }, (_, k) => (words[k] >>> 0).toString(16).padStart(8, '0')).join('');
+    const momentum = checksumHex(await gpu.readU32(out, CHECKSUM_OUT_LENGTH));
     return { params: await model.checksum(), momentum };
   }
 

@@ -3,7 +3,8 @@ import { type CompareResult, compareArrays } from '../testing/compare';
 import { randomFloats } from '../testing/random';
 import { type CheckOptions, type CheckResult, type KernelCheck, shapeString, timeDispatches, toF32, toF64, withinTolerance } from '../check';
 import { ADAMW_WG, adamw } from './adamw';
-import { type AdamWOptions, adamwStep } from './adamw.ref';
+import type { AdamWOptions } from './adamw-options';
+import { adamwStep } from './adamw.ref';
 
 /** Not a multiple of the workgroup size; `shape.n` overrides. */
 const DEFAULT_N = 4099;

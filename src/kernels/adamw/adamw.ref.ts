@@ -7,15 +7,7 @@
  *   p ← p − (lr / (1 − β1ᵗ)) · m / (sqrt(v) / sqrt(1 − β2ᵗ) + eps)
  * Note eps is added after the bias correction of sqrt(v), as PyTorch does.
  */
-export interface AdamWOptions {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** 1-based count of steps taken including this one. */
-  step: number;
-}
+import type { AdamWOptions } from './adamw-options';
 
 export function adamwStep(
   p: Float64Array,

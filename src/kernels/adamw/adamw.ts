@@ -2,7 +2,7 @@ import code from '../../../shaders/adamw.wgsl?raw';
 import type { Dispatch, Gpu, Workgroups } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
-import type { AdamWOptions } from './adamw.ref';
+import type { AdamWOptions } from './adamw-options';
 import { foldGrid } from '../../gpu/grid';
 
 /** Threads per workgroup, one parameter each. */

@@ -2,13 +2,13 @@ import type { Gpu } from '../../gpu/gpu';
 import { mulberry32 } from '../testing/random';
 import { type CheckOptions, type CheckResult, type KernelCheck, shapeString, timeDispatches, withinTolerance } from '../check';
 import { CHECKSUM_CHUNK, CHECKSUM_OUT_LENGTH, checksumScratchLength, paramChecksum } from './checksum';
-import { paramChecksumRef } from './checksum.ref';
+import { paramChecksumCpu } from './checksum-cpu';
 
 /** 100003 elements: 7 chunks, the last one partial. `shape.n` overrides. */
 const DEFAULT_N = 100003;
 /** Tiny sizes too: empty, one element, less than a workgroup's first row. */
 const SMALL_N = [0, 1, 257];
-/** Integer-only: the GPU must equal the CPU reference bit for bit. */
+/** Integer-only: the GPU must equal the CPU checksum bit for bit. */
 const tolerance = { kind: 'absScaled', value: 0 } as const;
 
 /** Bit patterns that float arithmetic would blur: ±0, NaN payloads, ±inf, subnormals. */
@@ -66,7 +66,7 @@ async function runParamsCheck(gpu: Gpu, opts: CheckOptions = {}): Promise<CheckR
   const seen = new Set<string>();
   let collisions = 0;
   for (const [k, data] of inputs.entries()) {
-    const want = paramChecksumRef(data);
+    const want = paramChecksumCpu(data);
     const got = await gpuChecksum(gpu, data, k % 2 === 0);
     for (let w = 0; w < CHECKSUM_OUT_LENGTH; w++) {
       maxAbsErr = Math.max(maxAbsErr, Math.abs(got[w] - want[w]));

@@ -29,7 +29,7 @@ export interface ChecksumArgs {
   data: GPUBuffer;
   /** u32 [checksumScratchLength(n)], scratch (overwritten). */
   partials: GPUBuffer;
-  /** u32 [CHECKSUM_OUT_LENGTH], written: the checksum; equals paramChecksumRef(data) word for word. */
+  /** u32 [CHECKSUM_OUT_LENGTH], written: the checksum; equals paramChecksumCpu(data) word for word. */
   out: GPUBuffer;
   /** Test hook: pretend the device allows at most this many workgroups per grid dimension. */
   gridLimit?: number;

@@ -1,17 +1,5 @@
 /** float64 reference of the strided block copy (see shaders/copy.wgsl). */
-export interface Strided {
-  offset: number;
-  rowStride: number;
-  /** 0 broadcasts the source across repetitions. */
-  repStride?: number;
-}
-
-export interface CopyShape {
-  rows: number;
-  cols: number;
-  reps?: number;
-  accumulate?: boolean;
-}
+import type { CopyShape, Strided } from './copy-shape';
 
 export function copyRef(src: Float64Array, dst: Float64Array, shape: CopyShape, from: Strided, to: Strided): Float64Array {
   const out = Float64Array.from(dst);

@@ -2,7 +2,7 @@ import code from '../../../shaders/copy.wgsl?raw';
 import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
 import { elementGrid } from '../../gpu/grid';
 import { params } from '../../gpu/params';
-import type { CopyShape, Strided } from './copy.ref';
+import type { CopyShape, Strided } from './copy-shape';
 
 const WG = 256;
 

@@ -4,6 +4,7 @@ import { randomFloats, randomInts } from '../testing/random';
 import { type CheckOptions, type CheckResult, type KernelCheck, shapeString, timeDispatches, toF32, toF64, withinTolerance } from '../check';
 import { CROSSENTROPY_LOSS_LENGTH, crossEntropyBackward, crossEntropyForward } from './crossentropy';
 import * as ref from './crossentropy.ref';
+import { IGNORE_INDEX } from './ignore-index';
 
 /** rows = B·S = 2·7; V is neither a multiple of the workgroup size nor below it. */
 const DEFAULT_SHAPE = { rows: 14, V: 1031 };
@@ -33,7 +34,7 @@ function makeInputs(opts: CheckOptions): Inputs {
   const targets = randomInts(rows, V, seed + 1);
   const ignored: number[] = [];
   for (let r = 2; r < rows; r += 5) {
-    targets[r] = ref.IGNORE_INDEX;
+    targets[r] = IGNORE_INDEX;
     ignored.push(r);
   }
   return { rows, V, logits, targets, ignored };

@@ -4,8 +4,7 @@
  * and the mean is over the remaining `count` rows.
  */
 import { expectDim, expectLength } from '../testing/shape';
-
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from './ignore-index';
 
 export function crossEntropyForward(
   logits: Float64Array,

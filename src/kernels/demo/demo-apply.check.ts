@@ -1,7 +1,8 @@
 import type { Gpu } from '../../gpu/gpu';
 import { blockGrid, blockOrigin, elementCount } from '../../demo/blocks';
 import { idctBlocks } from '../../demo/dct';
-import { demoAggregate, demoApply as demoApplyF64, offsetOf, type DemoUpdate } from '../../demo/demo.ref';
+import { demoAggregate, demoApply as demoApplyF64 } from '../../demo/demo.ref';
+import { offsetOf, type DemoUpdate } from '../../demo/update-format';
 import { decayFactorF32, decodeErrorBound, demoApplyExact } from '../../demo/integer-decode';
 import { compareArrays, type CompareResult } from '../testing/compare';
 import { mulberry32, randomFloats } from '../testing/random';

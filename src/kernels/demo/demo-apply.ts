@@ -1,6 +1,6 @@
 import code from '../../../shaders/demo_apply.wgsl?raw';
 import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
-import { checkUpdate, type DemoUpdate } from '../../demo/demo.ref';
+import { checkUpdate, type DemoUpdate } from '../../demo/update-format';
 import { MAX_UPDATES, quantizedBasis } from '../../demo/integer-decode';
 import { demoPasses, demoScratchBytes, requireWords, type DemoTableArgs } from './demo-layout';
 import { concatBases, type DemoTable } from './demo-table';

@@ -4,7 +4,8 @@
  * fill with NaN guards), updates to apply, and a bitwise comparison.
  */
 import { elementCount } from '../../demo/blocks';
-import { demoCompress as demoCompressF64, type DemoUpdate } from '../../demo/demo.ref';
+import { demoCompress as demoCompressF64 } from '../../demo/demo.ref';
+import type { DemoUpdate } from '../../demo/update-format';
 import { randomFloats } from '../testing/random';
 import { packDemoUpdates } from './demo-apply';
 import type { DemoTable } from './demo-table';

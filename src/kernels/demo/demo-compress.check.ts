@@ -1,7 +1,8 @@
 import type { Gpu } from '../../gpu/gpu';
 import { blockOrigin, elementCount, type BlockGrid } from '../../demo/blocks';
 import { dctBlocks, idctBlocks } from '../../demo/dct';
-import { demoCompress as demoCompressF64, offsetOf } from '../../demo/demo.ref';
+import { demoCompress as demoCompressF64 } from '../../demo/demo.ref';
+import { offsetOf } from '../../demo/update-format';
 import { compareArrays, type CompareResult } from '../testing/compare';
 import { randomFloats } from '../testing/random';
 import { type CheckOptions, type CheckResult, type KernelCheck, shapeString, toF32, withinTolerance } from '../check';

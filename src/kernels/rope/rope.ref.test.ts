@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { gradientRelError, numericalGradient, projectionLoss } from '../testing/fd';
 import { randomFloats } from '../testing/random';
-import { ropeAngles, ropeBackward, ropeForward } from './rope.ref';
+import { ropeAngles } from './rope-angles';
+import { ropeBackward, ropeForward } from './rope.ref';
 
 describe('rope reference', () => {
   // q-like layout: heads=3, stride dn+dr = 3+6, rope part at offset dn=3.

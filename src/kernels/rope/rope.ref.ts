@@ -6,26 +6,7 @@
  * k_pe inside ckp ([.., rkv+dr], heads 1, offset rkv) need no copies.
  */
 import { expectDim, expectLength } from '../testing/shape';
-import { portablePow, portableSinCos } from './portable-math';
-
-/** cos/sin [S, dr/2] of angle p·theta^(−2i/dr); GPU kernels take these tables so all devices agree. */
-export function ropeAngles(S: number, dr: number, theta: number): { cos: Float64Array; sin: Float64Array } {
-  expectDim('ropeAngles', 'S', S);
-  checkRopeDim('ropeAngles', dr);
-  const half = dr / 2;
-  const cos = new Float64Array(S * half);
-  const sin = new Float64Array(S * half);
-  for (let p = 0; p < S; p++) {
-    for (let i = 0; i < half; i++) {
-      // Portable math, not Math.*: every replica must build the same tables.
-      const angle = p * portablePow(theta, (-2 * i) / dr);
-      const sc = portableSinCos(angle);
-      cos[p * half + i] = sc.cos;
-      sin[p * half + i] = sc.sin;
-    }
-  }
-  return { cos, sin };
-}
+import { checkRopeDim, ropeAngles } from './rope-angles';
 
 export function ropeForward(
   x: Float64Array,
@@ -89,8 +70,4 @@ function rotate(
     }
   }
   return y;
-}
-
-function checkRopeDim(op: string, dr: number): void {
-  if (!Number.isInteger(dr) || dr < 0 || dr % 2 !== 0) throw new RangeError(`${op}: dr must be a non-negative even integer, got ${dr}`);
 }

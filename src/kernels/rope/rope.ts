@@ -1,7 +1,7 @@
 import code from '../../../shaders/rope.wgsl?raw';
 import type { Binding, Dispatch, Gpu } from '../../gpu/gpu';
 import { params } from '../../gpu/params';
-import { ropeAngles } from './rope.ref';
+import { ropeAngles } from './rope-angles';
 import { elementGrid } from '../../gpu/grid';
 
 /** Threads per workgroup; must match WG in shaders/rope.wgsl. */

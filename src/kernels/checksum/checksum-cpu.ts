@@ -1,19 +1,19 @@
 /**
- * CPU twin of shaders/checksum.wgsl: the same 64-bit parameter checksum,
- * word for word, from a Float32Array's bit patterns. Everything is u32
- * wrapping arithmetic (Math.imul, xor, logical shifts), which JS and WGSL
- * define identically. Keep the constants in step with the shader.
+ * The parameter checksum of shaders/checksum.wgsl, computed on the CPU word
+ * for word from a Float32Array's bit patterns. Not a reference: the
+ * coordinator makes checkpoints without a GPU, and the checksum it records
+ * must be the very bits a client's GPU reports. Everything is u32 wrapping
+ * arithmetic (Math.imul, xor, logical shifts), which JS and WGSL define
+ * identically. Keep the constants in step with the shader.
  */
 
 import { fmix32, lowbias32 } from './u32-mix';
 
-export { fmix32, lowbias32 };
-
-export function mixA(bits: number, i: number): number {
+function mixA(bits: number, i: number): number {
   return fmix32(bits ^ ((Math.imul(i, 0x9e3779b9) + 0x632be5ab) | 0));
 }
 
-export function mixB(bits: number, i: number): number {
+function mixB(bits: number, i: number): number {
   return lowbias32(bits ^ ((Math.imul(i, 0x85ebca77) + 0x27d4eb2f) | 0));
 }
 
@@ -21,7 +21,7 @@ export function mixB(bits: number, i: number): number {
  * [lane A, lane B] as u32: A = fmix32((Σᵢ mixA(bitsᵢ, i) mod 2³²) ⊕ keyA(n)),
  * B = lowbias32((⊕ᵢ mixB(bitsᵢ, i)) ⊕ keyB(n)).
  */
-export function paramChecksumRef(data: Float32Array): [number, number] {
+export function paramChecksumCpu(data: Float32Array): [number, number] {
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   const n = bits.length;
   let a = 0;
