@@ -50,7 +50,7 @@ import { parseRunConfig } from '../src/run/run-config';
 import { lowerMedian } from '../src/run/verification';
 import { DemoReplica } from '../src/train/demo-trainer';
 import { scheduledLearningRate } from '../src/train/schedule';
-import { agreementScoreOfKeys } from '../src/verify/agreement-score';
+import { agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from '../src/verify/agreement-score';
 import { referenceSlots } from '../src/verify/references';
 import { indexOverlap, overlap, updateKeys } from '../src/verify/overlap';
 import { lossChangeScore, signScoreOf, verifierGradient, type VerifierGradient } from '../src/verify/update-score';
@@ -301,9 +301,11 @@ interface Verdict {
   median: number;
   excluded: boolean;
   struck: boolean;
-  /** The same committee's scores against each verifier's own update alone (references 1), for comparison. */
+  /** For comparison, the earlier scores with the same committee: uncentred (Σ s·w / √(Σ w² + 1)) against its own update alone, and against the same references. */
   pairScores: number[];
   pairExcluded: boolean;
+  uncenteredScores: number[];
+  uncenteredExcluded: boolean;
   /**
    * Largest exact overlap (fraction) with the nearest update the coordinator
    * compares against: this round's other updates and every earlier agreed one
@@ -570,7 +572,7 @@ async function main(): Promise<void> {
     summaryAfterWarmup,
     rounds,
     overlaps: table(overlaps, ['round', 'what', 'slot', 'other', 'overlap', 'indexOverlap']),
-    verdicts: table(verdicts, ['round', 'slot', 'kind', 'committee', 'scores', 'median', 'excluded', 'struck', 'pairScores', 'pairExcluded', 'overlapNearest', 'indexOverlapNearest', 'overlapSource', 'copyCaught']),
+    verdicts: table(verdicts, ['round', 'slot', 'kind', 'committee', 'scores', 'median', 'excluded', 'struck', 'pairScores', 'pairExcluded', 'uncenteredScores', 'uncenteredExcluded', 'overlapNearest', 'indexOverlapNearest', 'overlapSource', 'copyCaught']),
     scores,
   };
   mkdirSync(dirname(OUT), { recursive: true });
@@ -639,6 +641,30 @@ function candidates(
 }
 
 /**
+ * The earlier score, for comparison: 100 · Σ s·w / √(Σ w² + 1) without
+ * centring (src/verify/agreement-score.ts says why production centres).
+ */
+function uncenteredScore(candidate: Float64Array, references: Float64Array[]): number {
+  const w = new Float64Array(candidate.length);
+  for (const ref of references) {
+    for (let i = 0, j = 0; i < candidate.length && j < ref.length; ) {
+      const x = Math.floor(candidate[i] / 2);
+      const y = Math.floor(ref[j] / 2);
+      if (x === y) w[i++] += ref[j++] % 2 === 1 ? -1 : 1;
+      else if (x < y) i++;
+      else j++;
+    }
+  }
+  let dot = 0;
+  let norm = 0;
+  candidate.forEach((k, i) => {
+    dot += (k % 2 === 1 ? -1 : 1) * w[i];
+    norm += w[i] * w[i];
+  });
+  return Math.max(-MAX_SCORE, Math.min(MAX_SCORE, Math.round((100 * dot) / Math.sqrt(norm + 1))));
+}
+
+/**
  * The network's judgement of each candidate: the coordinator's exact copy
  * check (against this round's other updates and every earlier agreed one)
  * and the committee's agreement scores. The committee is
@@ -660,9 +686,12 @@ function judge(t: number, s: number, cands: Candidate[], decoded: DecodedUpdate[
     const overlapSource = source ? overlap(ku, source) : null;
     const a0 = performance.now();
     // Every honest replica is past probation here, so all are trusted references.
-    const scores = committee.map((v) => agreementScoreOfKeys(ku, referenceSlots(v, all, s, REFERENCES, N).map((j) => keys[j])));
+    const starts = tensorBlockStarts(update);
+    const refsOf = (v: number) => referenceSlots(v, all, s, REFERENCES, N).map((j) => keys[j]);
+    const scores = committee.map((v) => agreementScoreOfKeys(ku, refsOf(v), starts));
     agreementMs.push((performance.now() - a0) / scores.length);
-    const pairScores = committee.map((v) => agreementScoreOfKeys(ku, [keys[v]]));
+    const pairScores = committee.map((v) => uncenteredScore(ku, [keys[v]]));
+    const uncenteredScores = committee.map((v) => uncenteredScore(ku, refsOf(v)));
     const median = lowerMedian(scores);
     const fails = scores.filter((x) => x < PASS_SCORE).length;
     return {
@@ -676,6 +705,8 @@ function judge(t: number, s: number, cands: Candidate[], decoded: DecodedUpdate[
       struck: 2 * fails > scores.length,
       pairScores,
       pairExcluded: lowerMedian(pairScores) < PASS_SCORE,
+      uncenteredScores,
+      uncenteredExcluded: lowerMedian(uncenteredScores) < PASS_SCORE,
       overlapNearest: nearest.overlap,
       indexOverlapNearest: nearest.indexOverlap,
       overlapSource,
@@ -845,6 +876,9 @@ function summarizeAgreement(vs: Verdict[]) {
       excluded: share(ks.map((v) => v.excluded)),
       struck: share(ks.map((v) => v.struck)),
       pairExcluded: share(ks.map((v) => v.pairExcluded)),
+      uncenteredExcluded: share(ks.map((v) => v.uncenteredExcluded)),
+      uncenteredMedian: stats(ks.map((v) => lowerMedian(v.uncenteredScores))),
+      pairMedian: stats(ks.map((v) => lowerMedian(v.pairScores))),
       overlapNearest: stats(ks.map((v) => v.overlapNearest)),
       indexOverlapNearest: stats(ks.map((v) => v.indexOverlapNearest)),
       overlapSource: sources.length ? stats(sources) : null,
@@ -864,6 +898,8 @@ function summarizeAgreement(vs: Verdict[]) {
       [`excludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.excluded), DETECT_WINDOW),
       [`struckWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.struck), DETECT_WINDOW),
       pairExcludedPerRound: share(series.map((v) => v.pairExcluded)),
+      uncenteredExcludedPerRound: share(series.map((v) => v.uncenteredExcluded)),
+      [`uncenteredExcludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.uncenteredExcluded), DETECT_WINDOW),
       [`pairExcludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.pairExcluded), DETECT_WINDOW),
       windows: Math.max(0, series.length - DETECT_WINDOW + 1),
     };
@@ -876,6 +912,7 @@ function summarizeAgreement(vs: Verdict[]) {
     falseExclusionRate: hs.length ? hs.filter((v) => v.excluded).length / hs.length : null,
     falseStrikes: hs.filter((v) => v.struck).length,
     pairFalseExclusions: hs.filter((v) => v.pairExcluded).length,
+    uncenteredFalseExclusions: hs.filter((v) => v.uncenteredExcluded).length,
     falseCopyFlags: hs.filter((v) => v.copyCaught).length,
     singleScores: singles.length,
     singleBelowPass: singles.filter((x) => x < PASS_SCORE).length,

@@ -11,8 +11,8 @@ import { openIdbCache, openShardLoader, type ShardLoader } from '../data/loader'
 import { Gpu } from '../gpu/gpu';
 import { getPreset } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
-import { decodeUpdate, UpdateDecodeError } from '../protocol/update-codec';
-import { agreementScoreOfKeys, MAX_SCORE } from '../verify/agreement-score';
+import { decodeUpdate, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
+import { agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from '../verify/agreement-score';
 import { updateKeys } from '../verify/overlap';
 import { DemoReplica } from './demo-trainer';
 import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
@@ -144,21 +144,21 @@ async function verify(msg: Extract<RunWorkerRequest, { type: 'verify' }>): Promi
   const { replica } = need();
   const t0 = performance.now();
   const refs = msg.references.flatMap(({ slot, update }) => {
-    const keys = keysOf(slot, update, replica.expectedUpdate);
-    return keys ? [{ slot, keys }] : [];
+    const decoded = decodeOrNull(slot, update, replica.expectedUpdate);
+    return decoded ? [{ slot, keys: updateKeys(decoded) }] : [];
   });
   const scores = msg.checks.map(({ slot, update }) => {
-    const keys = keysOf(slot, update, replica.expectedUpdate);
-    if (!keys) return { slot, score: -MAX_SCORE };
+    const decoded = decodeOrNull(slot, update, replica.expectedUpdate);
+    if (!decoded) return { slot, score: -MAX_SCORE };
     const against = refs.filter((r) => r.slot !== slot).slice(0, msg.maxReferences);
-    return { slot, score: agreementScoreOfKeys(keys, against.map((r) => r.keys)) };
+    return { slot, score: agreementScoreOfKeys(updateKeys(decoded), against.map((r) => r.keys), tensorBlockStarts(decoded)) };
   });
   post({ type: 'verified', id: msg.id, step: msg.step, scores, ms: performance.now() - t0 });
 }
 
-function keysOf(slot: number, bytes: Uint8Array, expected: DemoReplica['expectedUpdate']): Float64Array | null {
+function decodeOrNull(slot: number, bytes: Uint8Array, expected: DemoReplica['expectedUpdate']): ClientUpdate | null {
   try {
-    return updateKeys(decodeUpdate(bytes, expected));
+    return decodeUpdate(bytes, expected);
   } catch (err) {
     if (!(err instanceof UpdateDecodeError)) throw err;
     console.warn(`run worker: the update of slot ${slot} does not decode: ${err.message}`);

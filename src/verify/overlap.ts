@@ -13,7 +13,7 @@
 import type { ClientUpdate } from '../protocol/update-codec';
 
 /** Largest number of elements in a block (64×64): the index field's range. */
-const INDEX_RANGE = 4096;
+export const INDEX_RANGE = 4096;
 
 /** The sorted keys of an update (decodeUpdate's result; the values' signs are taken, ±1 or not). */
 export function updateKeys(update: Pick<ClientUpdate, 'tensors'>): Float64Array {
