@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../kernels/testing/random';
 import type { UpdateTensor } from '../protocol/update-codec';
 import { updateKeys } from './overlap';
-import { agreementScore, agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from './agreement-score';
+import { agreementScore, agreementScoreOfKeys, CENTRED_MARGIN, MAX_SCORE, tensorBlockStarts } from './agreement-score';
 
 /** One 2-D tensor of `blocks` 64×64 blocks, k kept per block at the given indices and signs. */
 function update(entries: { idx: number; sign: number }[][], k = 8): { tensors: UpdateTensor[] } {
@@ -47,10 +47,12 @@ describe('agreementScore', () => {
     expect(Math.abs(agreementScore(update(sharing(own, 2, rand, true)), [update(own)]))).toBeLessThan(300);
   });
 
-  it('constant signs score 0 even where the references lean to that sign (the test is centred per tensor)', () => {
+  it('constant signs score at most CENTRED_MARGIN even where the references lean to that sign (its centred part is 0)', () => {
     const plus = own.map((b) => b.map((e) => ({ ...e, sign: 1 })));
     const leaning = own.map((b) => b.map((e, i) => ({ ...e, sign: i < 6 ? 1 : e.sign })));
-    expect(agreementScore(update(plus), [update(leaning), update(leaning), update(own)])).toBe(0);
+    const refs = [update(leaning), update(leaning), update(own)];
+    expect(agreementScore(update(plus), refs)).toBe(CENTRED_MARGIN);
+    expect(agreementScore(update(own), refs)).toBeGreaterThan(CENTRED_MARGIN + 250);
   });
 
   it('made-up signs score about N(0, 100) whatever the overlap: 400 trials at 1, 3 and 8 of 8 shared', () => {
@@ -69,13 +71,13 @@ describe('agreementScore', () => {
   /** `base` with each sign kept with probability `agree`, else flipped: a noisy honest neighbour. */
   const noisy = (base: { idx: number; sign: number }[][], agree: number) => base.map((b) => b.map((e) => ({ ...e, sign: rand() < agree ? e.sign : -e.sign })));
 
-  it('sums over references, centred: by hand for two references, and no references score 0', () => {
+  it('sums over references: min(u, c + margin) by hand for two references, and no references score 0', () => {
     const c = [[{ idx: 1, sign: 1 }, { idx: 2, sign: -1 }, { idx: 3, sign: 1 }]];
     const r1 = [[{ idx: 1, sign: 1 }, { idx: 2, sign: 1 }, { idx: 9, sign: 1 }]];
     const r2 = [[{ idx: 1, sign: 1 }, { idx: 3, sign: 1 }, { idx: 9, sign: -1 }]];
     // w = (2, 1, 1) at indices 1, 2, 3; Σs = 1, Σw = 4, Σsw = 2, Σw² = 6, n = 3:
-    // cov = 2 − 4/3, var = (3 − 1/3)(6 − 16/3)/2 = 8/9.
-    expect(agreementScore(update(c, 3), [update(r1, 3), update(r2, 3)])).toBe(Math.round((100 * (2 / 3)) / Math.sqrt(8 / 9 + 1)));
+    // u = 100·2/√7 = 76; c: cov = 2 − 4/3, var = (3 − 1/3)(6 − 16/3)/2 = 8/9, so c = 49, + 200 > u.
+    expect(agreementScore(update(c, 3), [update(r1, 3), update(r2, 3)])).toBe(Math.round((100 * 2) / Math.sqrt(7)));
     expect(agreementScore(update(c, 3), [])).toBe(0);
     const half = update(sharing(own, 4, rand, true));
     expect(agreementScoreOfKeys(updateKeys(half), [updateKeys(update(own))], tensorBlockStarts(half))).toBe(agreementScore(half, [update(own)]));

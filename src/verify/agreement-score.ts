@@ -6,29 +6,31 @@
  * honest DeMo updates of one round mostly agree in sign on the coefficients
  * they share, while made-up signs agree on half.
  *
- * The score is a matched-filter z-statistic in hundredths of a standard
- * deviation. With w the sum of the references' signs at each of the
- * candidate's coefficients (0 where none kept it) and s the candidate's
- * signs, per tensor t over its n coefficients of the candidate:
+ * Two matched-filter z-statistics in hundredths of a standard deviation.
+ * With w the sum of the references' signs at each of the candidate's
+ * coefficients (0 where none kept it) and s the candidate's signs:
  *
- *   cov_t = Σ s·w − (Σ s)(Σ w)/n
- *   var_t = (n − (Σ s)²/n) · (Σ w² − (Σ w)²/n) / (n − 1)
- *   score = 100 · Σ cov_t / √(Σ var_t + 1)
+ *   u = 100 · Σ s·w / √(Σ w² + 1)
+ *   c = 100 · Σ cov_t / √(Σ var_t + 1), per tensor t over its n coefficients:
+ *       cov_t = Σ s·w − (Σ s)(Σ w)/n
+ *       var_t = (n − (Σ s)²/n) · (Σ w² − (Σ w)²/n) / (n − 1)
+ *   score = min(u, c + CENTRED_MARGIN)
  *
- * That is a permutation test, stratified by tensor, of "the candidate's signs
- * are unrelated to the references'": under it the score is about N(0, 100)
- * whatever the overlap, however many references there are and whatever mix
- * of signs the candidate chose. Constant signs score 0. Centring is needed
- * because honest updates lean to one sign in places, and the sum over
- * references amplifies the lean: without it, all +1 at an honest update's
- * indices scored a median of 314 and passed 78 % of rounds (measured,
- * scripts/verify-sim.ts). With one reference and balanced signs the score is
- * about 100 · (same − opposite) / √(shared + 1), the pairwise score of the
- * first builds. Why more than one reference: a single honest pair late in a
- * run can agree on few coefficients by chance (measured: honest pairs' p1
- * fell to ~150 after round 30 of tinyDemo, and 1.5 % of honest updates were
- * excluded), while the sum over several references averages that chance
- * out; a reference that is itself garbage only adds noise to w.
+ * If the signs are fair coins both are about N(0, 100) whatever the overlap
+ * and however many references there are, so the score is at most that. c is
+ * a permutation test, stratified by tensor, of "the signs are unrelated to
+ * the references'" for any mix of signs: constant signs give c = 0, so they
+ * score at most CENTRED_MARGIN. u alone let all +1 at an honest update's
+ * indices pass 71 % of rounds (honest updates lean to one sign in places,
+ * and the sum over references amplifies the lean); c alone excluded 7 of
+ * 1000 honest client-rounds against u's 2, because part of an honest
+ * update's agreement is that shared lean (scripts/verify-sim.ts, 100 rounds ×
+ * 10 replicas). With one reference u is 100 · (same − opposite) /
+ * √(shared + 1), the pairwise score of the first builds; one reference
+ * excluded 15 of those 1000, since a single honest pair late in a run can
+ * agree on few coefficients by chance, which the sum over several
+ * references averages out. A reference that is itself garbage only adds
+ * noise to w.
  *
  * It needs no gradient, so verifying costs decodes and merges of sorted key
  * lists, not a forward and backward pass. Copies and replays, which would
@@ -66,6 +68,31 @@ export function tensorBlockStarts(update: Tensors): number[] {
 export function agreementScoreOfKeys(candidate: Float64Array, references: Float64Array[], starts: readonly number[]): number {
   const w = new Float64Array(candidate.length);
   for (const ref of references) addSigns(candidate, ref, w);
+  const score = Math.min(uncentred(candidate, w), centred(candidate, w, starts) + CENTRED_MARGIN);
+  return Math.max(-MAX_SCORE, Math.min(MAX_SCORE, Math.round(score)));
+}
+
+/**
+ * How far the centred score may sit below the uncentred one: constant signs
+ * centre to exactly 0, so they score at most this, below the default pass
+ * line of 250, while honest updates (centred medians mostly above 250) keep
+ * their uncentred score.
+ */
+export const CENTRED_MARGIN = 200;
+
+/** 100 · Σ s·w / √(Σ w² + 1). */
+function uncentred(candidate: Float64Array, w: Float64Array): number {
+  let dot = 0;
+  let norm = 0;
+  for (let i = 0; i < candidate.length; i++) {
+    dot += signOf(candidate[i]) * w[i];
+    norm += w[i] * w[i];
+  }
+  return (100 * dot) / Math.sqrt(norm + 1);
+}
+
+/** 100 · Σ cov_t / √(Σ var_t + 1), tensor by tensor. */
+function centred(candidate: Float64Array, w: Float64Array, starts: readonly number[]): number {
   let cov = 0;
   let variance = 0;
   let i = 0;
@@ -87,8 +114,7 @@ export function agreementScoreOfKeys(candidate: Float64Array, references: Float6
     cov += sumSW - (sumS * sumW) / n;
     variance += ((n - (sumS * sumS) / n) * (sumWW - (sumW * sumW) / n)) / (n - 1);
   }
-  const z = cov / Math.sqrt(variance + 1);
-  return Math.max(-MAX_SCORE, Math.min(MAX_SCORE, Math.round(100 * z)));
+  return (100 * cov) / Math.sqrt(variance + 1);
 }
 
 /** The global block of a key (overlap.ts: ((block · 4096 + index) · 2 + signBit)). */
