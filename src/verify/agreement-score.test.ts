@@ -42,8 +42,8 @@ describe('agreementScore', () => {
     expect(agreementScore(update(at(0)), [update(at(100))])).toBe(0);
   });
 
-  it('2 of 8 shared with equal signs clears the line; the same shares with made-up signs stay near 0', () => {
-    expect(agreementScore(update(sharing(own, 2, rand, false)), [update(own)])).toBeGreaterThan(500);
+  it('2 of 8 shared with equal signs: u = 100·80/√81 (below c + margin); the same shares with made-up signs stay near 0', () => {
+    expect(agreementScore(update(sharing(own, 2, rand, false)), [update(own)])).toBe(Math.round((100 * 80) / 9));
     expect(Math.abs(agreementScore(update(sharing(own, 2, rand, true)), [update(own)]))).toBeLessThan(300);
   });
 
