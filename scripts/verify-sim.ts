@@ -44,11 +44,12 @@ import { createNodeGpu } from '../src/gpu/node-gpu';
 import { getPreset } from '../src/model/config';
 import { GpuModel, type TokenBatch } from '../src/model/gpu-model';
 import { initParams } from '../src/model/init';
-import { decodeUpdate, encodeUpdate, type DecodedUpdate } from '../src/protocol/update-codec';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, type DecodedUpdate } from '../src/protocol/update-codec';
 import { assignRanges, roundSeed } from '../src/run/assignment';
 import { parseRunConfig } from '../src/run/run-config';
-import { lowerMedian } from '../src/run/verification';
+import { lowerMedian, proofOffsets } from '../src/run/verification';
 import { DemoReplica } from '../src/train/demo-trainer';
+import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille } from '../src/verify/sequence-proof';
 import { scheduledLearningRate } from '../src/train/schedule';
 import { agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from '../src/verify/agreement-score';
 import { referenceSlots } from '../src/verify/references';
@@ -102,6 +103,7 @@ const COMMITTEE = num('committee', config.verification.verifiers);
 const REFERENCES = num('references', config.verification.references);
 /** The coordinator's copy check: an update overlapping this round's earlier ones or any earlier update of the run by this much is a copy. */
 const MAX_OVERLAP = config.verification.maxOverlapPermille / 1000;
+const MAX_PROOF_ERROR = num('max-proof-error', config.verification.maxProofErrorPermille);
 /** Windows over which a persistent cheater should be caught at least once. */
 const DETECT_WINDOW = 5;
 if (!Number.isInteger(N) || N < COMMITTEE + 1) throw new Error(`--replicas ${N}: need at least committee + 1 = ${COMMITTEE + 1} (the committee never includes the slot's own replica)`);
@@ -147,8 +149,15 @@ function withTensors(u: DecodedUpdate, map: (t: DecodedUpdate['tensors'][number]
   return { ...u, tensors: u.tensors.map((t, ti) => ({ ...t, ...map(t, ti) })) };
 }
 
+/** Another header, the proofs it carried fitted to the new count (cycled): a copier's best guess is the sketches it copied. */
 function reheader(u: DecodedUpdate, step: number, range: { start: number; count: number }): DecodedUpdate {
-  return { ...u, step, batchStart: range.start, batchCount: range.count };
+  return { ...u, step, batchStart: range.start, batchCount: range.count, proof: fittedProof(u.proof, range.count) };
+}
+
+function fittedProof(from: Float32Array, count: number): Float32Array {
+  const out = new Float32Array(count * PROOF_ROWS);
+  for (let i = 0; i < out.length; i++) out[i] = from[i % from.length];
+  return out;
 }
 
 function randomSigns(u: DecodedUpdate, r: () => number): DecodedUpdate {
@@ -296,7 +305,13 @@ interface Verdict {
   kind: Kind;
   /** The honest replicas that scored it (never the slot's own) and their agreementScore, in committee order. */
   committee: number[];
+  /** The production score: the agreement score, or the minimum where that verifier's recomputed proof failed. */
   scores: number[];
+  /** agreementScore alone, and each verifier's proof error (per-mille) of the sequence it recomputed. */
+  agreementScores: number[];
+  proofErrors: number[];
+  /** Excluded by the proofs alone: most verifiers' recomputation failed. */
+  proofExcluded: boolean;
   /** The state machine's verdict: lower median of the scores; excluded when below passScore, a strike when most scores are. */
   median: number;
   excluded: boolean;
@@ -455,6 +470,7 @@ async function main(): Promise<void> {
   const trainStepMs: number[] = [];
   const fbMs: number[] = [];
   const agreementMs: number[] = [];
+  const recomputeMs: number[] = [];
   const gt: GradientTimings = { gradMs: [], dctMs: [], lossMs: [], forwardMs: [] };
   const past: PastRound[] = [];
   const history = new HistoryIndex();
@@ -482,10 +498,13 @@ async function main(): Promise<void> {
     const victim = t % N;
     const vr = ranges[victim];
     const wrongBatch = await loader.batchForRange(WRONG_DATA_BASE + t * vr.count, vr.count, seqLen);
+    // Its proofs are real sketches, of the sequences it trained on.
     const wrongBytes = (await wrongDataCheater.computeUpdate(wrongBatch, lr, { runId, step: t, batchStart: vr.start, batchCount: vr.count })).bytes;
     const lazyCount = Math.max(1, Math.floor(vr.count / 4));
     const lazyBatch = await loader.batchForRange(vr.start, lazyCount, seqLen);
-    const lazyBytes = (await lazyCheater.computeUpdate(lazyBatch, lr, { runId, step: t, batchStart: vr.start, batchCount: vr.count })).bytes;
+    // Real proofs for the sequences it trained on, the skipped ones filled in with those (its best guess).
+    const lazyOwn = decodeUpdate((await lazyCheater.computeUpdate(lazyBatch, lr, { runId, step: t, batchStart: vr.start, batchCount: lazyCount })).bytes, expected);
+    const lazyBytes = encodeUpdate(reheader(lazyOwn, t, vr), lazyOwn);
     const trainMs = performance.now() - tr0;
 
     const decoded = bytes.map((b) => decodeUpdate(b, expected));
@@ -506,8 +525,15 @@ async function main(): Promise<void> {
     let judgeMs = 0;
     for (let s = 0; s < N; s++) {
       const cands = candidates(t, s, ranges[s], decoded, keys, past, s === victim ? persistent : null);
+      // The committee's recomputed sequences, on the pre-round parameters every replica shares (one recomputation per sequence serves them all).
+      const ro = rng(t, s, 4);
+      const offsets = proofOffsets(ranges[s].count, COMMITTEE, () => Math.floor(ro() * 2 ** 32));
+      const p0 = performance.now();
+      const recomputed = new Map<number, Float32Array>();
+      for (const o of new Set(offsets)) recomputed.set(o, await honest[0].sequenceSketch(await loader.batchForRange(ranges[s].start + o, 1, seqLen), t));
+      recomputeMs.push((performance.now() - p0) / new Set(offsets).size);
       const j0 = performance.now();
-      verdicts.push(...judge(t, s, cands, decoded, keys, history, agreementMs));
+      verdicts.push(...judge(t, s, cands, decoded, keys, history, agreementMs, offsets, recomputed));
       judgeMs += performance.now() - j0;
       if (GRADIENT_SCORES) scores.push(...(await gradientScores(loader, honest, t, s, victim, ranges[s], lr, cands, gt)));
     }
@@ -535,7 +561,7 @@ async function main(): Promise<void> {
   gpu.device.destroy();
   const wallS = (performance.now() - t0) / 1000;
 
-  const timings: Timings = { trainStepMs, fbMs, agreementMs, applyMs: rounds.map((r) => r.applyMs), roundMs: rounds.map((r) => r.roundMs), ...gt };
+  const timings: Timings = { trainStepMs, fbMs, agreementMs, recomputeMs, applyMs: rounds.map((r) => r.applyMs), roundMs: rounds.map((r) => r.roundMs), ...gt };
   const summary = summarize(verdicts, scores, overlaps, timings);
   // The first rounds (lr warmup, momentum still near its start) behave differently: the same summary without them.
   const from = Math.min(config.lr.warmupSteps, Math.floor(ROUNDS / 2));
@@ -572,7 +598,7 @@ async function main(): Promise<void> {
     summaryAfterWarmup,
     rounds,
     overlaps: table(overlaps, ['round', 'what', 'slot', 'other', 'overlap', 'indexOverlap']),
-    verdicts: table(verdicts, ['round', 'slot', 'kind', 'committee', 'scores', 'median', 'excluded', 'struck', 'pairScores', 'pairExcluded', 'uncenteredScores', 'uncenteredExcluded', 'overlapNearest', 'indexOverlapNearest', 'overlapSource', 'copyCaught']),
+    verdicts: table(verdicts, ['round', 'slot', 'kind', 'committee', 'scores', 'agreementScores', 'proofErrors', 'proofExcluded', 'median', 'excluded', 'struck', 'pairScores', 'pairExcluded', 'uncenteredScores', 'uncenteredExcluded', 'overlapNearest', 'indexOverlapNearest', 'overlapSource', 'copyCaught']),
     scores,
   };
   mkdirSync(dirname(OUT), { recursive: true });
@@ -671,7 +697,17 @@ function uncenteredScore(candidate: Float64Array, references: Float64Array[]): n
  * drawn once per slot, so every candidate of the slot meets the same one, as
  * it would in the round.
  */
-function judge(t: number, s: number, cands: Candidate[], decoded: DecodedUpdate[], keys: Float64Array[], history: HistoryIndex, agreementMs: number[]): Verdict[] {
+function judge(
+  t: number,
+  s: number,
+  cands: Candidate[],
+  decoded: DecodedUpdate[],
+  keys: Float64Array[],
+  history: HistoryIndex,
+  agreementMs: number[],
+  offsets: number[],
+  recomputed: Map<number, Float32Array>,
+): Verdict[] {
   const all = Array.from({ length: N }, (_, i) => i);
   const others = all.filter((i) => i !== s);
   const committee = draw(others, COMMITTEE, rng(t, s, 3));
@@ -688,10 +724,15 @@ function judge(t: number, s: number, cands: Candidate[], decoded: DecodedUpdate[
     // Every honest replica is past probation here, so all are trusted references.
     const starts = tensorBlockStarts(update);
     const refsOf = (v: number) => referenceSlots(v, all, s, REFERENCES, N).map((j) => keys[j]);
-    const scores = committee.map((v) => agreementScoreOfKeys(ku, refsOf(v), starts));
-    agreementMs.push((performance.now() - a0) / scores.length);
-    const pairScores = committee.map((v) => uncenteredScore(ku, [keys[v]]));
-    const uncenteredScores = committee.map((v) => uncenteredScore(ku, refsOf(v)));
+    const agreementScores = committee.map((v) => agreementScoreOfKeys(ku, refsOf(v), starts));
+    agreementMs.push((performance.now() - a0) / agreementScores.length);
+    // Verifier i recomputes sequence offsets[i]; a proof off by more than the run allows scores the minimum, whatever the agreement.
+    const proofErrors = offsets.map((o) => (o < update.batchCount ? Math.min(PROOF_ERROR_CAP, proofErrorPermille(claimedSketch(update, o), recomputed.get(o)!)) : PROOF_ERROR_CAP));
+    const gated = (xs: number[]) => xs.map((x, i) => (proofErrors[i] > MAX_PROOF_ERROR ? -MAX_SCORE : x));
+    const scores = gated(agreementScores);
+    const pairScores = gated(committee.map((v) => uncenteredScore(ku, [keys[v]])));
+    const uncenteredScores = gated(committee.map((v) => uncenteredScore(ku, refsOf(v))));
+    const proofFailures = proofErrors.filter((e) => e > MAX_PROOF_ERROR).length;
     const median = lowerMedian(scores);
     const fails = scores.filter((x) => x < PASS_SCORE).length;
     return {
@@ -700,6 +741,9 @@ function judge(t: number, s: number, cands: Candidate[], decoded: DecodedUpdate[
       kind,
       committee,
       scores,
+      agreementScores,
+      proofErrors,
+      proofExcluded: 2 * proofFailures > proofErrors.length || (proofErrors.length === 2 && proofFailures === 2),
       median,
       excluded: median < PASS_SCORE,
       struck: 2 * fails > scores.length,
@@ -833,6 +877,8 @@ interface Timings extends GradientTimings {
   fbMs: number[];
   /** One agreementScore (no gradient: two key lists and a merge). */
   agreementMs: number[];
+  /** Recomputing one sequence's gradient sketch (forward + backward of one sequence and the sketch). */
+  recomputeMs: number[];
   /** Applying the agreed set (once: the replicas share the parameters). */
   applyMs: number[];
   /** A whole round: training, judging (and the gradient scores when they ran), applying. */
@@ -877,6 +923,9 @@ function summarizeAgreement(vs: Verdict[]) {
       struck: share(ks.map((v) => v.struck)),
       pairExcluded: share(ks.map((v) => v.pairExcluded)),
       uncenteredExcluded: share(ks.map((v) => v.uncenteredExcluded)),
+      proofExcluded: share(ks.map((v) => v.proofExcluded)),
+      proofError: stats(ks.flatMap((v) => v.proofErrors)),
+      agreementMedian: stats(ks.map((v) => lowerMedian(v.agreementScores))),
       uncenteredMedian: stats(ks.map((v) => lowerMedian(v.uncenteredScores))),
       pairMedian: stats(ks.map((v) => lowerMedian(v.pairScores))),
       overlapNearest: stats(ks.map((v) => v.overlapNearest)),
@@ -895,6 +944,8 @@ function summarizeAgreement(vs: Verdict[]) {
       rounds: series.length,
       excludedPerRound: share(series.map((v) => v.excluded)),
       struckPerRound: share(series.map((v) => v.struck)),
+      proofExcludedPerRound: share(series.map((v) => v.proofExcluded)),
+      [`proofExcludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.proofExcluded), DETECT_WINDOW),
       [`excludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.excluded), DETECT_WINDOW),
       [`struckWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.struck), DETECT_WINDOW),
       pairExcludedPerRound: share(series.map((v) => v.pairExcluded)),
@@ -913,6 +964,8 @@ function summarizeAgreement(vs: Verdict[]) {
     falseStrikes: hs.filter((v) => v.struck).length,
     pairFalseExclusions: hs.filter((v) => v.pairExcluded).length,
     uncenteredFalseExclusions: hs.filter((v) => v.uncenteredExcluded).length,
+    proofFalseExclusions: hs.filter((v) => v.proofExcluded).length,
+    largestHonestProofError: hs.length ? Math.max(...hs.flatMap((v) => v.proofErrors)) : null,
     falseCopyFlags: hs.filter((v) => v.copyCaught).length,
     singleScores: singles.length,
     singleBelowPass: singles.filter((x) => x < PASS_SCORE).length,
@@ -940,6 +993,8 @@ function summarize(vs: Verdict[], scores: ScoreRecord[], overlaps: OverlapRecord
     applyAgreedMs: med(tm.applyMs),
     agreementScoreMs: med(tm.agreementMs),
     agreementScorePerTrainStep: round4(med(tm.agreementMs) / trainStep),
+    recomputeSequenceMs: med(tm.recomputeMs),
+    recomputeSequencePerTrainStep: round4(med(tm.recomputeMs) / trainStep),
   };
   if (scores.length) {
     cost.verifierGradientMs = med(tm.gradMs);

@@ -16,7 +16,7 @@ export interface RunModel {
   layout: ParamLayout;
   runId: Uint8Array;
   expected: ExpectedUpdate & UpdateMode;
-  /** Every update of this run has exactly this many bytes. */
+  /** The largest update of this run: one client trains at most the largest global batch, and each sequence adds its proof. */
   updateBytes: number;
 }
 
@@ -31,7 +31,7 @@ export function runModel(config: RunConfig): RunModel {
     layout: planLayout(specs),
     runId: hexToBytes(config.runId),
     expected: { shapes, chunk, topk, quantize1bit },
-    updateBytes: encodedUpdateBytes(shapes, { chunk, topk, quantize1bit }),
+    updateBytes: encodedUpdateBytes(shapes, { chunk, topk, quantize1bit }, Math.max(config.globalBatch.start, config.globalBatch.end)),
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import { blockCount, blockShape, elementCount, keptPerBlock } from '../../src/demo/blocks';
 import { getPreset, parameterSpecs } from '../../src/model/config';
-import { decodeUpdate, encodeUpdate, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../../src/protocol/update-codec';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../../src/protocol/update-codec';
 import type { RunConfig } from '../../src/run/run-config';
 
 export interface RunShapes {
@@ -71,10 +71,19 @@ export function craftUpdate(rs: RunShapes, head: Head, rand: () => number, sign:
     }
     return { shape: [...shape], block, k, indices, values };
   });
+  // Sequence proofs it never computed: made-up sketches of a plausible size.
+  const proof = Float32Array.from({ length: head.count * PROOF_ROWS }, () => (rand() - 0.5) * 2);
   return encodeUpdate(
-    { version: UPDATE_FORMAT_VERSION, runId: rs.runId, step: head.step, batchStart: head.start, batchCount: head.count, tensors },
+    { version: UPDATE_FORMAT_VERSION, runId: rs.runId, step: head.step, batchStart: head.start, batchCount: head.count, tensors, proof },
     { chunk, topk, quantize1bit },
   );
+}
+
+/** The proofs of `from` fitted to `count` sequences: a copier's best guess is the sketches it copied. */
+function fittedProof(from: Float32Array, count: number): Float32Array {
+  const out = new Float32Array(count * PROOF_ROWS);
+  for (let i = 0; i < out.length; i++) out[i] = from.length > 0 ? from[i % from.length] : 0;
+  return out;
 }
 
 /** Random signs at random valid indices. */
@@ -88,17 +97,13 @@ export function constantUpdate(rs: RunShapes, head: Head, rand: () => number, va
 }
 
 /**
- * The same update under another header: its own step and batch range patched
- * into the fixed header (offsets 22, 26, 34 of update-codec.ts's layout),
- * then decoded strictly as the coordinator will.
+ * The same update under another header: its own step and batch range, the
+ * copied proofs fitted to its sequence count, decoded strictly as the
+ * coordinator will.
  */
 export function reHead(rs: RunShapes, bytes: Uint8Array, head: Head): Uint8Array {
-  const out = bytes.slice();
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setUint32(22, head.step, true);
-  view.setUint32(26, head.start % 2 ** 32, true);
-  view.setUint32(30, Math.floor(head.start / 2 ** 32), true);
-  view.setUint32(34, head.count, true);
+  const u = decodeUpdate(bytes, rs.expected);
+  const out = encodeUpdate({ ...u, step: head.step, batchStart: head.start, batchCount: head.count, proof: fittedProof(u.proof, head.count) }, u);
   const check = decodeUpdate(out, rs.expected);
   if (check.step !== head.step || check.batchStart !== head.start || check.batchCount !== head.count) throw new Error('re-heading did not take');
   return out;
@@ -115,7 +120,7 @@ export function flipSigns(rs: RunShapes, bytes: Uint8Array, head: Head, fraction
     const [ti, i] = all[n];
     u.tensors[ti].values[i] = -u.tensors[ti].values[i];
   }
-  return encodeUpdate({ ...u, step: head.step, batchStart: head.start, batchCount: head.count }, u);
+  return encodeUpdate({ ...u, step: head.step, batchStart: head.start, batchCount: head.count, proof: fittedProof(u.proof, head.count) }, u);
 }
 
 /** The fraction of (tensor, entry) positions whose index and sign agree between two updates (the copy check's kind of overlap). */

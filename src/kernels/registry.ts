@@ -12,6 +12,7 @@ import { gradnormChecks } from './gradnorm/gradnorm.check';
 import { matmulChecks } from './matmul/matmul.check';
 import { rmsnormChecks } from './rmsnorm/rmsnorm.check';
 import { ropeChecks } from './rope/rope.check';
+import { gradSketchChecks } from './sketch/grad-sketch.check';
 import { swigluChecks } from './swiglu/swiglu.check';
 import { modelChecks } from '../model/model.check';
 
@@ -25,6 +26,7 @@ export const kernelChecks: KernelCheck[] = [
   ...swigluChecks,
   ...crossentropyChecks,
   ...gradnormChecks,
+  ...gradSketchChecks,
   ...adamwChecks,
   ...demoApplyChecks,
   ...demoCompressChecks,

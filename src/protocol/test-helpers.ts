@@ -5,7 +5,7 @@
 
 import { mulberry32 } from '../kernels/testing/random';
 import { blockCount, blockShape, elementCount, keptPerBlock } from '../demo/blocks';
-import { UPDATE_FORMAT_VERSION, type ClientUpdate, type UpdateTensor } from './update-codec';
+import { PROOF_ROWS, UPDATE_FORMAT_VERSION, type ClientUpdate, type UpdateTensor } from './update-codec';
 
 /** k distinct indices in [0, n), ascending. */
 function sortedSample(n: number, k: number, rand: () => number): number[] {
@@ -50,5 +50,6 @@ export function randomUpdate(shapes: number[][], chunk: number, topk: number, on
     batchStart: 2 ** 40 + seed,
     batchCount: 4,
     tensors: shapes.map((shape) => randomTensor(shape, chunk, topk, oneBit, rand)),
+    proof: Float32Array.from({ length: 4 * PROOF_ROWS }, () => (rand() - 0.5) * 100),
   };
 }

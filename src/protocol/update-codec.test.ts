@@ -59,6 +59,7 @@ function expectSameUpdate(actual: ClientUpdate, wanted: ClientUpdate): void {
     // Compare bits, so -0 vs +0 or any rounding would show.
     expect(hex(new Uint8Array(t.values.buffer))).toBe(hex(new Uint8Array(w.values.buffer)));
   });
+  expect(hex(new Uint8Array(actual.proof.buffer))).toBe(hex(new Uint8Array(wanted.proof.buffer)));
 }
 
 const modeOf = (e: ExpectedUpdate, quantize1bit: boolean): UpdateMode => ({ chunk: e.chunk, topk: e.topk, quantize1bit });
@@ -80,13 +81,14 @@ describe('update codec: round trip', () => {
     it(`round-trips bit-exactly (${oneBit ? '1-bit' : 'f32'} values)`, () => {
       const u = randomUpdate(awkward.shapes, awkward.chunk, awkward.topk, oneBit, 2);
       const bytes = encodeUpdate(u, modeOf(awkward, oneBit));
-      // 51-byte header; one bit stream of indices (11, 12, 0, 12 bits) and, 1-bit, signs; f32 values after it.
+      // 51-byte header; one bit stream of indices (11, 12, 0, 12 bits) and, 1-bit, signs; f32 values after it;
+      // then 4 sequences × 4 proof rows of f32.
       const n = [1 * 8, 4 * 8, 97, 25 * 8];
       const indexBits = 11 * n[0] + 12 * n[1] + 0 * n[2] + 12 * n[3];
       const entries = n.reduce((a, m) => a + m, 0);
       const body = oneBit ? Math.ceil((indexBits + entries) / 8) : Math.ceil(indexBits / 8) + 4 * entries;
-      expect(bytes.length).toBe(51 + body);
-      expect(encodedUpdateBytes(awkward.shapes, modeOf(awkward, oneBit))).toBe(bytes.length);
+      expect(bytes.length).toBe(51 + body + 64);
+      expect(encodedUpdateBytes(awkward.shapes, modeOf(awkward, oneBit), 4)).toBe(bytes.length);
       const back = decodeUpdate(bytes, { ...awkward, quantize1bit: oneBit });
       expect([back.quantize1bit, back.chunk, back.topk]).toEqual([oneBit, 64, 8]);
       expectSameUpdate(back, u);
@@ -100,7 +102,7 @@ describe('update codec: round trip', () => {
     u.tensors[0].indices[7] = 89_999; // the largest valid flat index
     u.tensors[0].indices.sort();
     const bytes = encodeUpdate(u, modeOf(exp, false));
-    expect(bytes.length).toBe(51 + Math.ceil((8 * 17) / 8) + 8 * 4);
+    expect(bytes.length).toBe(51 + Math.ceil((8 * 17) / 8) + 8 * 4 + 64);
     expectSameUpdate(decodeUpdate(bytes, exp), u);
   });
 
@@ -113,17 +115,20 @@ describe('update codec: round trip', () => {
 
   it('matches a hand-written golden payload byte for byte', () => {
     const update: ClientUpdate = {
-      version: 2,
+      version: 3,
       runId: Uint8Array.from({ length: 16 }, (_, i) => i),
       step: 7,
       batchStart: 5,
       batchCount: 2,
       tensors: [{ shape: [4], block: [2], k: 1, indices: Uint32Array.of(1, 0), values: Float32Array.of(-1, 1) }],
+      proof: Float32Array.of(1, -2, 0.5, 0, 0, 0, 0, -0),
     };
     // Digest: SHA-256("4") = 4b227777…. Stream: index bits 1, 0, then sign bits 1, 0 → 0b0101.
+    // Then 2 sequences × 4 proof rows, f32 little-endian: 1 = 3f800000, −2 = c0000000, 0.5 = 3f000000, −0 = 80000000.
     const golden =
-      '54535255' + '0200' + '000102030405060708090a0b0c0d0e0f' + '07000000' + '0500000000000000' + '02000000' + '01000000' +
-      '4b227777' + '0200' + '0100' + '01' + '05';
+      '54535255' + '0300' + '000102030405060708090a0b0c0d0e0f' + '07000000' + '0500000000000000' + '02000000' + '01000000' +
+      '4b227777' + '0200' + '0100' + '01' + '05' +
+      '0000803f' + '000000c0' + '0000003f' + '00000000' + '00000000' + '00000000' + '00000000' + '00000080';
     const bytes = encodeUpdate(update, { chunk: 2, topk: 1, quantize1bit: true });
     expect(hex(bytes)).toBe(golden);
     expectSameUpdate(decodeUpdate(bytes, { shapes: [[4]], chunk: 2, topk: 1 }), update);
@@ -133,7 +138,7 @@ describe('update codec: round trip', () => {
     const u = randomUpdate([], 64, 8, true, 5);
     const mode = { chunk: 64, topk: 8, quantize1bit: true };
     const bytes = encodeUpdate(u, mode);
-    expect(bytes.length).toBe(51);
+    expect(bytes.length).toBe(51 + 64);
     expect(hex(encodeUpdate(decodeUpdate(bytes, { shapes: [], ...mode }), mode))).toBe(hex(bytes));
   });
 });
@@ -145,7 +150,8 @@ describe('update codec: round trip', () => {
  *   tensor 1: block [3] (2-bit indices), 2 blocks, k 2 → 4 entries, stream bits 24–31
  *   tensor 2: block [1] (5 is prime, 0-bit indices), 5 blocks, k 1 → 5 entries, no index bits
  * The stream starts at byte 51. 1-bit: signs at stream bits 32–48, 7 padding bits,
- * 58 bytes in all. f32: stream bytes 51–54, 17 values from byte 55, 123 bytes.
+ * proofs from byte 58, 106 bytes in all. f32: stream bytes 51–54, 17 values from
+ * byte 55, proofs from byte 123, 171 bytes. 3 sequences: 12 proof values.
  */
 const SMALL: ExpectedUpdate = { shapes: [[4, 6], [6], [5]], chunk: 3, topk: 2 };
 const STREAM = 51 * 8;
@@ -158,6 +164,7 @@ function smallUpdate(oneBit: boolean): ClientUpdate {
     step: 42,
     batchStart: 2 ** 40 + 3,
     batchCount: 3,
+    proof: Float32Array.from({ length: 12 }, (_, i) => i * 0.25 - 1),
     tensors: [
       {
         shape: [4, 6],
@@ -188,8 +195,8 @@ function setBits(bytes: Uint8Array, at: number, width: number, value: number): v
 
 describe('update codec: strict decoder', () => {
   it('has the layout the corruption tests assume', () => {
-    expect(smallBytes(true).length).toBe(58);
-    expect(smallBytes(false).length).toBe(123);
+    expect(smallBytes(true).length).toBe(106);
+    expect(smallBytes(false).length).toBe(171);
     const d = decodeUpdate(smallBytes(true), SMALL);
     expect(Array.from(d.tensors[1].values)).toEqual([-1, 1, -1, 1]);
     expect(Array.from(d.tensors[2].indices)).toEqual([0, 0, 0, 0, 0]);
@@ -197,20 +204,20 @@ describe('update codec: strict decoder', () => {
 
   it('bad-magic, bad-version (version-1 payloads included)', () => {
     expectDecodeError(smallBytes(true, (b) => (b[0] = 0x58)), SMALL, 'bad-magic');
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(4, 1, true)), SMALL, 'bad-version', /version 1; this decoder reads 2/);
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(4, 1, true)), SMALL, 'bad-version', /version 1; this decoder reads 3/);
   });
 
   it('truncated anywhere, and before allocating for a hostile but honest-looking header', () => {
     const full = smallBytes(true);
-    for (const len of [0, 3, 5, 21, 41, 42, 45, 50, 51, 54, 57]) expectDecodeError(full.subarray(0, len), SMALL, 'truncated');
-    expectDecodeError(full.subarray(0, 54), SMALL, 'truncated', /the body of 17 entries needs 7 bytes at offset 51, only 3 remain/);
+    for (const len of [0, 3, 5, 21, 41, 42, 45, 50, 51, 54, 57, 58, 105]) expectDecodeError(full.subarray(0, len), SMALL, 'truncated');
+    expectDecodeError(full.subarray(0, 54), SMALL, 'truncated', /the body of 17 entries and 3 sequence proofs needs 55 bytes at offset 51, only 3 remain/);
     // The run's shapes are huge and the payload stops after the header: refused before any array is made.
     const big: ExpectedUpdate = { shapes: [[65536, 65536]], chunk: 64, topk: 8 };
-    const header = encodeUpdate(randomUpdate([], 64, 8, true, 1), { chunk: 64, topk: 8, quantize1bit: true });
+    const header = encodeUpdate(randomUpdate([], 64, 8, true, 1), { chunk: 64, topk: 8, quantize1bit: true }).slice(0, 51);
     const v = new DataView(header.buffer);
     v.setUint32(38, 1, true);
     header.set(shapeDigest(big.shapes), 42);
-    expectDecodeError(header, big, 'truncated', /the body of 8388608 entries needs 13631488 bytes/);
+    expectDecodeError(header, big, 'truncated', /the body of 8388608 entries and 4 sequence proofs needs 13631552 bytes/);
   });
 
   it('batch-range', () => {
@@ -284,7 +291,16 @@ describe('update codec: strict decoder', () => {
     const full = smallBytes(true);
     const longer = new Uint8Array(full.length + 1);
     longer.set(full);
-    expectDecodeError(longer, SMALL, 'trailing-bytes', /1 bytes after the body \(offset 58\)/);
+    expectDecodeError(longer, SMALL, 'trailing-bytes', /1 bytes after the body \(offset 106\)/);
+  });
+
+  it('proof: every value finite, sequence and row named', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      expectDecodeError(smallBytes(true, (_, v) => v.setFloat32(58 + 4 * 6, bad, true)), SMALL, 'proof', /sequence 1 row 2: .* is not finite/);
+      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(123 + 4 * 11, bad, true)), SMALL, 'proof', /sequence 2 row 3/);
+    }
+    // The batch count sizes the proofs: one sequence more and the payload is short by 16 bytes.
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(34, 4, true)), SMALL, 'truncated', /17 entries and 4 sequence proofs needs 71 bytes at offset 51, only 55 remain/);
   });
 
   it('rejects a bad expect as a caller bug (RangeError), not as a payload error', () => {
@@ -304,6 +320,8 @@ describe('update codec: encoder validation', () => {
     expectEncodeError({ ...smallUpdate(true), step: 1.5 }, ONE_BIT, 'step');
     expectEncodeError({ ...smallUpdate(true), batchCount: 0 }, ONE_BIT, 'batch-range');
     expectEncodeError({ ...smallUpdate(true), batchStart: 2 ** 53 }, ONE_BIT, 'batch-range');
+    expectEncodeError({ ...smallUpdate(true), batchCount: 2 }, ONE_BIT, 'proof', /12 proof values; 2 sequences need 8/);
+    expectEncodeError({ ...smallUpdate(true), proof: Float32Array.of(...new Array(11).fill(0), NaN) }, ONE_BIT, 'proof', /sequence 2 row 3: NaN/);
     expectEncodeError(smallUpdate(true), { ...ONE_BIT, chunk: 0 }, 'chunk');
     expectEncodeError(smallUpdate(true), { ...ONE_BIT, topk: 70_000 }, 'k');
   });

@@ -1,12 +1,12 @@
 /**
  * Wire format of one client's DeMo update for one step (DESIGN.md §4, last
- * paragraph), format version 2. All integers are little-endian and unsigned;
+ * paragraph), format version 3. All integers are little-endian and unsigned;
  * fields follow each other with no alignment padding.
  *
  * Header (51 bytes)
  *   off  size  field
  *     0     4  magic: ASCII "TSRU" (54 53 52 55)
- *     4     2  format version, u16 = 2
+ *     4     2  format version, u16 = 3
  *     6    16  run id: 16 opaque bytes fixed by the coordinator when the run is
  *              created (the raw bytes of a random RFC 9562 UUIDv4). It
  *              names the run, so an update for another run (even one with the
@@ -45,8 +45,13 @@
  *   The stream ends with zero bits up to a byte boundary (canonical again).
  *   3. unquantized mode only: after the stream, one f32 per entry in the same
  *      order, finite (±0 allowed, bits preserved).
- * The body's length is thus fixed by the run and the mode: a payload of any
- * other length is rejected before a single field of the body is read.
+ *   4. the sequence proofs: batch count × PROOF_ROWS f32, finite, sequence by
+ *      sequence of the batch range: each sequence's gradient sketch
+ *      (src/verify/sequence-proof.ts), which a verifier recomputes for one
+ *      sequence it draws after the commit. Version 3 added them.
+ * The body's length is thus fixed by the run, the mode and the batch count: a
+ * payload of any other length is rejected before a single field of the body
+ * is read.
  *
  * The decoder takes the expected shapes, chunk and top-k from the caller (the
  * run's config), never from the payload, and checks every header field
@@ -59,7 +64,9 @@ import { ByteReader, ByteWriter } from './bytes';
 import { blockCount, blockShape, elementCount, indexBits, keptPerBlock } from '../demo/blocks';
 
 export const UPDATE_MAGIC = 'TSRU';
-export const UPDATE_FORMAT_VERSION = 2;
+export const UPDATE_FORMAT_VERSION = 3;
+/** Sketch rows a sequence proof has (src/kernels/sketch/grad-sketch.ts SKETCH_ROWS). */
+export const PROOF_ROWS = 4;
 export const RUN_ID_BYTES = 16;
 export const UPDATE_HEADER_BYTES = 51;
 
@@ -88,6 +95,8 @@ export interface ClientUpdate {
   batchStart: number;
   batchCount: number;
   tensors: UpdateTensor[];
+  /** batchCount × PROOF_ROWS: sequence i's gradient sketch at [i·PROOF_ROWS, (i+1)·PROOF_ROWS). */
+  proof: Float32Array;
 }
 
 /** What the run's config says an update must look like. */
@@ -129,6 +138,7 @@ export type UpdateErrorCode =
   | 'non-finite'
   | 'not-sign'
   | 'padding'
+  | 'proof'
   | 'trailing-bytes';
 
 export class UpdateCodecError extends Error {
@@ -267,9 +277,21 @@ export function shapeDigest(shapes: readonly (readonly number[])[]): Uint8Array 
   return sha256(new TextEncoder().encode(shapes.map((s) => s.join('x')).join(','))).slice(0, 4);
 }
 
-/** Wire size of an update for these shapes and mode (every update of a run has the same size). */
-export function encodedUpdateBytes(shapes: readonly number[][], mode: UpdateMode): number {
-  return UPDATE_HEADER_BYTES + bodySize(shapes.map((s) => tensorLayout([...s], mode.chunk, mode.topk)), mode.quantize1bit).total;
+/** Bytes of the sequence proofs of `batchCount` sequences. */
+export function proofBytes(batchCount: number): number {
+  return 4 * PROOF_ROWS * batchCount;
+}
+
+/** Wire size of an update for these shapes and mode that trained `batchCount` sequences. */
+export function encodedUpdateBytes(shapes: readonly number[][], mode: UpdateMode, batchCount: number): number {
+  return UPDATE_HEADER_BYTES + bodySize(shapes.map((s) => tensorLayout([...s], mode.chunk, mode.topk)), mode.quantize1bit).total + proofBytes(batchCount);
+}
+
+function checkProof(proof: Float32Array, batchCount: number, fail: Fail): void {
+  for (let i = 0; i < proof.length; i++) {
+    if (!Number.isFinite(proof[i])) fail('proof', `sequence ${Math.floor(i / PROOF_ROWS)} row ${i % PROOF_ROWS}: ${proof[i]} is not finite`);
+  }
+  if (proof.length !== batchCount * PROOF_ROWS) fail('proof', `${proof.length} proof values; ${batchCount} sequences need ${batchCount * PROOF_ROWS}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -314,6 +336,8 @@ function validateForEncode(update: ClientUpdate, mode: UpdateMode): TensorLayout
   checkBatchRange(update.batchStart, update.batchCount, failEncode);
   if (update.tensors.length > U32_MAX) failEncode('tensor-count', `${update.tensors.length} tensors do not fit a u32`);
   validateMode(mode, failEncode);
+  if (!(update.proof instanceof Float32Array)) failEncode('proof', 'proof must be a Float32Array');
+  checkProof(update.proof, update.batchCount, failEncode);
   return update.tensors.map((tensor, t) => validateTensorForEncode(t, tensor, mode));
 }
 
@@ -326,7 +350,7 @@ export function encodeUpdate(update: ClientUpdate, mode: UpdateMode): Uint8Array
   const layouts = validateForEncode(update, mode);
   const oneBit = mode.quantize1bit;
   const size = bodySize(layouts, oneBit);
-  const w = new ByteWriter(UPDATE_HEADER_BYTES + size.total);
+  const w = new ByteWriter(UPDATE_HEADER_BYTES + size.total + proofBytes(update.batchCount));
   w.raw(MAGIC_BYTES);
   w.u16(UPDATE_FORMAT_VERSION);
   w.raw(update.runId);
@@ -346,6 +370,7 @@ export function encodeUpdate(update: ClientUpdate, mode: UpdateMode): Uint8Array
   if (oneBit) for (const t of update.tensors) for (const v of t.values) bits.write(v < 0 ? 1 : 0, 1);
   w.raw(stream);
   if (!oneBit) for (const t of update.tensors) for (const v of t.values) w.f32(v);
+  for (const v of update.proof) w.f32(v);
   return w.bytes;
 }
 
@@ -450,11 +475,12 @@ export function decodeUpdate(bytes: Uint8Array, expect: ExpectedUpdate): Decoded
   const oneBit = header.quantize1bit;
   const layouts = expect.shapes.map((s) => tensorLayout([...s], expect.chunk, expect.topk));
   const size = bodySize(layouts, oneBit);
-  if (r.remaining < size.total) {
-    failDecode('truncated', `the body of ${size.entries} entries needs ${size.total} bytes at offset ${r.offset}, only ${r.remaining} remain`);
+  const total = size.total + proofBytes(header.batchCount);
+  if (r.remaining < total) {
+    failDecode('truncated', `the body of ${size.entries} entries and ${header.batchCount} sequence proofs needs ${total} bytes at offset ${r.offset}, only ${r.remaining} remain`);
   }
-  if (r.remaining > size.total) {
-    failDecode('trailing-bytes', `${r.remaining - size.total} bytes after the body (offset ${r.offset + size.total})`);
+  if (r.remaining > total) {
+    failDecode('trailing-bytes', `${r.remaining - total} bytes after the body (offset ${r.offset + total})`);
   }
   const stream = r.bytesCopy(size.streamBytes, 'bit stream');
   const bits = new BitReader(stream);
@@ -462,6 +488,9 @@ export function decodeUpdate(bytes: Uint8Array, expect: ExpectedUpdate): Decoded
   for (const tensor of tensors) tensor.values = oneBit ? readSigns(bits, tensor.indices.length) : readFloats(r, tensor.indices.length);
   checkPadding(stream, bits.position);
   tensors.forEach((tensor, t) => checkValues(t, tensor.shape, tensor.block, tensor.k, tensor.values, oneBit, failDecode));
+  const proof = new Float32Array(header.batchCount * PROOF_ROWS);
+  for (let i = 0; i < proof.length; i++) proof[i] = r.f32('proof');
+  checkProof(proof, header.batchCount, failDecode);
   const { quantize1bit, ...rest } = header;
-  return { version: UPDATE_FORMAT_VERSION, ...rest, tensors, chunk: expect.chunk, topk: expect.topk, quantize1bit };
+  return { version: UPDATE_FORMAT_VERSION, ...rest, tensors, proof, chunk: expect.chunk, topk: expect.topk, quantize1bit };
 }

@@ -392,7 +392,7 @@ export class RunClient {
     const held = (slot: number) => this.payloads.get(round.commitments[slot] as string)?.bytes;
     const checks = myChecks(round, this.id).flatMap((c) => {
       const bytes = held(c.slot);
-      return bytes ? [{ slot: c.slot, update: bytes }] : [];
+      return bytes ? [{ slot: c.slot, update: bytes, sequence: c.sequences[c.verifiers.indexOf(this.id)] }] : [];
     });
     if (checks.length === 0) return [];
     const config = this.need();
@@ -401,7 +401,15 @@ export class RunClient {
     // One more than each candidate uses: the worker leaves out the candidate's own slot.
     const order = referenceSlots(me, trustedSlots(config, state, round).filter((slot) => held(slot)), -1, max + 1, round.slots.length);
     const references = order.map((slot) => ({ slot, update: slot === me ? own.bytes : (held(slot) as Uint8Array) }));
-    const r = await this.opts.worker.request<'verify'>({ type: 'verify', step: round.step, checks, references, maxReferences: max });
+    const r = await this.opts.worker.request<'verify'>({
+      type: 'verify',
+      step: round.step,
+      checks,
+      references,
+      maxReferences: max,
+      maxProofErrorPermille: config.verification.maxProofErrorPermille,
+    });
+    for (const p of r.proofs) console.info(`verify: step ${round.step} slot ${p.slot} sequence ${p.sequence}: proof error ${p.errorPermille}‰`);
     this.view.verified = { checks: this.view.verified.checks + r.scores.length, ms: this.view.verified.ms + r.ms };
     return r.scores;
   }

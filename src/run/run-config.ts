@@ -50,6 +50,11 @@ export const verificationSchema = z
     maxStrikes: z.number().int().min(1).default(3),
     /** The lower median verifier score an update needs to pass (src/verify/agreement-score.ts: hundredths of a σ; 250 = 2.5 σ). */
     passScore: z.number().int().min(-1000).max(1000).default(250),
+    /**
+     * A verifier's recomputed sketch of one of the update's sequences must match the sketch the update claims within this
+     * relative error (per-mille), or it scores the update the minimum (src/verify/sequence-proof.ts).
+     */
+    maxProofErrorPermille: z.number().int().min(0).max(1000).default(50),
     /** Verdicts against the committee's decision (with ≥ 3 scores) that cost a verifier one strike. */
     maxContradictions: z.number().int().min(1).default(2),
   })

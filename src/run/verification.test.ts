@@ -59,6 +59,36 @@ describe('drawing the checks', () => {
     }
   });
 
+  it('gives each verifier a sequence of the author’s range to recompute, distinct while the range has enough', () => {
+    const config = rules({ verifiers: 3 }, { globalBatch: { start: 16, end: 16, warmupTokens: 0 } });
+    const sim = started(4, config);
+    for (const n of [1, 2, 3, 4]) sim.commit(n, 1500);
+    sim.draw(1500);
+    const r = sim.state.round!;
+    const firsts = new Set<number>();
+    for (const c of r.checks!) {
+      const count = r.assignments[c.slot].count;
+      expect(count).toBe(4);
+      expect(c.sequences).toHaveLength(c.verifiers.length);
+      expect(c.sequences.every((o) => Number.isInteger(o) && o >= 0 && o < count)).toBe(true);
+      expect(new Set(c.sequences).size).toBe(3);
+      firsts.add(c.sequences[0]);
+    }
+    // Drawn, not fixed: over many salts every offset of the range comes first somewhere.
+    for (let x = 1; x < 40; x++) for (const c of drawChecks(config, sim.state, r, x.toString(16).padStart(2, '0').repeat(32))) firsts.add(c.sequences[0]);
+    expect([...firsts].sort()).toEqual([0, 1, 2, 3]);
+    // The checks and verifiers themselves do not depend on the sequence draw.
+    expect(drawChecks(config, sim.state, r, SALT).map(({ slot, verifiers }) => ({ slot, verifiers }))).toEqual(r.checks!.map(({ slot, verifiers }) => ({ slot, verifiers })));
+  });
+
+  it('repeats sequences only when the range is shorter than the committee', () => {
+    const config = rules({ verifiers: 3 }, { globalBatch: { start: 4, end: 4, warmupTokens: 0 } });
+    const sim = started(4, config);
+    for (const n of [1, 2, 3, 4]) sim.commit(n, 1500);
+    sim.draw(1500);
+    for (const c of sim.state.round!.checks!) expect(c.sequences).toEqual([0, 0, 0]);
+  });
+
   it('is fixed by the seed and the salt, and another salt draws other verifiers', () => {
     const config = rules({ verifiers: 2 });
     const sim = started(6, config);

@@ -15,12 +15,27 @@ export function onProbation(config: RunConfig, c: ClientRecord): boolean {
   return c.verifiedRounds < config.verification.probationRounds;
 }
 
-/** Unsigned 32-bit draws from the round seed and the coordinator's salt: nobody can compute them before commits close. */
-function drawStream(round: Round, salt: string): () => number {
-  const seed = new Uint8Array(64);
+/**
+ * Unsigned 32-bit draws from the round seed and the coordinator's salt:
+ * nobody can compute them before commits close. `domain` 0 draws the checks,
+ * 1 the recomputed sequences, so adding one never moves the other.
+ */
+function drawStream(round: Round, salt: string, domain = 0): () => number {
+  const seed = new Uint8Array(domain === 0 ? 64 : 65);
   seed.set(hexToBytes(round.seed));
   seed.set(hexToBytes(salt), 32);
+  if (domain !== 0) seed[64] = domain;
   return seedStream(bytesToHex(sha256(seed)));
+}
+
+/**
+ * The sequences the verifiers of one check recompute: consecutive offsets
+ * from a random one, so they are distinct while the range has enough (a lazy
+ * author that skipped most of its range fails most verifiers, not one).
+ */
+export function proofOffsets(count: number, verifiers: number, next: () => number): number[] {
+  const first = next() % count;
+  return Array.from({ length: verifiers }, (_, i) => (first + i) % count);
 }
 
 function shuffled(ids: ClientId[], next: () => number): ClientId[] {
@@ -54,8 +69,10 @@ export function drawChecks(config: RunConfig, s: RunState, round: Round, salt: s
     const good = shuffled(others.filter((id) => !onProbation(config, s.clients[id])), next);
     const young = shuffled(others.filter((id) => onProbation(config, s.clients[id])), next);
     const verifiers = [...good, ...young].slice(0, wanted);
-    if (verifiers.length > 0) checks.push({ slot, verifiers });
+    if (verifiers.length > 0) checks.push({ slot, verifiers, sequences: [] });
   });
+  const nextSequence = drawStream(round, salt, 1);
+  for (const c of checks) c.sequences = proofOffsets(round.assignments[c.slot].count, c.verifiers.length, nextSequence);
   return checks;
 }
 

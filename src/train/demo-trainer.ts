@@ -16,7 +16,11 @@ import { CHECKSUM_OUT_LENGTH, checksumScratchLength, paramChecksum } from '../ke
 import { checksumHex } from '../kernels/checksum/checksum-cpu';
 import { GRADNORM_OUT_LENGTH, gradClip, gradNorm, gradNormScratchLength } from '../kernels/gradnorm/gradnorm';
 import type { GpuModel, TokenBatch } from '../model/gpu-model';
-import { decodeUpdate, encodeUpdate, RUN_ID_BYTES, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateTensor } from '../protocol/update-codec';
+import { finalActs } from '../model/model-context';
+import { gradSketch, gradSketchScratchLength, SKETCH_ROWS, sketchSeed } from '../kernels/sketch/grad-sketch';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, RUN_ID_BYTES, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateTensor } from '../protocol/update-codec';
+
+if (SKETCH_ROWS !== PROOF_ROWS) throw new Error(`the sketch kernel has ${SKETCH_ROWS} rows, the update format ${PROOF_ROWS}`);
 
 export interface DemoSettings {
   /** s: largest block side (≤ 64). */
@@ -78,6 +82,9 @@ export class DemoReplica {
   private readonly outIndices: GPUBuffer;
   private readonly outValues: GPUBuffer;
   private applyBuffers: { indices: GPUBuffer; signs: GPUBuffer; updates: number } | null = null;
+  private readonly sketchPartials: GPUBuffer;
+  /** Per sequence of the batch: its loss and the sketch of the accumulated gradient after it (grown with the batch). */
+  private sequenceBuffers: { losses: GPUBuffer; sketches: GPUBuffer; sequences: number } | null = null;
   /** The parameters saved by withTrialUpdate (created on first use). */
   private paramsBackup: GPUBuffer | null = null;
   private disposed = false;
@@ -105,7 +112,8 @@ export class DemoReplica {
     this.intBasis = demoBasisBuffer(gpu, this.table);
     this.outIndices = gpu.buffer('demo.indices', this.table.entries * 4);
     this.outValues = gpu.buffer('demo.values', this.table.entries * 4);
-    this.buffers = [this.momentum, this.normPartials, this.normOut, ...this.scratch, this.tableBuffer, this.dctBasis, this.intBasis, this.outIndices, this.outValues];
+    this.sketchPartials = gpu.buffer('demo.sketch.partials', gradSketchScratchLength(n) * 4);
+    this.buffers = [this.momentum, this.normPartials, this.normOut, ...this.scratch, this.tableBuffer, this.dctBasis, this.intBasis, this.outIndices, this.outValues, this.sketchPartials];
   }
 
   /** The shapes, chunk and top-k an update for this model must have (the decoder's expectation). */
@@ -119,7 +127,9 @@ export class DemoReplica {
   }
 
   /**
-   * DESIGN.md §4 steps 2–7 on one batch: forward + backward, clip the global
+   * DESIGN.md §4 steps 2–7 on one batch: forward + backward one sequence at a
+   * time, the gradients accumulated and each sequence's sketched on the way
+   * (the update's proofs, src/verify/sequence-proof.ts), clip the global
    * gradient norm, then compress every tensor (one submit, five compress
    * dispatches), read back all kept indices and values at once and encode
    * them. `lr` is rounded to f32.
@@ -129,10 +139,7 @@ export class DemoReplica {
     const { gpu, model, table } = this;
     const eta = Math.fround(lr);
     const t0 = now();
-    const fb = gpu.encoder('demo.forwardBackward');
-    const shape = model.recordStep(fb, batch, 'grads');
-    fb.submit();
-    const loss = await model.readLoss(shape);
+    const { loss, proof } = await this.accumulateSequences(batch, header.step);
     const t1 = now();
     const rec = gpu.encoder('demo.compress');
     const n = model.ctx.layout.totalFloats;
@@ -167,8 +174,53 @@ export class DemoReplica {
       indices: indices.subarray(t.out, t.out + t.entries),
       values: values.subarray(t.out, t.out + t.entries),
     }));
-    const bytes = encodeUpdate({ version: UPDATE_FORMAT_VERSION, ...header, tensors }, this.settings);
+    const bytes = encodeUpdate({ version: UPDATE_FORMAT_VERSION, ...header, tensors, proof }, this.settings);
     return { bytes, loss, gradNorm: norm, forwardBackwardMs: t1 - t0, encodeMs: now() - t1 };
+  }
+
+  /**
+   * The batch's mean loss and gradient (in the gradient buffer), one sequence
+   * after another, each its own submit: the batch upload is a queue write, so
+   * sequences recorded into one encoder would all read the last one. After
+   * each, its loss is copied out and the accumulated gradient sketched;
+   * consecutive sketches differ by that sequence's gradient (sketches are
+   * linear), scaled back up by the batch size so a proof does not depend on
+   * how many sequences shared the batch.
+   */
+  private async accumulateSequences(batch: TokenBatch, step: number): Promise<{ loss: number; proof: Float32Array }> {
+    const { gpu, model } = this;
+    const B = batch.batch;
+    const n = model.ctx.layout.totalFloats;
+    const bufs = this.sequenceBuffersFor(B);
+    const seed = sketchSeed(step);
+    for (let i = 0; i < B; i++) {
+      const rec = gpu.encoder('demo.sequence');
+      const shape = model.recordStep(rec, sequenceOf(batch, i), 'grads', i > 0, 1 / B);
+      rec.copy(finalActs(model.ctx, shape).loss, bufs.losses, 4, 0, 4 * i);
+      for (const d of gradSketch(gpu, { n, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: i * SKETCH_ROWS, seed })) rec.dispatch(d);
+      rec.submit();
+    }
+    const [losses, sketches] = await Promise.all([gpu.readF32(bufs.losses, B), gpu.readF32(bufs.sketches, B * SKETCH_ROWS)]);
+    const proof = new Float32Array(B * SKETCH_ROWS);
+    for (let i = 0; i < proof.length; i++) proof[i] = B * (sketches[i] - (i >= SKETCH_ROWS ? sketches[i - SKETCH_ROWS] : 0));
+    return { loss: losses.reduce((a, b) => a + b, 0) / B, proof };
+  }
+
+  /**
+   * For verifiers (src/verify/sequence-proof.ts): the sketch of one
+   * sequence's gradient on the current parameters, as computeUpdate's proof
+   * has it. Touches only the gradient and sketch scratch buffers.
+   */
+  async sequenceSketch(sequence: TokenBatch, step: number): Promise<Float32Array> {
+    this.assertLive();
+    if (sequence.batch !== 1) throw new RangeError(`sequenceSketch takes one sequence, got ${sequence.batch}`);
+    const { gpu, model } = this;
+    const bufs = this.sequenceBuffersFor(1);
+    const rec = gpu.encoder('verify.sequence');
+    model.recordStep(rec, sequence, 'grads');
+    for (const d of gradSketch(gpu, { n: model.ctx.layout.totalFloats, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: 0, seed: sketchSeed(step) })) rec.dispatch(d);
+    rec.submit();
+    return gpu.readF32(bufs.sketches, SKETCH_ROWS);
   }
 
   /**
@@ -297,6 +349,20 @@ export class DemoReplica {
     this.applyBuffers?.indices.destroy();
     this.applyBuffers?.signs.destroy();
     this.paramsBackup?.destroy();
+    this.sequenceBuffers?.losses.destroy();
+    this.sequenceBuffers?.sketches.destroy();
+  }
+
+  private sequenceBuffersFor(B: number): { losses: GPUBuffer; sketches: GPUBuffer } {
+    if (this.sequenceBuffers && this.sequenceBuffers.sequences >= B) return this.sequenceBuffers;
+    this.sequenceBuffers?.losses.destroy();
+    this.sequenceBuffers?.sketches.destroy();
+    this.sequenceBuffers = {
+      losses: this.gpu.buffer('demo.sequence.losses', B * 4),
+      sketches: this.gpu.buffer('demo.sequence.sketches', B * SKETCH_ROWS * 4),
+      sequences: B,
+    };
+    return this.sequenceBuffers;
   }
 
   /** Index/sign buffers [M, table.entries], grown when a round has more updates than any before. */
@@ -313,6 +379,13 @@ export class DemoReplica {
   private assertLive(): void {
     if (this.disposed) throw new Error('this DemoReplica was disposed');
   }
+}
+
+/** Sequence i of a batch, as a batch of one (views, no copy). */
+export function sequenceOf(batch: TokenBatch, i: number): TokenBatch {
+  const S = batch.seqLen;
+  const at = (a: Int32Array) => a.subarray(i * S, (i + 1) * S);
+  return { inputIds: at(batch.inputIds), targets: batch.targets && at(batch.targets), batch: 1, seqLen: S };
 }
 
 /** A fresh random run id (the coordinator's job in a real run). */

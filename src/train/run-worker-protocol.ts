@@ -62,12 +62,14 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       type: z.literal('verify'),
       id: u32,
       step: u32,
-      /** Other clients' updates of this round to score. */
-      checks: z.array(z.object({ slot: u32, update: bytes }).strict()).max(256),
+      /** Other clients' updates of this round to score, each with the offset of the sequence in its range this tab recomputes. */
+      checks: z.array(z.object({ slot: u32, update: bytes, sequence: u32 }).strict()).max(256),
       /** The round's trusted updates in referenceSlots' order, this tab's own first (src/verify/references.ts). */
       references: z.array(z.object({ slot: u32, update: bytes }).strict()).min(1).max(65),
       /** How many of them, leaving out the candidate's own slot, score each candidate (the run's verification.references). */
       maxReferences: z.number().int().min(1).max(64),
+      /** The run's verification.maxProofErrorPermille. */
+      maxProofErrorPermille: z.number().int().min(0).max(1000),
     })
     .strict(),
   z.object({ type: z.literal('duty'), duty: z.number().min(0.05).max(1) }).strict(),
@@ -96,7 +98,11 @@ export const FromRunWorkerSchema = z.discriminatedUnion('type', [
       id: u32,
       step: u32,
       scores: z.array(z.object({ slot: u32, score: z.number().int().min(-1000).max(1000) }).strict()),
+      /** Each decoded candidate's recomputed sequence and its proof's relative error (per-mille, at most PROOF_ERROR_CAP). */
+      proofs: z.array(z.object({ slot: u32, sequence: u32, errorPermille: z.number().int().min(0) }).strict()),
       ms: z.number(),
+      /** Of ms, the recomputation (forward + backward of one sequence per check). */
+      recomputeMs: z.number(),
     })
     .strict(),
   z.object({ type: z.literal('error'), id: u32.nullable(), message: z.string() }).strict(),

@@ -13,6 +13,7 @@ import { getPreset } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
 import { decodeUpdate, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
 import { agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from '../verify/agreement-score';
+import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille } from '../verify/sequence-proof';
 import { updateKeys } from '../verify/overlap';
 import { DemoReplica } from './demo-trainer';
 import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
@@ -133,27 +134,46 @@ async function train(msg: Extract<RunWorkerRequest, { type: 'train' }>): Promise
 }
 
 /**
- * Scores other clients' updates against the round's trusted updates
- * (docs/verification.md "The score"): for each candidate the first
- * maxReferences references that are not the candidate's own slot. An update
- * that does not decode scores the minimum: the coordinator checked that it
- * decodes, so it cannot be an honest one. A reference that does not decode
- * is left out (the coordinator checked it too, so only a bug gets here).
+ * Scores other clients' updates (docs/verification.md): first the proof of
+ * the sequence the draw gave this tab, recomputed on the pre-round parameters
+ * (the queue runs this before the round's apply); a proof off by more than
+ * the run allows scores the minimum. Then the agreement with the round's
+ * trusted updates: for each candidate the first maxReferences references that
+ * are not its own slot. An update that does not decode scores the minimum:
+ * the coordinator checked that it decodes, so it cannot be an honest one. A
+ * reference that does not decode is left out (the coordinator checked it
+ * too, so only a bug gets here).
  */
 async function verify(msg: Extract<RunWorkerRequest, { type: 'verify' }>): Promise<void> {
-  const { replica } = need();
+  const { replica, loader, seqLen } = need();
   const t0 = performance.now();
   const refs = msg.references.flatMap(({ slot, update }) => {
     const decoded = decodeOrNull(slot, update, replica.expectedUpdate);
     return decoded ? [{ slot, keys: updateKeys(decoded) }] : [];
   });
-  const scores = msg.checks.map(({ slot, update }) => {
+  const scores: { slot: number; score: number }[] = [];
+  const proofs: { slot: number; sequence: number; errorPermille: number }[] = [];
+  let recomputeMs = 0;
+  for (const { slot, update, sequence } of msg.checks) {
     const decoded = decodeOrNull(slot, update, replica.expectedUpdate);
-    if (!decoded) return { slot, score: -MAX_SCORE };
+    if (!decoded || sequence >= decoded.batchCount) {
+      scores.push({ slot, score: -MAX_SCORE });
+      continue;
+    }
+    const r0 = performance.now();
+    const recomputed = await replica.sequenceSketch(await loader.batchForRange(decoded.batchStart + sequence, 1, seqLen), msg.step);
+    recomputeMs += performance.now() - r0;
+    const errorPermille = Math.min(PROOF_ERROR_CAP, proofErrorPermille(claimedSketch(decoded, sequence), recomputed));
+    proofs.push({ slot, sequence, errorPermille });
+    if (errorPermille > msg.maxProofErrorPermille) {
+      console.warn(`run worker: slot ${slot}'s proof of sequence ${decoded.batchStart + sequence} is off by ${errorPermille}‰`);
+      scores.push({ slot, score: -MAX_SCORE });
+      continue;
+    }
     const against = refs.filter((r) => r.slot !== slot).slice(0, msg.maxReferences);
-    return { slot, score: agreementScoreOfKeys(updateKeys(decoded), against.map((r) => r.keys), tensorBlockStarts(decoded)) };
-  });
-  post({ type: 'verified', id: msg.id, step: msg.step, scores, ms: performance.now() - t0 });
+    scores.push({ slot, score: agreementScoreOfKeys(updateKeys(decoded), against.map((r) => r.keys), tensorBlockStarts(decoded)) });
+  }
+  post({ type: 'verified', id: msg.id, step: msg.step, scores, proofs, ms: performance.now() - t0, recomputeMs });
 }
 
 function decodeOrNull(slot: number, bytes: Uint8Array, expected: DemoReplica['expectedUpdate']): ClientUpdate | null {

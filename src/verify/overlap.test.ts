@@ -27,7 +27,7 @@ function randomUpdate(seed: number, range: (size: number) => [number, number] = 
     }
     return { shape, block, k, indices, values: Float32Array.from(indices, () => (r() < 0.5 ? -1 : 1)) };
   });
-  return { version: 2, runId: new Uint8Array(16), step: 3, batchStart: 10, batchCount: 2, tensors };
+  return { version: 3, runId: new Uint8Array(16), step: 3, batchStart: 10, batchCount: 2, tensors, proof: new Float32Array(8) };
 }
 
 function mapValues(u: ClientUpdate, f: (v: number, i: number) => number): ClientUpdate {
