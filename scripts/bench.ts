@@ -174,17 +174,19 @@ const demoSection: Section = {
     );
     console.log(
       formatTable(
-        ['bytes/update', 'dense fp32 grad', 'ratio', 'fwd+bwd ms', 'encode ms', 'decode ms', 'enc+dec share', 'verify ms/check', 'verify share (3 checks)', 'checksums agree'],
+        ['bytes/update (proofs)', 'dense fp32 grad', 'DeMo ratio (with proofs)', 'fwd+bwd ms', 'encode ms', 'decode ms', 'enc+dec share', 'verify ms/check (recompute)', 'verify share: probation (3 checks)', 'past probation', 'max proof error', 'checksums agree'],
         [[
-          String(d.bytesPerUpdate),
+          `${d.bytesPerUpdate} (${d.proofBytesPerUpdate})`,
           String(d.denseGradientBytes),
-          `${fmt(d.compressionRatio)}×`,
+          `${fmt(d.compressionRatio)}× (${fmt(d.payloadRatio)}×)`,
           fmt(d.forwardBackwardMs),
           fmt(d.encodeMs),
           fmt(d.decodeMs),
           `${(d.encodeDecodeShare * 100).toFixed(1)}%`,
-          fmt(d.verifyMsPerCheck, 3),
+          `${fmt(d.verifyMsPerCheck, 3)} (${fmt(d.recomputeMsPerCheck, 3)})`,
           `${(d.verifyShare * 100).toFixed(2)}%`,
+          `${(d.verifySteadyShare * 100).toFixed(2)}%`,
+          `${d.maxProofErrorPermille}‰`,
           d.allChecksumsAgree ? 'every step' : 'NO',
         ]],
       ),

@@ -44,12 +44,12 @@ import { createNodeGpu } from '../src/gpu/node-gpu';
 import { getPreset } from '../src/model/config';
 import { GpuModel, type TokenBatch } from '../src/model/gpu-model';
 import { initParams } from '../src/model/init';
-import { decodeUpdate, encodeUpdate, PROOF_ROWS, type DecodedUpdate } from '../src/protocol/update-codec';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, type DecodedUpdate } from '../src/protocol/update-codec';
 import { assignRanges, roundSeed } from '../src/run/assignment';
 import { parseRunConfig } from '../src/run/run-config';
 import { lowerMedian, proofOffsets } from '../src/run/verification';
 import { DemoReplica } from '../src/train/demo-trainer';
-import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille } from '../src/verify/sequence-proof';
+import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille, unitRange } from '../src/verify/sequence-proof';
 import { scheduledLearningRate } from '../src/train/schedule';
 import { agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from '../src/verify/agreement-score';
 import { referenceSlots } from '../src/verify/references';
@@ -155,7 +155,7 @@ function reheader(u: DecodedUpdate, step: number, range: { start: number; count:
 }
 
 function fittedProof(from: Float32Array, count: number): Float32Array {
-  const out = new Float32Array(count * PROOF_ROWS);
+  const out = new Float32Array(proofUnits(count) * PROOF_ROWS);
   for (let i = 0; i < out.length; i++) out[i] = from[i % from.length];
   return out;
 }
@@ -525,12 +525,15 @@ async function main(): Promise<void> {
     let judgeMs = 0;
     for (let s = 0; s < N; s++) {
       const cands = candidates(t, s, ranges[s], decoded, keys, past, s === victim ? persistent : null);
-      // The committee's recomputed sequences, on the pre-round parameters every replica shares (one recomputation per sequence serves them all).
+      // The committee's recomputed proof units, on the pre-round parameters every replica shares (one recomputation per sequence serves them all).
       const ro = rng(t, s, 4);
-      const offsets = proofOffsets(ranges[s].count, COMMITTEE, () => Math.floor(ro() * 2 ** 32));
+      const offsets = proofOffsets(proofUnits(ranges[s].count), COMMITTEE, () => Math.floor(ro() * 2 ** 32));
       const p0 = performance.now();
       const recomputed = new Map<number, Float32Array>();
-      for (const o of new Set(offsets)) recomputed.set(o, await honest[0].sequenceSketch(await loader.batchForRange(ranges[s].start + o, 1, seqLen), t));
+      for (const o of new Set(offsets)) {
+        const unit = unitRange(ranges[s].count, o);
+        recomputed.set(o, await honest[0].unitSketch(await loader.batchForRange(ranges[s].start + unit.start, unit.count, seqLen), t));
+      }
       recomputeMs.push((performance.now() - p0) / new Set(offsets).size);
       const j0 = performance.now();
       verdicts.push(...judge(t, s, cands, decoded, keys, history, agreementMs, offsets, recomputed));
@@ -726,8 +729,8 @@ function judge(
     const refsOf = (v: number) => referenceSlots(v, all, s, REFERENCES, N).map((j) => keys[j]);
     const agreementScores = committee.map((v) => agreementScoreOfKeys(ku, refsOf(v), starts));
     agreementMs.push((performance.now() - a0) / agreementScores.length);
-    // Verifier i recomputes sequence offsets[i]; a proof off by more than the run allows scores the minimum, whatever the agreement.
-    const proofErrors = offsets.map((o) => (o < update.batchCount ? Math.min(PROOF_ERROR_CAP, proofErrorPermille(claimedSketch(update, o), recomputed.get(o)!)) : PROOF_ERROR_CAP));
+    // Verifier i recomputes proof unit offsets[i]; a proof off by more than the run allows scores the minimum, whatever the agreement.
+    const proofErrors = offsets.map((o) => (o < proofUnits(update.batchCount) ? Math.min(PROOF_ERROR_CAP, proofErrorPermille(claimedSketch(update, o), recomputed.get(o)!)) : PROOF_ERROR_CAP));
     const gated = (xs: number[]) => xs.map((x, i) => (proofErrors[i] > MAX_PROOF_ERROR ? -MAX_SCORE : x));
     const scores = gated(agreementScores);
     const pairScores = gated(committee.map((v) => uncenteredScore(ku, [keys[v]])));
@@ -877,7 +880,7 @@ interface Timings extends GradientTimings {
   fbMs: number[];
   /** One agreementScore (no gradient: two key lists and a merge). */
   agreementMs: number[];
-  /** Recomputing one sequence's gradient sketch (forward + backward of one sequence and the sketch). */
+  /** Recomputing one proof unit's gradient sketch (forward + backward of its sequences and the sketch). */
   recomputeMs: number[];
   /** Applying the agreed set (once: the replicas share the parameters). */
   applyMs: number[];

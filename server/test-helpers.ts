@@ -1,7 +1,7 @@
 /** Builders shared by the server tests: a small run config and real encoded updates for it. */
 import { mulberry32 } from '../src/kernels/testing/random';
 import { randomTensor } from '../src/protocol/test-helpers';
-import { encodeUpdate, PROOF_ROWS, UPDATE_FORMAT_VERSION } from '../src/protocol/update-codec';
+import { encodeUpdate, PROOF_ROWS, proofUnits, UPDATE_FORMAT_VERSION } from '../src/protocol/update-codec';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../src/run/run-config';
 import { runModel } from './run-model';
 
@@ -31,7 +31,7 @@ export function encodedTestUpdate(config: RunConfig, step: number, seed: number,
   const { chunk, topk, quantize1bit } = rm.expected;
   const tensors = rm.expected.shapes.map((shape) => randomTensor(shape, chunk, topk, quantize1bit, rand));
   return encodeUpdate(
-    { version: UPDATE_FORMAT_VERSION, runId: rm.runId, step, batchStart: batch.start, batchCount: batch.count, tensors, proof: new Float32Array(batch.count * PROOF_ROWS) },
+    { version: UPDATE_FORMAT_VERSION, runId: rm.runId, step, batchStart: batch.start, batchCount: batch.count, tensors, proof: new Float32Array(proofUnits(batch.count) * PROOF_ROWS) },
     { chunk, topk, quantize1bit },
   );
 }

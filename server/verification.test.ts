@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { commitment } from '../src/protocol/commitment';
-import { decodeUpdate, encodeUpdate, PROOF_ROWS, UPDATE_FORMAT_VERSION } from '../src/protocol/update-codec';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, UPDATE_FORMAT_VERSION } from '../src/protocol/update-codec';
 import { encodeBitmap } from '../src/run/bitmap';
 import type { RunConfig, RunConfigInput } from '../src/run/run-config';
 import type { Round } from '../src/run/types';
@@ -49,7 +49,7 @@ function reheaded(config: RunConfig, bytes: Uint8Array, step: number, batch: { s
   const rm = runModel(config);
   const u = decodeUpdate(bytes, rm.expected);
   const { chunk, topk, quantize1bit } = rm.expected;
-  const proof = new Float32Array(batch.count * PROOF_ROWS);
+  const proof = new Float32Array(proofUnits(batch.count) * PROOF_ROWS);
   proof.set(u.proof.subarray(0, proof.length));
   return encodeUpdate({ version: UPDATE_FORMAT_VERSION, runId: rm.runId, step, batchStart: batch.start, batchCount: batch.count, tensors: u.tensors, proof }, { chunk, topk, quantize1bit });
 }

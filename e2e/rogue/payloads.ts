@@ -10,7 +10,7 @@
  */
 import { blockCount, blockShape, elementCount, keptPerBlock } from '../../src/demo/blocks';
 import { getPreset, parameterSpecs } from '../../src/model/config';
-import { decodeUpdate, encodeUpdate, PROOF_ROWS, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../../src/protocol/update-codec';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../../src/protocol/update-codec';
 import type { RunConfig } from '../../src/run/run-config';
 
 export interface RunShapes {
@@ -72,7 +72,7 @@ export function craftUpdate(rs: RunShapes, head: Head, rand: () => number, sign:
     return { shape: [...shape], block, k, indices, values };
   });
   // Sequence proofs it never computed: made-up sketches of a plausible size.
-  const proof = Float32Array.from({ length: head.count * PROOF_ROWS }, () => (rand() - 0.5) * 2);
+  const proof = Float32Array.from({ length: proofUnits(head.count) * PROOF_ROWS }, () => (rand() - 0.5) * 2);
   return encodeUpdate(
     { version: UPDATE_FORMAT_VERSION, runId: rs.runId, step: head.step, batchStart: head.start, batchCount: head.count, tensors, proof },
     { chunk, topk, quantize1bit },
@@ -81,7 +81,7 @@ export function craftUpdate(rs: RunShapes, head: Head, rand: () => number, sign:
 
 /** The proofs of `from` fitted to `count` sequences: a copier's best guess is the sketches it copied. */
 function fittedProof(from: Float32Array, count: number): Float32Array {
-  const out = new Float32Array(count * PROOF_ROWS);
+  const out = new Float32Array(proofUnits(count) * PROOF_ROWS);
   for (let i = 0; i < out.length; i++) out[i] = from.length > 0 ? from[i % from.length] : 0;
   return out;
 }

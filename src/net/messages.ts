@@ -113,7 +113,7 @@ const roundSchema = z.strictObject({
   commitments: z.array(hashSchema.nullable()).max(MAX_SLOTS),
   witnesses: z.array(z.strictObject({ held: heldSchema, checksum: checksumSchema, scores: scoresSchema }).nullable()).max(MAX_SLOTS),
   copies: z.array(z.string().max(500).nullable()).max(MAX_SLOTS),
-  checks: z.array(z.strictObject({ slot: count, verifiers: z.array(clientIdSchema).max(16), sequences: z.array(count).max(16) })).max(MAX_SLOTS).nullable(),
+  checks: z.array(z.strictObject({ slot: count, verifiers: z.array(clientIdSchema).max(16), units: z.array(count).max(16) })).max(MAX_SLOTS).nullable(),
   startedAt: time,
 });
 

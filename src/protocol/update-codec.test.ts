@@ -4,6 +4,7 @@ import { randomUpdate, testRunId } from './test-helpers';
 import {
   decodeUpdate,
   encodedUpdateBytes,
+  proofUnits,
   encodeUpdate,
   shapeDigest,
   UPDATE_FORMAT_VERSION,
@@ -210,14 +211,14 @@ describe('update codec: strict decoder', () => {
   it('truncated anywhere, and before allocating for a hostile but honest-looking header', () => {
     const full = smallBytes(true);
     for (const len of [0, 3, 5, 21, 41, 42, 45, 50, 51, 54, 57, 58, 105]) expectDecodeError(full.subarray(0, len), SMALL, 'truncated');
-    expectDecodeError(full.subarray(0, 54), SMALL, 'truncated', /the body of 17 entries and 3 sequence proofs needs 55 bytes at offset 51, only 3 remain/);
+    expectDecodeError(full.subarray(0, 54), SMALL, 'truncated', /the body of 17 entries and 3 proofs needs 55 bytes at offset 51, only 3 remain/);
     // The run's shapes are huge and the payload stops after the header: refused before any array is made.
     const big: ExpectedUpdate = { shapes: [[65536, 65536]], chunk: 64, topk: 8 };
     const header = encodeUpdate(randomUpdate([], 64, 8, true, 1), { chunk: 64, topk: 8, quantize1bit: true }).slice(0, 51);
     const v = new DataView(header.buffer);
     v.setUint32(38, 1, true);
     header.set(shapeDigest(big.shapes), 42);
-    expectDecodeError(header, big, 'truncated', /the body of 8388608 entries and 4 sequence proofs needs 13631552 bytes/);
+    expectDecodeError(header, big, 'truncated', /the body of 8388608 entries and 4 proofs needs 13631552 bytes/);
   });
 
   it('batch-range', () => {
@@ -296,11 +297,17 @@ describe('update codec: strict decoder', () => {
 
   it('proof: every value finite, sequence and row named', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
-      expectDecodeError(smallBytes(true, (_, v) => v.setFloat32(58 + 4 * 6, bad, true)), SMALL, 'proof', /sequence 1 row 2: .* is not finite/);
-      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(123 + 4 * 11, bad, true)), SMALL, 'proof', /sequence 2 row 3/);
+      expectDecodeError(smallBytes(true, (_, v) => v.setFloat32(58 + 4 * 6, bad, true)), SMALL, 'proof', /unit 1 row 2: .* is not finite/);
+      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(123 + 4 * 11, bad, true)), SMALL, 'proof', /unit 2 row 3/);
     }
+    // Beyond MAX_PROOF_UNITS sequences, sequences share proofs: 8 proofs for 8, 9 or 1000 sequences.
+    expect([1, 7, 8, 9, 1000].map(proofUnits)).toEqual([1, 7, 8, 8, 8]);
+    const many = { ...smallUpdate(true), batchCount: 1000, proof: Float32Array.from({ length: 32 }, (_, i) => i) };
+    const back = decodeUpdate(encodeUpdate(many, modeOf(SMALL, true)), SMALL);
+    expect([back.batchCount, back.proof.length]).toEqual([1000, 32]);
+    expect(encodeUpdate(many, modeOf(SMALL, true)).length).toBe(58 + 128);
     // The batch count sizes the proofs: one sequence more and the payload is short by 16 bytes.
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(34, 4, true)), SMALL, 'truncated', /17 entries and 4 sequence proofs needs 71 bytes at offset 51, only 55 remain/);
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(34, 4, true)), SMALL, 'truncated', /17 entries and 4 proofs needs 71 bytes at offset 51, only 55 remain/);
   });
 
   it('rejects a bad expect as a caller bug (RangeError), not as a payload error', () => {
@@ -321,7 +328,7 @@ describe('update codec: encoder validation', () => {
     expectEncodeError({ ...smallUpdate(true), batchCount: 0 }, ONE_BIT, 'batch-range');
     expectEncodeError({ ...smallUpdate(true), batchStart: 2 ** 53 }, ONE_BIT, 'batch-range');
     expectEncodeError({ ...smallUpdate(true), batchCount: 2 }, ONE_BIT, 'proof', /12 proof values; 2 sequences need 8/);
-    expectEncodeError({ ...smallUpdate(true), proof: Float32Array.of(...new Array(11).fill(0), NaN) }, ONE_BIT, 'proof', /sequence 2 row 3: NaN/);
+    expectEncodeError({ ...smallUpdate(true), proof: Float32Array.of(...new Array(11).fill(0), NaN) }, ONE_BIT, 'proof', /unit 2 row 3: NaN/);
     expectEncodeError(smallUpdate(true), { ...ONE_BIT, chunk: 0 }, 'chunk');
     expectEncodeError(smallUpdate(true), { ...ONE_BIT, topk: 70_000 }, 'k');
   });

@@ -45,10 +45,11 @@
  *   The stream ends with zero bits up to a byte boundary (canonical again).
  *   3. unquantized mode only: after the stream, one f32 per entry in the same
  *      order, finite (±0 allowed, bits preserved).
- *   4. the sequence proofs: batch count × PROOF_ROWS f32, finite, sequence by
- *      sequence of the batch range: each sequence's gradient sketch
- *      (src/verify/sequence-proof.ts), which a verifier recomputes for one
- *      sequence it draws after the commit. Version 3 added them.
+ *   4. the proofs: proofUnits(batch count) × PROOF_ROWS f32, finite, unit by
+ *      unit of the batch range (at most MAX_PROOF_UNITS consecutive groups of
+ *      its sequences): each unit's gradient sketch (src/verify/sequence-proof.ts),
+ *      which a verifier recomputes for one unit it draws after the commit.
+ *      Version 3 added them.
  * The body's length is thus fixed by the run, the mode and the batch count: a
  * payload of any other length is rejected before a single field of the body
  * is read.
@@ -65,8 +66,19 @@ import { blockCount, blockShape, elementCount, indexBits, keptPerBlock } from '.
 
 export const UPDATE_MAGIC = 'TSRU';
 export const UPDATE_FORMAT_VERSION = 3;
-/** Sketch rows a sequence proof has (src/kernels/sketch/grad-sketch.ts SKETCH_ROWS). */
+/** Sketch rows a proof has (src/kernels/sketch/grad-sketch.ts SKETCH_ROWS). */
 export const PROOF_ROWS = 4;
+/**
+ * At most this many proofs an update: beyond it, consecutive sequences share
+ * one, so proofs stay a few bytes however many sequences a tab trains, and a
+ * verifier recomputes a fixed share of the author's work.
+ */
+export const MAX_PROOF_UNITS = 8;
+
+/** The proofs an update of `batchCount` sequences carries. */
+export function proofUnits(batchCount: number): number {
+  return Math.min(batchCount, MAX_PROOF_UNITS);
+}
 export const RUN_ID_BYTES = 16;
 export const UPDATE_HEADER_BYTES = 51;
 
@@ -95,7 +107,7 @@ export interface ClientUpdate {
   batchStart: number;
   batchCount: number;
   tensors: UpdateTensor[];
-  /** batchCount × PROOF_ROWS: sequence i's gradient sketch at [i·PROOF_ROWS, (i+1)·PROOF_ROWS). */
+  /** proofUnits(batchCount) × PROOF_ROWS: unit u's gradient sketch at [u·PROOF_ROWS, (u+1)·PROOF_ROWS) (src/verify/sequence-proof.ts). */
   proof: Float32Array;
 }
 
@@ -277,9 +289,9 @@ export function shapeDigest(shapes: readonly (readonly number[])[]): Uint8Array 
   return sha256(new TextEncoder().encode(shapes.map((s) => s.join('x')).join(','))).slice(0, 4);
 }
 
-/** Bytes of the sequence proofs of `batchCount` sequences. */
+/** Bytes of the proofs of an update of `batchCount` sequences. */
 export function proofBytes(batchCount: number): number {
-  return 4 * PROOF_ROWS * batchCount;
+  return 4 * PROOF_ROWS * proofUnits(batchCount);
 }
 
 /** Wire size of an update for these shapes and mode that trained `batchCount` sequences. */
@@ -289,9 +301,10 @@ export function encodedUpdateBytes(shapes: readonly number[][], mode: UpdateMode
 
 function checkProof(proof: Float32Array, batchCount: number, fail: Fail): void {
   for (let i = 0; i < proof.length; i++) {
-    if (!Number.isFinite(proof[i])) fail('proof', `sequence ${Math.floor(i / PROOF_ROWS)} row ${i % PROOF_ROWS}: ${proof[i]} is not finite`);
+    if (!Number.isFinite(proof[i])) fail('proof', `unit ${Math.floor(i / PROOF_ROWS)} row ${i % PROOF_ROWS}: ${proof[i]} is not finite`);
   }
-  if (proof.length !== batchCount * PROOF_ROWS) fail('proof', `${proof.length} proof values; ${batchCount} sequences need ${batchCount * PROOF_ROWS}`);
+  const wanted = proofUnits(batchCount) * PROOF_ROWS;
+  if (proof.length !== wanted) fail('proof', `${proof.length} proof values; ${batchCount} sequences need ${wanted}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -477,7 +490,7 @@ export function decodeUpdate(bytes: Uint8Array, expect: ExpectedUpdate): Decoded
   const size = bodySize(layouts, oneBit);
   const total = size.total + proofBytes(header.batchCount);
   if (r.remaining < total) {
-    failDecode('truncated', `the body of ${size.entries} entries and ${header.batchCount} sequence proofs needs ${total} bytes at offset ${r.offset}, only ${r.remaining} remain`);
+    failDecode('truncated', `the body of ${size.entries} entries and ${proofUnits(header.batchCount)} proofs needs ${total} bytes at offset ${r.offset}, only ${r.remaining} remain`);
   }
   if (r.remaining > total) {
     failDecode('trailing-bytes', `${r.remaining - total} bytes after the body (offset ${r.offset + total})`);
@@ -488,7 +501,7 @@ export function decodeUpdate(bytes: Uint8Array, expect: ExpectedUpdate): Decoded
   for (const tensor of tensors) tensor.values = oneBit ? readSigns(bits, tensor.indices.length) : readFloats(r, tensor.indices.length);
   checkPadding(stream, bits.position);
   tensors.forEach((tensor, t) => checkValues(t, tensor.shape, tensor.block, tensor.k, tensor.values, oneBit, failDecode));
-  const proof = new Float32Array(header.batchCount * PROOF_ROWS);
+  const proof = new Float32Array(proofUnits(header.batchCount) * PROOF_ROWS);
   for (let i = 0; i < proof.length; i++) proof[i] = r.f32('proof');
   checkProof(proof, header.batchCount, failDecode);
   const { quantize1bit, ...rest } = header;

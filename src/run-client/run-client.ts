@@ -48,7 +48,11 @@ export interface RunView {
   /** Verification standing: probation, strikes, held/vested/forfeited points, verifier duty. */
   standing: Standing | null;
   /** Updates this tab scored as a verifier, and the time it spent on them. */
-  verified: { checks: number; ms: number };
+  /**
+   * Verification so far: checks scored, their time in all, the recomputation's part of it, and the longest one round's
+   * took (it delays this tab's witness report, so it bounds what verification adds to a round).
+   */
+  verified: { checks: number; ms: number; recomputeMs: number; maxRoundMs: number };
   error: string | null;
 }
 
@@ -392,7 +396,7 @@ export class RunClient {
     const held = (slot: number) => this.payloads.get(round.commitments[slot] as string)?.bytes;
     const checks = myChecks(round, this.id).flatMap((c) => {
       const bytes = held(c.slot);
-      return bytes ? [{ slot: c.slot, update: bytes, sequence: c.sequences[c.verifiers.indexOf(this.id)] }] : [];
+      return bytes ? [{ slot: c.slot, update: bytes, unit: c.units[c.verifiers.indexOf(this.id)] }] : [];
     });
     if (checks.length === 0) return [];
     const config = this.need();
@@ -409,8 +413,9 @@ export class RunClient {
       maxReferences: max,
       maxProofErrorPermille: config.verification.maxProofErrorPermille,
     });
-    for (const p of r.proofs) console.info(`verify: step ${round.step} slot ${p.slot} sequence ${p.sequence}: proof error ${p.errorPermille}‰`);
-    this.view.verified = { checks: this.view.verified.checks + r.scores.length, ms: this.view.verified.ms + r.ms };
+    for (const p of r.proofs) console.info(`verify: step ${round.step} slot ${p.slot} unit ${p.unit}: proof error ${p.errorPermille}‰`);
+    const v = this.view.verified;
+    this.view.verified = { checks: v.checks + r.scores.length, ms: v.ms + r.ms, recomputeMs: v.recomputeMs + r.recomputeMs, maxRoundMs: Math.max(v.maxRoundMs, r.ms) };
     return r.scores;
   }
 
@@ -480,7 +485,7 @@ function emptyView(clientId: string): RunView {
     bytesReceived: 0,
     members: 0,
     standing: null,
-    verified: { checks: 0, ms: 0 },
+    verified: { checks: 0, ms: 0, recomputeMs: 0, maxRoundMs: 0 },
     error: null,
   };
 }

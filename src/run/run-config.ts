@@ -40,8 +40,14 @@ export const verificationSchema = z
     verifiers: z.number().int().min(1).max(16).default(3),
     /** Updates of the round a verifier scores a candidate against: its own and members' past probation (src/verify/references.ts). */
     references: z.number().int().min(1).max(64).default(8),
-    /** Probability that an update of a client past probation is checked. */
+    /** Probability that an update of a client past probation is checked (lowered to keep to maxRecomputeShare). */
     sampleRate: z.number().min(0).max(1).default(0.25),
+    /**
+     * The share of a member's training that recomputing the sampled checks of members past probation may take on average:
+     * each verifier recomputes one sequence per check, so with s sequences a member and v verifiers a check the sample rate
+     * is at most maxRecomputeShare · s / v (src/run/verification.ts checkRate). Probation checks come on top.
+     */
+    maxRecomputeShare: z.number().min(0).max(1000).default(0.1),
     /** Passed checks before a new identity leaves probation (every update checked, no weight as witness or verifier). */
     probationRounds: z.number().int().min(0).default(3),
     /** Rounds after which earned points vest; a strike forfeits the unvested ones. */

@@ -42,11 +42,12 @@ export interface Check {
   slot: number;
   verifiers: ClientId[];
   /**
-   * Aligned with verifiers: the offset, within the author's assigned range, of
-   * the sequence whose gradient that verifier recomputes against the update's
-   * proof (src/verify/sequence-proof.ts). Distinct while the range allows.
+   * Aligned with verifiers: the proof unit of the author's range (a group of
+   * its sequences, src/verify/sequence-proof.ts unitRange) whose gradient
+   * that verifier recomputes against the update's proof. Distinct while the
+   * range has enough units.
    */
-  sequences: number[];
+  units: number[];
 }
 
 /** A verifier's score for one checked slot, an integer in [-1000, 1000] (src/verify/agreement-score.ts: hundredths of a σ). */

@@ -7,10 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { allHeld, cid, hash, SALT, Sim, sum, testConfig } from './test-helpers';
 import type { RunConfigInput } from './run-config';
 import type { Score } from './types';
-import { drawChecks, lowerMedian } from './verification';
+import { checkRate, drawChecks, lowerMedian } from './verification';
 
+// No cost cap on the sample rate (maxRecomputeShare) unless a test sets one: these tests are about the rules.
 const rules = (v: NonNullable<RunConfigInput['verification']> = {}, rest: RunConfigInput = {}) =>
-  testConfig({ ...rest, verification: { probationRounds: 2, vestingRounds: 2, maxStrikes: 2, sampleRate: 0, verifiers: 3, passScore: 20, maxOverlapPermille: 500, ...v } });
+  testConfig({ ...rest, verification: { probationRounds: 2, vestingRounds: 2, maxStrikes: 2, sampleRate: 0, verifiers: 3, passScore: 20, maxOverlapPermille: 500, maxRecomputeShare: 1000, ...v } });
 
 /** Clients 1..n join at t=0 and round 0 starts at t=1000. */
 function started(n: number, config = rules()): Sim {
@@ -59,7 +60,7 @@ describe('drawing the checks', () => {
     }
   });
 
-  it('gives each verifier a sequence of the author’s range to recompute, distinct while the range has enough', () => {
+  it('gives each verifier a proof unit of the author’s range to recompute, distinct while the range has enough', () => {
     const config = rules({ verifiers: 3 }, { globalBatch: { start: 16, end: 16, warmupTokens: 0 } });
     const sim = started(4, config);
     for (const n of [1, 2, 3, 4]) sim.commit(n, 1500);
@@ -69,24 +70,24 @@ describe('drawing the checks', () => {
     for (const c of r.checks!) {
       const count = r.assignments[c.slot].count;
       expect(count).toBe(4);
-      expect(c.sequences).toHaveLength(c.verifiers.length);
-      expect(c.sequences.every((o) => Number.isInteger(o) && o >= 0 && o < count)).toBe(true);
-      expect(new Set(c.sequences).size).toBe(3);
-      firsts.add(c.sequences[0]);
+      expect(c.units).toHaveLength(c.verifiers.length);
+      expect(c.units.every((o) => Number.isInteger(o) && o >= 0 && o < count)).toBe(true);
+      expect(new Set(c.units).size).toBe(3);
+      firsts.add(c.units[0]);
     }
     // Drawn, not fixed: over many salts every offset of the range comes first somewhere.
-    for (let x = 1; x < 40; x++) for (const c of drawChecks(config, sim.state, r, x.toString(16).padStart(2, '0').repeat(32))) firsts.add(c.sequences[0]);
+    for (let x = 1; x < 40; x++) for (const c of drawChecks(config, sim.state, r, x.toString(16).padStart(2, '0').repeat(32))) firsts.add(c.units[0]);
     expect([...firsts].sort()).toEqual([0, 1, 2, 3]);
-    // The checks and verifiers themselves do not depend on the sequence draw.
+    // The checks and verifiers themselves do not depend on the unit draw.
     expect(drawChecks(config, sim.state, r, SALT).map(({ slot, verifiers }) => ({ slot, verifiers }))).toEqual(r.checks!.map(({ slot, verifiers }) => ({ slot, verifiers })));
   });
 
-  it('repeats sequences only when the range is shorter than the committee', () => {
+  it('repeats units only when the range has fewer than the committee', () => {
     const config = rules({ verifiers: 3 }, { globalBatch: { start: 4, end: 4, warmupTokens: 0 } });
     const sim = started(4, config);
     for (const n of [1, 2, 3, 4]) sim.commit(n, 1500);
     sim.draw(1500);
-    for (const c of sim.state.round!.checks!) expect(c.sequences).toEqual([0, 0, 0]);
+    for (const c of sim.state.round!.checks!) expect(c.units).toEqual([0, 0, 0]);
   });
 
   it('is fixed by the seed and the salt, and another salt draws other verifiers', () => {
@@ -111,6 +112,30 @@ describe('drawing the checks', () => {
     const checks = sim.log.filter((e) => e.type === 'verdict' && e.step === 2);
     expect(checks.map((e) => (e.type === 'verdict' ? e.clientId : ''))).toEqual([cid(4), cid(5)]); // only the probation updates (sampleRate 0)
     for (const e of checks) if (e.type === 'verdict') for (const x of e.scores) expect([cid(1), cid(2), cid(3)]).toContain(x.verifier);
+  });
+
+  it('lowers the sample rate so recomputing costs a member at most maxRecomputeShare of its training', () => {
+    // 8 sequences over 4 members: 2 each, one proof unit each; 3 verifiers a check; a share of 0.3 allows 0.3 · 2 / 3 = 0.2.
+    const capped = rules({ probationRounds: 0, sampleRate: 1, maxRecomputeShare: 0.3 });
+    const sim = started(4, capped);
+    for (const n of [1, 2, 3, 4]) sim.commit(n, 1500);
+    const r = sim.state.round!;
+    expect(r.assignments.reduce((a, x) => a + x.count, 0)).toBe(8);
+    expect(checkRate(capped, r, 4)).toBeCloseTo(0.2, 12);
+    // Below the cap the configured rate stands; a one-member round has nobody to verify and keeps it.
+    expect(checkRate(rules({ sampleRate: 0.1, maxRecomputeShare: 0.3 }), r, 4)).toBe(0.1);
+    expect(checkRate(capped, r, 1)).toBe(1);
+    // Two members: one verifier a check, 0.3 · 2 / 1 = 0.6.
+    expect(checkRate(capped, r, 2)).toBeCloseTo(0.6, 12);
+    // Over many salts about a fifth of the updates are checked, and each check costs its verifiers one sequence each.
+    let checked = 0;
+    const draws = 400;
+    for (let x = 0; x < draws; x++) checked += drawChecks(capped, sim.state, r, (x + 1).toString(16).padStart(64, '0')).length;
+    const share = checked / (4 * draws);
+    expect(share).toBeGreaterThan(0.16);
+    expect(share).toBeLessThan(0.24);
+    // The expected recomputations a member does (rate · verifiers) over its 2 units stay within the share.
+    expect((share * 3) / 2).toBeLessThan(0.3 * 1.2);
   });
 
   it('samples updates past probation with sampleRate: 0 checks none, 1 checks all', () => {

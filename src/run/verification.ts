@@ -8,6 +8,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { seedStream } from './assignment';
+import { proofUnits } from '../protocol/update-codec';
 import type { Check, ClientId, ClientRecord, Effect, Exclusion, Round, RunConfig, RunState, Score } from './types';
 
 /** A new identity: every update checked, no weight as witness, verifier only when nobody else can be. */
@@ -18,7 +19,7 @@ export function onProbation(config: RunConfig, c: ClientRecord): boolean {
 /**
  * Unsigned 32-bit draws from the round seed and the coordinator's salt:
  * nobody can compute them before commits close. `domain` 0 draws the checks,
- * 1 the recomputed sequences, so adding one never moves the other.
+ * 1 the recomputed proof units, so adding one never moves the other.
  */
 function drawStream(round: Round, salt: string, domain = 0): () => number {
   const seed = new Uint8Array(domain === 0 ? 64 : 65);
@@ -29,13 +30,32 @@ function drawStream(round: Round, salt: string, domain = 0): () => number {
 }
 
 /**
- * The sequences the verifiers of one check recompute: consecutive offsets
+ * The probability that an update past probation is checked: the configured
+ * sampleRate, lowered so that recomputation costs a member at most
+ * maxRecomputeShare of its training on average. A member verifies
+ * rate · v checks a round (v verifiers each, spread over the members) and
+ * trains s proof units, and each check costs it one unit, so rate · v / s
+ * is the share. A tiny global batch spread over many members thus checks
+ * fewer updates instead of costing more. With more than MAX_PROOF_UNITS
+ * sequences a check recomputes one of MAX_PROOF_UNITS units, so s is the
+ * round's mean proof units a member.
+ */
+export function checkRate(config: RunConfig, round: Round, active: number): number {
+  const { sampleRate, maxRecomputeShare, verifiers } = config.verification;
+  const v = Math.min(verifiers, active - 1);
+  if (v < 1) return sampleRate;
+  const units = round.assignments.reduce((a, x) => a + proofUnits(x.count), 0) / round.assignments.length;
+  return Math.min(sampleRate, (maxRecomputeShare * units) / v);
+}
+
+/**
+ * The proof units the verifiers of one check recompute: consecutive ones
  * from a random one, so they are distinct while the range has enough (a lazy
  * author that skipped most of its range fails most verifiers, not one).
  */
-export function proofOffsets(count: number, verifiers: number, next: () => number): number[] {
-  const first = next() % count;
-  return Array.from({ length: verifiers }, (_, i) => (first + i) % count);
+export function proofOffsets(units: number, verifiers: number, next: () => number): number[] {
+  const first = next() % units;
+  return Array.from({ length: verifiers }, (_, i) => (first + i) % units);
 }
 
 function shuffled(ids: ClientId[], next: () => number): ClientId[] {
@@ -56,9 +76,10 @@ function shuffled(ids: ClientId[], next: () => number): ClientId[] {
  * (a young run). An update nobody else can verify is not checked.
  */
 export function drawChecks(config: RunConfig, s: RunState, round: Round, salt: string): Check[] {
-  const { verifiers: wanted, sampleRate } = config.verification;
+  const { verifiers: wanted } = config.verification;
   const next = drawStream(round, salt);
   const active = round.slots.filter((id, slot) => s.clients[id].status === 'member' && round.commitments[slot] !== null);
+  const sampleRate = checkRate(config, round, active.length);
   const checks: Check[] = [];
   round.slots.forEach((author, slot) => {
     // One draw per slot whatever happens, so a slot's draw does not depend on the others'.
@@ -69,10 +90,10 @@ export function drawChecks(config: RunConfig, s: RunState, round: Round, salt: s
     const good = shuffled(others.filter((id) => !onProbation(config, s.clients[id])), next);
     const young = shuffled(others.filter((id) => onProbation(config, s.clients[id])), next);
     const verifiers = [...good, ...young].slice(0, wanted);
-    if (verifiers.length > 0) checks.push({ slot, verifiers, sequences: [] });
+    if (verifiers.length > 0) checks.push({ slot, verifiers, units: [] });
   });
-  const nextSequence = drawStream(round, salt, 1);
-  for (const c of checks) c.sequences = proofOffsets(round.assignments[c.slot].count, c.verifiers.length, nextSequence);
+  const nextUnit = drawStream(round, salt, 1);
+  for (const c of checks) c.units = proofOffsets(proofUnits(round.assignments[c.slot].count), c.verifiers.length, nextUnit);
   return checks;
 }
 

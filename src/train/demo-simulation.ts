@@ -12,11 +12,12 @@ import { initParams } from '../model/init';
 import { AdamWTrainer, DEFAULT_ADAMW } from './adamw-trainer';
 import { DEFAULT_DEMO, DemoReplica, randomRunId } from './demo-trainer';
 import { scheduledLearningRate, type ScheduleName } from './schedule';
-import { decodeUpdate } from '../protocol/update-codec';
+import { decodeUpdate, proofBytes, proofUnits } from '../protocol/update-codec';
 import { parseRunConfig } from '../run/run-config';
 import { agreementScoreOfKeys, tensorBlockStarts } from '../verify/agreement-score';
 import { updateKeys } from '../verify/overlap';
 import { referenceSlots } from '../verify/references';
+import { claimedSketch, proofErrorPermille, unitRange } from '../verify/sequence-proof';
 
 export interface DemoSimulationSpec {
   preset: string;
@@ -52,11 +53,15 @@ export interface DemoSimulationResult {
   steps: DemoStepRecord[];
   losses: number[];
   allChecksumsAgree: boolean;
-  /** Encoded update of one replica for one step (every update of a run has the same size). */
+  /** Encoded update of one replica for one step, its proofs included (every update of the simulation has the same size). */
   bytesPerUpdate: number;
+  /** Of bytesPerUpdate, the proofs (src/verify/sequence-proof.ts): verification's, not DeMo's. */
+  proofBytesPerUpdate: number;
   denseGradientBytes: number;
-  /** denseGradientBytes / bytesPerUpdate. */
+  /** denseGradientBytes over the DeMo update (bytesPerUpdate − proofBytesPerUpdate): what DeMo's compression achieves. */
   compressionRatio: number;
+  /** denseGradientBytes / bytesPerUpdate: with the proofs, what a tab sends. */
+  payloadRatio: number;
   /** Per replica per step, summed over the run then divided by replicas·steps. */
   forwardBackwardMs: number;
   encodeMs: number;
@@ -64,15 +69,31 @@ export interface DemoSimulationResult {
   decodeMs: number;
   /** (encode + decode) / (forward + backward + encode + decode). */
   encodeDecodeShare: number;
-  /** One verifier check (src/verify/agreement-score.ts: the round's updates decoded once per verifier, each candidate merged with up to `references` of them), mean over every replica scoring every other one. */
+  /**
+   * One verifier check: the agreement score (src/verify/agreement-score.ts: the round's updates decoded once per verifier,
+   * each candidate merged with up to `references` of them, mean over every replica scoring every other one) and the
+   * recomputation of one sequence's proof (src/verify/sequence-proof.ts: each replica recomputes one of the next replica's).
+   */
   verifyMsPerCheck: number;
+  /** Of verifyMsPerCheck, the recomputation. */
+  recomputeMsPerCheck: number;
+  /** The largest relative error (per-mille) of a recomputed proof: honest replicas on one adapter. */
+  maxProofErrorPermille: number;
   /** VERIFIERS_PER_CHECK checks (a member's load when every update is checked, as on probation) over a step's fwd+bwd+encode+decode. */
   verifyShare: number;
+  /** The same past probation, at the default sample rate as the run caps it (src/run/verification.ts checkRate). */
+  verifySteadyShare: number;
 }
 
 const DEFAULT_VERIFICATION = parseRunConfig({}).verification;
 /** The run's default committee size (verification.verifiers): with every update checked, each member scores about this many. */
 export const VERIFIERS_PER_CHECK = DEFAULT_VERIFICATION.verifiers;
+
+/** The default sample rate past probation for N members of B sequences each, as the run caps it. */
+function steadyRate(N: number, B: number): number {
+  const { sampleRate, maxRecomputeShare } = DEFAULT_VERIFICATION;
+  return Math.min(sampleRate, (maxRecomputeShare * B) / VERIFIERS_PER_CHECK);
+}
 
 export interface AdamWSimulationSpec {
   preset: string;
@@ -151,6 +172,9 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
   let encMs = 0;
   let decMs = 0;
   let verifyMs = 0;
+  let recomputeMs = 0;
+  let recomputes = 0;
+  let maxProofError = 0;
   let checks = 0;
   try {
     for (let step = 0; step < spec.steps; step++) {
@@ -178,6 +202,19 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
         verifyMs += performance.now() - t0;
         checks += N - 1;
       }
+      if (N > 1) {
+        for (let r = 0; r < N; r++) {
+          // Before the apply, as in a round: the parameters are the ones every update was trained from.
+          const t0 = performance.now();
+          const u = decodeUpdate(updates[(r + 1) % N], replicas[r].expectedUpdate);
+          const offset = (step + r) % proofUnits(u.batchCount);
+          const unit = unitRange(u.batchCount, offset);
+          const sketch = await replicas[r].unitSketch(await loader.batchForRange(u.batchStart + unit.start, unit.count, spec.seqLen), step);
+          maxProofError = Math.max(maxProofError, proofErrorPermille(claimedSketch(u, offset), sketch));
+          recomputeMs += performance.now() - t0;
+          recomputes++;
+        }
+      }
       const checksums: string[] = [];
       for (let r = 0; r < N; r++) {
         // Replica r sees the agreed set rotated by r: the result must not depend on order.
@@ -191,6 +228,8 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
     const per = N * spec.steps;
     const dense = replicas[0].denseGradientBytes;
     const [fb, enc, dec] = [fbMs / per, encMs / per, decMs / per];
+    const recomputePerCheck = recomputes > 0 ? recomputeMs / recomputes : 0;
+    const perCheck = (checks > 0 ? verifyMs / checks : 0) + recomputePerCheck;
     return {
       spec,
       parameters: replicas[0].model.parameterCount,
@@ -198,14 +237,19 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
       losses: steps.map((s) => s.loss),
       allChecksumsAgree: steps.every((s) => s.checksumsAgree),
       bytesPerUpdate,
+      proofBytesPerUpdate: proofBytes(B),
       denseGradientBytes: dense,
-      compressionRatio: dense / bytesPerUpdate,
+      compressionRatio: dense / (bytesPerUpdate - proofBytes(B)),
+      payloadRatio: dense / bytesPerUpdate,
       forwardBackwardMs: fb,
       encodeMs: enc,
       decodeMs: dec,
       encodeDecodeShare: (enc + dec) / (fb + enc + dec),
-      verifyMsPerCheck: checks > 0 ? verifyMs / checks : 0,
-      verifyShare: checks > 0 ? (VERIFIERS_PER_CHECK * verifyMs) / checks / (fb + enc + dec) : 0,
+      verifyMsPerCheck: perCheck,
+      recomputeMsPerCheck: recomputePerCheck,
+      maxProofErrorPermille: maxProofError,
+      verifyShare: (VERIFIERS_PER_CHECK * perCheck) / (fb + enc + dec),
+      verifySteadyShare: (steadyRate(N, B) * VERIFIERS_PER_CHECK * perCheck) / (fb + enc + dec),
     };
   } finally {
     for (const r of replicas) {

@@ -11,7 +11,7 @@ import { mulberry32 } from '../kernels/testing/random';
 import { getPreset } from '../model/config';
 import { GpuModel, type TokenBatch } from '../model/gpu-model';
 import { decodeUpdate } from '../protocol/update-codec';
-import { claimedSketch, proofErrorPermille } from '../verify/sequence-proof';
+import { claimedSketch, proofErrorPermille, unitRange } from '../verify/sequence-proof';
 import { DemoReplica, randomRunId, sequenceOf } from './demo-trainer';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -50,17 +50,30 @@ describe.skipIf(gpu === null)('sequence proofs on the GPU', () => {
     expect(u.loss).toBeCloseTo(await verifier.model.loss(batch), 4);
     const decoded = decodeUpdate(u.bytes, author.expectedUpdate);
     expect(decoded.proof).toHaveLength(16);
-    const recomputed = await Promise.all([0, 1, 2, 3].map((j) => verifier.sequenceSketch(sequenceOf(batch, j), step)));
+    const recomputed = await Promise.all([0, 1, 2, 3].map((j) => verifier.unitSketch(sequenceOf(batch, j), step)));
     for (let j = 0; j < 4; j++) {
       expect(proofErrorPermille(claimedSketch(decoded, j), recomputed[j]), `sequence ${j}`).toBeLessThanOrEqual(1);
       // Another sequence's gradient, the same sequence under another step's rows: far off.
       expect(proofErrorPermille(claimedSketch(decoded, j), recomputed[(j + 1) % 4])).toBeGreaterThan(300);
     }
-    expect(proofErrorPermille(claimedSketch(decoded, 0), await verifier.sequenceSketch(sequenceOf(batch, 0), step + 1))).toBeGreaterThan(300);
+    expect(proofErrorPermille(claimedSketch(decoded, 0), await verifier.unitSketch(sequenceOf(batch, 0), step + 1))).toBeGreaterThan(300);
     // A verifier whose parameters moved on (the author trained from stale ones, or vice versa): off as well.
     await verifier.applyAgreed([u.bytes], 1e-2, 0);
-    expect(proofErrorPermille(claimedSketch(decoded, 0), await verifier.sequenceSketch(sequenceOf(batch, 0), step))).toBeGreaterThan(10);
-    for (const r of [author, verifier]) {
+    expect(proofErrorPermille(claimedSketch(decoded, 0), await verifier.unitSketch(sequenceOf(batch, 0), step))).toBeGreaterThan(10);
+    // Ten sequences: eight proofs of one or two sequences each, every one the sum its sequences' gradients recompute to.
+    const big = batchOf(2, 10, 32);
+    const fresh = new DemoReplica(GpuModel.create(g, config, 7));
+    const many = decodeUpdate((await fresh.computeUpdate(big, 1e-2, { runId: randomRunId(), step, batchStart: 0, batchCount: 10 })).bytes, author.expectedUpdate);
+    expect(many.proof).toHaveLength(32);
+    const other = new DemoReplica(GpuModel.create(g, config, 7));
+    for (let u = 0; u < 8; u++) {
+      const { start, count } = unitRange(10, u);
+      const unit = { inputIds: big.inputIds.subarray(start * 32, (start + count) * 32), targets: big.targets!.subarray(start * 32, (start + count) * 32), batch: count, seqLen: 32 };
+      expect(proofErrorPermille(claimedSketch(many, u), await other.unitSketch(unit, step)), `unit ${u}`).toBeLessThanOrEqual(1);
+      // Half of a two-sequence unit is not the unit.
+      if (count === 2) expect(proofErrorPermille(claimedSketch(many, u), await other.unitSketch(sequenceOf(unit, 0), step))).toBeGreaterThan(100);
+    }
+    for (const r of [author, verifier, fresh, other]) {
       r.dispose();
       r.model.dispose();
     }

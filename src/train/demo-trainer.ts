@@ -18,7 +18,8 @@ import { GRADNORM_OUT_LENGTH, gradClip, gradNorm, gradNormScratchLength } from '
 import type { GpuModel, TokenBatch } from '../model/gpu-model';
 import { finalActs } from '../model/model-context';
 import { gradSketch, gradSketchScratchLength, SKETCH_ROWS, sketchSeed } from '../kernels/sketch/grad-sketch';
-import { decodeUpdate, encodeUpdate, PROOF_ROWS, RUN_ID_BYTES, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateTensor } from '../protocol/update-codec';
+import { unitRange } from '../verify/sequence-proof';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, RUN_ID_BYTES, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateTensor } from '../protocol/update-codec';
 
 if (SKETCH_ROWS !== PROOF_ROWS) throw new Error(`the sketch kernel has ${SKETCH_ROWS} rows, the update format ${PROOF_ROWS}`);
 
@@ -83,7 +84,7 @@ export class DemoReplica {
   private readonly outValues: GPUBuffer;
   private applyBuffers: { indices: GPUBuffer; signs: GPUBuffer; updates: number } | null = null;
   private readonly sketchPartials: GPUBuffer;
-  /** Per sequence of the batch: its loss and the sketch of the accumulated gradient after it (grown with the batch). */
+  /** Per sequence of the batch its loss, per proof unit the sketch of the accumulated gradient after it (grown with the batch). */
   private sequenceBuffers: { losses: GPUBuffer; sketches: GPUBuffer; sequences: number } | null = null;
   /** The parameters saved by withTrialUpdate (created on first use). */
   private paramsBackup: GPUBuffer | null = null;
@@ -181,45 +182,56 @@ export class DemoReplica {
   /**
    * The batch's mean loss and gradient (in the gradient buffer), one sequence
    * after another, each its own submit: the batch upload is a queue write, so
-   * sequences recorded into one encoder would all read the last one. After
-   * each, its loss is copied out and the accumulated gradient sketched;
-   * consecutive sketches differ by that sequence's gradient (sketches are
-   * linear), scaled back up by the batch size so a proof does not depend on
-   * how many sequences shared the batch.
+   * sequences recorded into one encoder would all read the last one. Each
+   * sequence's loss is copied out, and at the end of each proof unit
+   * (src/verify/sequence-proof.ts unitRange) the accumulated gradient is
+   * sketched; consecutive sketches differ by that unit's gradient (sketches
+   * are linear), scaled back up by the batch size so that a proof is the sum
+   * of its sequences' gradients, as a verifier recomputes it.
    */
   private async accumulateSequences(batch: TokenBatch, step: number): Promise<{ loss: number; proof: Float32Array }> {
     const { gpu, model } = this;
     const B = batch.batch;
     const n = model.ctx.layout.totalFloats;
+    const units = proofUnits(B);
     const bufs = this.sequenceBuffersFor(B);
     const seed = sketchSeed(step);
+    let unit = 0;
     for (let i = 0; i < B; i++) {
       const rec = gpu.encoder('demo.sequence');
       const shape = model.recordStep(rec, sequenceOf(batch, i), 'grads', i > 0, 1 / B);
       rec.copy(finalActs(model.ctx, shape).loss, bufs.losses, 4, 0, 4 * i);
-      for (const d of gradSketch(gpu, { n, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: i * SKETCH_ROWS, seed })) rec.dispatch(d);
+      const { start, count } = unitRange(B, unit);
+      if (i === start + count - 1) {
+        for (const d of gradSketch(gpu, { n, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: unit * SKETCH_ROWS, seed })) rec.dispatch(d);
+        unit++;
+      }
       rec.submit();
     }
-    const [losses, sketches] = await Promise.all([gpu.readF32(bufs.losses, B), gpu.readF32(bufs.sketches, B * SKETCH_ROWS)]);
-    const proof = new Float32Array(B * SKETCH_ROWS);
+    const [losses, sketches] = await Promise.all([gpu.readF32(bufs.losses, B), gpu.readF32(bufs.sketches, units * SKETCH_ROWS)]);
+    const proof = new Float32Array(units * SKETCH_ROWS);
     for (let i = 0; i < proof.length; i++) proof[i] = B * (sketches[i] - (i >= SKETCH_ROWS ? sketches[i - SKETCH_ROWS] : 0));
     return { loss: losses.reduce((a, b) => a + b, 0) / B, proof };
   }
 
   /**
-   * For verifiers (src/verify/sequence-proof.ts): the sketch of one
-   * sequence's gradient on the current parameters, as computeUpdate's proof
-   * has it. Touches only the gradient and sketch scratch buffers.
+   * For verifiers (src/verify/sequence-proof.ts): the sketch of the summed
+   * gradients of `unit`'s sequences on the current parameters, as
+   * computeUpdate's proof has it (one sequence at a time, accumulated).
+   * Touches only the gradient and sketch scratch buffers.
    */
-  async sequenceSketch(sequence: TokenBatch, step: number): Promise<Float32Array> {
+  async unitSketch(unit: TokenBatch, step: number): Promise<Float32Array> {
     this.assertLive();
-    if (sequence.batch !== 1) throw new RangeError(`sequenceSketch takes one sequence, got ${sequence.batch}`);
     const { gpu, model } = this;
-    const bufs = this.sequenceBuffersFor(1);
-    const rec = gpu.encoder('verify.sequence');
-    model.recordStep(rec, sequence, 'grads');
-    for (const d of gradSketch(gpu, { n: model.ctx.layout.totalFloats, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: 0, seed: sketchSeed(step) })) rec.dispatch(d);
-    rec.submit();
+    const bufs = this.sequenceBuffersFor(unit.batch);
+    for (let i = 0; i < unit.batch; i++) {
+      const rec = gpu.encoder('verify.sequence');
+      model.recordStep(rec, sequenceOf(unit, i), 'grads', i > 0);
+      if (i === unit.batch - 1) {
+        for (const d of gradSketch(gpu, { n: model.ctx.layout.totalFloats, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: 0, seed: sketchSeed(step) })) rec.dispatch(d);
+      }
+      rec.submit();
+    }
     return gpu.readF32(bufs.sketches, SKETCH_ROWS);
   }
 

@@ -62,8 +62,8 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       type: z.literal('verify'),
       id: u32,
       step: u32,
-      /** Other clients' updates of this round to score, each with the offset of the sequence in its range this tab recomputes. */
-      checks: z.array(z.object({ slot: u32, update: bytes, sequence: u32 }).strict()).max(256),
+      /** Other clients' updates of this round to score, each with the proof unit of its range this tab recomputes. */
+      checks: z.array(z.object({ slot: u32, update: bytes, unit: u32 }).strict()).max(256),
       /** The round's trusted updates in referenceSlots' order, this tab's own first (src/verify/references.ts). */
       references: z.array(z.object({ slot: u32, update: bytes }).strict()).min(1).max(65),
       /** How many of them, leaving out the candidate's own slot, score each candidate (the run's verification.references). */
@@ -98,10 +98,10 @@ export const FromRunWorkerSchema = z.discriminatedUnion('type', [
       id: u32,
       step: u32,
       scores: z.array(z.object({ slot: u32, score: z.number().int().min(-1000).max(1000) }).strict()),
-      /** Each decoded candidate's recomputed sequence and its proof's relative error (per-mille, at most PROOF_ERROR_CAP). */
-      proofs: z.array(z.object({ slot: u32, sequence: u32, errorPermille: z.number().int().min(0) }).strict()),
+      /** Each decoded candidate's recomputed proof unit and its proof's relative error (per-mille, at most PROOF_ERROR_CAP). */
+      proofs: z.array(z.object({ slot: u32, unit: u32, errorPermille: z.number().int().min(0) }).strict()),
       ms: z.number(),
-      /** Of ms, the recomputation (forward + backward of one sequence per check). */
+      /** Of ms, the recomputation (forward + backward of one proof unit per check). */
       recomputeMs: z.number(),
     })
     .strict(),

@@ -11,9 +11,9 @@ import { openIdbCache, openShardLoader, type ShardLoader } from '../data/loader'
 import { Gpu } from '../gpu/gpu';
 import { getPreset } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
-import { decodeUpdate, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
+import { decodeUpdate, proofUnits, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
 import { agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from '../verify/agreement-score';
-import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille } from '../verify/sequence-proof';
+import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille, unitRange } from '../verify/sequence-proof';
 import { updateKeys } from '../verify/overlap';
 import { DemoReplica } from './demo-trainer';
 import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
@@ -135,7 +135,7 @@ async function train(msg: Extract<RunWorkerRequest, { type: 'train' }>): Promise
 
 /**
  * Scores other clients' updates (docs/verification.md): first the proof of
- * the sequence the draw gave this tab, recomputed on the pre-round parameters
+ * the unit the draw gave this tab, recomputed on the pre-round parameters
  * (the queue runs this before the round's apply); a proof off by more than
  * the run allows scores the minimum. Then the agreement with the round's
  * trusted updates: for each candidate the first maxReferences references that
@@ -152,21 +152,22 @@ async function verify(msg: Extract<RunWorkerRequest, { type: 'verify' }>): Promi
     return decoded ? [{ slot, keys: updateKeys(decoded) }] : [];
   });
   const scores: { slot: number; score: number }[] = [];
-  const proofs: { slot: number; sequence: number; errorPermille: number }[] = [];
+  const proofs: { slot: number; unit: number; errorPermille: number }[] = [];
   let recomputeMs = 0;
-  for (const { slot, update, sequence } of msg.checks) {
+  for (const { slot, update, unit: u } of msg.checks) {
     const decoded = decodeOrNull(slot, update, replica.expectedUpdate);
-    if (!decoded || sequence >= decoded.batchCount) {
+    if (!decoded || u >= proofUnits(decoded.batchCount)) {
       scores.push({ slot, score: -MAX_SCORE });
       continue;
     }
     const r0 = performance.now();
-    const recomputed = await replica.sequenceSketch(await loader.batchForRange(decoded.batchStart + sequence, 1, seqLen), msg.step);
+    const unit = unitRange(decoded.batchCount, u);
+    const recomputed = await replica.unitSketch(await loader.batchForRange(decoded.batchStart + unit.start, unit.count, seqLen), msg.step);
     recomputeMs += performance.now() - r0;
-    const errorPermille = Math.min(PROOF_ERROR_CAP, proofErrorPermille(claimedSketch(decoded, sequence), recomputed));
-    proofs.push({ slot, sequence, errorPermille });
+    const errorPermille = Math.min(PROOF_ERROR_CAP, proofErrorPermille(claimedSketch(decoded, u), recomputed));
+    proofs.push({ slot, unit: u, errorPermille });
     if (errorPermille > msg.maxProofErrorPermille) {
-      console.warn(`run worker: slot ${slot}'s proof of sequence ${decoded.batchStart + sequence} is off by ${errorPermille}‰`);
+      console.warn(`run worker: slot ${slot}'s proof of unit ${u} (sequences from ${decoded.batchStart + unit.start}) is off by ${errorPermille}‰`);
       scores.push({ slot, score: -MAX_SCORE });
       continue;
     }

@@ -1,25 +1,32 @@
 /**
- * Sequence proofs (docs/verification.md "Recomputation"): with its update a
- * tab sends, for every sequence of its assigned range, a sketch of that
- * sequence's gradient (src/kernels/sketch/grad-sketch.ts: SKETCH_ROWS
- * random-sign projections of the whole gradient, seeded by the step). A
- * verifier recomputes the gradient of the sequence the draw gave it, on the
- * same pre-round parameters, and compares sketches. A sketch cannot be made
+ * Proofs of training (docs/verification.md "Recomputation"): with its update
+ * a tab sends, for each unit of its assigned range (consecutive sequences, at
+ * most MAX_PROOF_UNITS of them: src/protocol/update-codec.ts), a sketch of
+ * the summed gradient of the unit's sequences (src/kernels/sketch/grad-sketch.ts:
+ * SKETCH_ROWS random-sign projections of the whole gradient, seeded by the
+ * step). A verifier recomputes the unit the draw gave it, on the same
+ * pre-round parameters, and compares sketches. A sketch cannot be made
  * without the gradient it projects, and the draw comes after the commit, so a
  * tab that skipped sequences, trained on others or copied someone's update
- * fails for each sequence it did not compute.
+ * fails for each unit it did not compute.
  */
-import { PROOF_ROWS, type ClientUpdate } from '../protocol/update-codec';
+import { PROOF_ROWS, proofUnits, type ClientUpdate } from '../protocol/update-codec';
 
 /** Errors are reported up to this (a claimed sketch may be anything). */
 export const PROOF_ERROR_CAP = 1_000_000;
 
-/** The sketch the update claims for the sequence at `offset` in its range. */
-export function claimedSketch(update: ClientUpdate, offset: number): Float32Array {
-  if (!Number.isInteger(offset) || offset < 0 || offset >= update.batchCount) {
-    throw new RangeError(`sequence offset ${offset} is outside the update's ${update.batchCount} sequences`);
-  }
-  return update.proof.subarray(offset * PROOF_ROWS, (offset + 1) * PROOF_ROWS);
+/** Unit u of a range of `count` sequences: offsets [start, start + count) within the range, as even as integers allow. */
+export function unitRange(count: number, u: number): { start: number; count: number } {
+  const units = proofUnits(count);
+  if (!Number.isInteger(u) || u < 0 || u >= units) throw new RangeError(`unit ${u} is outside the ${units} proofs of ${count} sequences`);
+  const start = Math.floor((u * count) / units);
+  return { start, count: Math.floor(((u + 1) * count) / units) - start };
+}
+
+/** The sketch the update claims for unit u of its range. */
+export function claimedSketch(update: ClientUpdate, u: number): Float32Array {
+  unitRange(update.batchCount, u);
+  return update.proof.subarray(u * PROOF_ROWS, (u + 1) * PROOF_ROWS);
 }
 
 /** Per-mille relative error of a claimed sketch against the recomputed one, rounded up; a zero recomputation matches only zeros. */

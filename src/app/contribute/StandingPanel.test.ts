@@ -27,7 +27,7 @@ function view(over: Partial<RunView> = {}): RunView {
     bytesReceived: 0,
     members: 3,
     standing,
-    verified: { checks: 4, ms: 2500 },
+    verified: { checks: 4, ms: 2500, recomputeMs: 2000, maxRoundMs: 900 },
     error: null,
     ...over,
   };
