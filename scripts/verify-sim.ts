@@ -51,7 +51,7 @@ import { lowerMedian, proofOffsets } from '../src/run/verification';
 import { DemoReplica } from '../src/train/demo-trainer';
 import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille, unitRange } from '../src/verify/sequence-proof';
 import { scheduledLearningRate } from '../src/train/schedule';
-import { agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from '../src/verify/agreement-score';
+import { agreementScoreOfKeys, MAX_SCORE } from '../src/verify/agreement-score';
 import { referenceSlots } from '../src/verify/references';
 import { indexOverlap, overlap, updateKeys } from '../src/verify/overlap';
 import { lossChangeScore, signScoreOf, verifierGradient, type VerifierGradient } from '../src/verify/update-score';
@@ -316,11 +316,9 @@ interface Verdict {
   median: number;
   excluded: boolean;
   struck: boolean;
-  /** For comparison, the earlier scores with the same committee: uncentred (Σ s·w / √(Σ w² + 1)) against its own update alone, and against the same references. */
+  /** For comparison, the first builds' score with the same committee: agreementScore against the verifier's own update alone. */
   pairScores: number[];
   pairExcluded: boolean;
-  uncenteredScores: number[];
-  uncenteredExcluded: boolean;
   /**
    * Largest exact overlap (fraction) with the nearest update the coordinator
    * compares against: this round's other updates and every earlier agreed one
@@ -601,7 +599,7 @@ async function main(): Promise<void> {
     summaryAfterWarmup,
     rounds,
     overlaps: table(overlaps, ['round', 'what', 'slot', 'other', 'overlap', 'indexOverlap']),
-    verdicts: table(verdicts, ['round', 'slot', 'kind', 'committee', 'scores', 'agreementScores', 'proofErrors', 'proofExcluded', 'median', 'excluded', 'struck', 'pairScores', 'pairExcluded', 'uncenteredScores', 'uncenteredExcluded', 'overlapNearest', 'indexOverlapNearest', 'overlapSource', 'copyCaught']),
+    verdicts: table(verdicts, ['round', 'slot', 'kind', 'committee', 'scores', 'agreementScores', 'proofErrors', 'proofExcluded', 'median', 'excluded', 'struck', 'pairScores', 'pairExcluded', 'overlapNearest', 'indexOverlapNearest', 'overlapSource', 'copyCaught']),
     scores,
   };
   mkdirSync(dirname(OUT), { recursive: true });
@@ -670,30 +668,6 @@ function candidates(
 }
 
 /**
- * The earlier score, for comparison: 100 · Σ s·w / √(Σ w² + 1) without
- * centring (src/verify/agreement-score.ts says why production centres).
- */
-function uncenteredScore(candidate: Float64Array, references: Float64Array[]): number {
-  const w = new Float64Array(candidate.length);
-  for (const ref of references) {
-    for (let i = 0, j = 0; i < candidate.length && j < ref.length; ) {
-      const x = Math.floor(candidate[i] / 2);
-      const y = Math.floor(ref[j] / 2);
-      if (x === y) w[i++] += ref[j++] % 2 === 1 ? -1 : 1;
-      else if (x < y) i++;
-      else j++;
-    }
-  }
-  let dot = 0;
-  let norm = 0;
-  candidate.forEach((k, i) => {
-    dot += (k % 2 === 1 ? -1 : 1) * w[i];
-    norm += w[i] * w[i];
-  });
-  return Math.max(-MAX_SCORE, Math.min(MAX_SCORE, Math.round((100 * dot) / Math.sqrt(norm + 1))));
-}
-
-/**
  * The network's judgement of each candidate: the coordinator's exact copy
  * check (against this round's other updates and every earlier agreed one)
  * and the committee's agreement scores. The committee is
@@ -725,16 +699,14 @@ function judge(
     const overlapSource = source ? overlap(ku, source) : null;
     const a0 = performance.now();
     // Every honest replica is past probation here, so all are trusted references.
-    const starts = tensorBlockStarts(update);
     const refsOf = (v: number) => referenceSlots(v, all, s, REFERENCES, N).map((j) => keys[j]);
-    const agreementScores = committee.map((v) => agreementScoreOfKeys(ku, refsOf(v), starts));
+    const agreementScores = committee.map((v) => agreementScoreOfKeys(ku, refsOf(v)));
     agreementMs.push((performance.now() - a0) / agreementScores.length);
     // Verifier i recomputes proof unit offsets[i]; a proof off by more than the run allows scores the minimum, whatever the agreement.
     const proofErrors = offsets.map((o) => (o < proofUnits(update.batchCount) ? Math.min(PROOF_ERROR_CAP, proofErrorPermille(claimedSketch(update, o), recomputed.get(o)!)) : PROOF_ERROR_CAP));
     const gated = (xs: number[]) => xs.map((x, i) => (proofErrors[i] > MAX_PROOF_ERROR ? -MAX_SCORE : x));
     const scores = gated(agreementScores);
-    const pairScores = gated(committee.map((v) => uncenteredScore(ku, [keys[v]])));
-    const uncenteredScores = gated(committee.map((v) => uncenteredScore(ku, refsOf(v))));
+    const pairScores = gated(committee.map((v) => agreementScoreOfKeys(ku, [keys[v]])));
     const proofFailures = proofErrors.filter((e) => e > MAX_PROOF_ERROR).length;
     const median = lowerMedian(scores);
     const fails = scores.filter((x) => x < PASS_SCORE).length;
@@ -752,8 +724,6 @@ function judge(
       struck: 2 * fails > scores.length,
       pairScores,
       pairExcluded: lowerMedian(pairScores) < PASS_SCORE,
-      uncenteredScores,
-      uncenteredExcluded: lowerMedian(uncenteredScores) < PASS_SCORE,
       overlapNearest: nearest.overlap,
       indexOverlapNearest: nearest.indexOverlap,
       overlapSource,
@@ -925,11 +895,9 @@ function summarizeAgreement(vs: Verdict[]) {
       excluded: share(ks.map((v) => v.excluded)),
       struck: share(ks.map((v) => v.struck)),
       pairExcluded: share(ks.map((v) => v.pairExcluded)),
-      uncenteredExcluded: share(ks.map((v) => v.uncenteredExcluded)),
       proofExcluded: share(ks.map((v) => v.proofExcluded)),
       proofError: stats(ks.flatMap((v) => v.proofErrors)),
       agreementMedian: stats(ks.map((v) => lowerMedian(v.agreementScores))),
-      uncenteredMedian: stats(ks.map((v) => lowerMedian(v.uncenteredScores))),
       pairMedian: stats(ks.map((v) => lowerMedian(v.pairScores))),
       overlapNearest: stats(ks.map((v) => v.overlapNearest)),
       indexOverlapNearest: stats(ks.map((v) => v.indexOverlapNearest)),
@@ -952,8 +920,6 @@ function summarizeAgreement(vs: Verdict[]) {
       [`excludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.excluded), DETECT_WINDOW),
       [`struckWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.struck), DETECT_WINDOW),
       pairExcludedPerRound: share(series.map((v) => v.pairExcluded)),
-      uncenteredExcludedPerRound: share(series.map((v) => v.uncenteredExcluded)),
-      [`uncenteredExcludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.uncenteredExcluded), DETECT_WINDOW),
       [`pairExcludedWithin${DETECT_WINDOW}Rounds`]: windowShare(series.map((v) => v.pairExcluded), DETECT_WINDOW),
       windows: Math.max(0, series.length - DETECT_WINDOW + 1),
     };
@@ -966,7 +932,6 @@ function summarizeAgreement(vs: Verdict[]) {
     falseExclusionRate: hs.length ? hs.filter((v) => v.excluded).length / hs.length : null,
     falseStrikes: hs.filter((v) => v.struck).length,
     pairFalseExclusions: hs.filter((v) => v.pairExcluded).length,
-    uncenteredFalseExclusions: hs.filter((v) => v.uncenteredExcluded).length,
     proofFalseExclusions: hs.filter((v) => v.proofExcluded).length,
     largestHonestProofError: hs.length ? Math.max(...hs.flatMap((v) => v.proofErrors)) : null,
     falseCopyFlags: hs.filter((v) => v.copyCaught).length,

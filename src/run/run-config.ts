@@ -54,8 +54,8 @@ export const verificationSchema = z
     vestingRounds: z.number().int().min(0).default(3),
     /** Strikes that eject a key for good. */
     maxStrikes: z.number().int().min(1).default(3),
-    /** The lower median verifier score an update needs to pass (src/verify/agreement-score.ts: hundredths of a σ; 250 = 2.5 σ). */
-    passScore: z.number().int().min(-1000).max(1000).default(250),
+    /** The lower median verifier score an update needs to pass (src/verify/agreement-score.ts: hundredths of a σ; 200 = 2 σ). */
+    passScore: z.number().int().min(-1000).max(1000).default(200),
     /**
      * A verifier's recomputed sketch of one of the update's sequences must match the sketch the update claims within this
      * relative error (per-mille), or it scores the update the minimum (src/verify/sequence-proof.ts).

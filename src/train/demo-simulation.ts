@@ -14,7 +14,7 @@ import { DEFAULT_DEMO, DemoReplica, randomRunId } from './demo-trainer';
 import { scheduledLearningRate, type ScheduleName } from './schedule';
 import { decodeUpdate, proofBytes, proofUnits } from '../protocol/update-codec';
 import { parseRunConfig } from '../run/run-config';
-import { agreementScoreOfKeys, tensorBlockStarts } from '../verify/agreement-score';
+import { agreementScoreOfKeys } from '../verify/agreement-score';
 import { updateKeys } from '../verify/overlap';
 import { referenceSlots } from '../verify/references';
 import { claimedSketch, proofErrorPermille, unitRange } from '../verify/sequence-proof';
@@ -196,9 +196,8 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
         // As a verifier does: decode the round's updates once, then score each other one against the rest (its own first).
         const decoded = updates.map((u) => decodeUpdate(u, replicas[r].expectedUpdate));
         const keys = decoded.map(updateKeys);
-        const starts = tensorBlockStarts(decoded[0]);
         const all = keys.map((_, i) => i);
-        for (let j = 0; j < N; j++) if (j !== r) agreementScoreOfKeys(keys[j], referenceSlots(r, all, j, DEFAULT_VERIFICATION.references, N).map((i) => keys[i]), starts);
+        for (let j = 0; j < N; j++) if (j !== r) agreementScoreOfKeys(keys[j], referenceSlots(r, all, j, DEFAULT_VERIFICATION.references, N).map((i) => keys[i]));
         verifyMs += performance.now() - t0;
         checks += N - 1;
       }

@@ -12,7 +12,7 @@ import { Gpu } from '../gpu/gpu';
 import { getPreset } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
 import { decodeUpdate, proofUnits, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
-import { agreementScoreOfKeys, MAX_SCORE, tensorBlockStarts } from '../verify/agreement-score';
+import { agreementScoreOfKeys, MAX_SCORE } from '../verify/agreement-score';
 import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille, unitRange } from '../verify/sequence-proof';
 import { updateKeys } from '../verify/overlap';
 import { DemoReplica } from './demo-trainer';
@@ -172,7 +172,7 @@ async function verify(msg: Extract<RunWorkerRequest, { type: 'verify' }>): Promi
       continue;
     }
     const against = refs.filter((r) => r.slot !== slot).slice(0, msg.maxReferences);
-    scores.push({ slot, score: agreementScoreOfKeys(updateKeys(decoded), against.map((r) => r.keys), tensorBlockStarts(decoded)) });
+    scores.push({ slot, score: agreementScoreOfKeys(updateKeys(decoded), against.map((r) => r.keys)) });
   }
   post({ type: 'verified', id: msg.id, step: msg.step, scores, proofs, ms: performance.now() - t0, recomputeMs });
 }
