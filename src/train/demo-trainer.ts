@@ -129,8 +129,8 @@ export class DemoReplica {
 
   /**
    * DESIGN.md §4 steps 2–7 on one batch: forward + backward one sequence at a
-   * time, the gradients accumulated and each sequence's sketched on the way
-   * (the update's proofs, src/verify/sequence-proof.ts), clip the global
+   * time, the gradients accumulated and each proof unit's sketched on the
+   * way (the update's proofs, src/verify/sequence-proof.ts), clip the global
    * gradient norm, then compress every tensor (one submit, five compress
    * dispatches), read back all kept indices and values at once and encode
    * them. `lr` is rounded to f32.
