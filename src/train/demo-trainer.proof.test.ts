@@ -4,7 +4,6 @@
  * each sequence is what a verifier recomputes for it on the same parameters,
  * and nothing else is. Skipped when Dawn finds no adapter.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../gpu/gpu';
 import { mulberry32 } from '../kernels/testing/random';
@@ -13,20 +12,9 @@ import { GpuModel, type TokenBatch } from '../model/gpu-model';
 import { decodeUpdate } from '../protocol/update-codec';
 import { claimedSketch, proofErrorPermille, unitRange } from '../verify/sequence-proof';
 import { DemoReplica, randomRunId, sequenceOf } from './demo-trainer';
+import { tryNodeGpu } from '../gpu/test-node-gpu';
 
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
-
-async function tryGpu(): Promise<Gpu | null> {
-  try {
-    const { createNodeGpu } = await import('../gpu/node-gpu');
-    return await createNodeGpu();
-  } catch {
-    return null;
-  }
-}
-
-const gpu = await tryGpu();
+const gpu = await tryNodeGpu();
 
 /** Text-like sequences that differ from each other. */
 function batchOf(seed: number, batch: number, seqLen: number): TokenBatch {

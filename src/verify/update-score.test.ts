@@ -1,5 +1,4 @@
 import { mulberry32 } from '../kernels/testing/random';
-import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blockCount, blockGrid, blockOrigin, blockShape, elementCount, keptPerBlock } from '../demo/blocks';
 import { dctBlocks } from '../demo/dct';
@@ -9,6 +8,7 @@ import { GpuModel, type TokenBatch } from '../model/gpu-model';
 import { decodeUpdate, type UpdateTensor } from '../protocol/update-codec';
 import { DemoReplica, randomRunId } from '../train/demo-trainer';
 import { keptCoefficients, lossChangeScore, scoreUpdate, signAgreement, signAgreementScore, tensorOffsets, toPermille, verifierGradient } from './update-score';
+import { tryNodeGpu } from '../gpu/test-node-gpu';
 
 const rng = mulberry32;
 
@@ -73,19 +73,7 @@ describe('keptCoefficients and signAgreement (CPU)', () => {
 // On a WebGPU adapter (Dawn through the `webgpu` package; SwiftShader without
 // a GPU). Skipped when Dawn finds no adapter.
 
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
-
-async function tryGpu(): Promise<Gpu | null> {
-  try {
-    const { createNodeGpu } = await import('../gpu/node-gpu');
-    return await createNodeGpu();
-  } catch {
-    return null;
-  }
-}
-
-const gpu = await tryGpu();
+const gpu = await tryNodeGpu();
 
 function batchOf(seed: number, batch: number, seqLen: number): TokenBatch {
   const r = rng(seed);
