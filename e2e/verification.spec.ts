@@ -64,7 +64,15 @@ test('rogues of every kind are ejected within three rounds, never agreed or paid
     freshDir('verification'),
     // Ten members at most, one sequence each once the rogues are in. The train
     // timeout stays testConfig's (a tab's first round compiles its pipelines).
-    testConfig({ runId: RUN_ID, globalBatch: { start: 10, end: 10, warmupTokens: 0 }, roundWitnessTime: 10_000 }),
+    // All seven rogues enter together (maxProbationShare lifted), so that the
+    // colluders share rounds; admitting a swarm a few at a time is tested tick
+    // by tick in src/run/verification.test.ts.
+    testConfig({
+      runId: RUN_ID,
+      globalBatch: { start: 10, end: 10, warmupTokens: 0 },
+      roundWitnessTime: 10_000,
+      verification: { vestingRounds: 0, maxProbationShare: 1000 },
+    }),
   );
   const url = coordinator.url;
   tabs.push(...(await Promise.all(['a', 'b', 'c'].map((n) => openTab(url, n)))));

@@ -45,9 +45,14 @@ export const verificationSchema = z
     /**
      * The share of a member's training that recomputing the sampled checks of members past probation may take on average:
      * each verifier recomputes one sequence per check, so with s sequences a member and v verifiers a check the sample rate
-     * is at most maxRecomputeShare · s / v (src/run/verification.ts checkRate). Probation checks come on top.
+     * is at most maxRecomputeShare · s / v (src/run/verification.ts checkRate). Probation checks come on top (maxProbationShare).
      */
     maxRecomputeShare: z.number().min(0).max(1000).default(0.1),
+    /**
+     * The share of the established members' training that checking newcomers' updates may take: joiners on probation
+     * beyond it wait for a later round (src/run/verification.ts admitProbation). One newcomer a round is always admitted.
+     */
+    maxProbationShare: z.number().min(0).max(1000).default(0.1),
     /** Passed checks before a new identity leaves probation (every update checked, no weight as witness or verifier). */
     probationRounds: z.number().int().min(0).default(3),
     /** Rounds after which earned points vest; a strike forfeits the unvested ones. */

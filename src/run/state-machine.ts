@@ -11,7 +11,7 @@ import { bitmapError } from './bitmap';
 import { parseRunEvent } from './events';
 import { lrBits } from './learning-rate';
 import type { ClientId, Effect, Exclusion, Phase, Round, RunConfig, RunEvent, RunState, StepResult, WitnessReport } from './types';
-import { decideRound, drawChecks, onProbation, scoresError, strike, vest } from './verification';
+import { admitProbation, decideRound, drawChecks, onProbation, scoresError, strike, vest } from './verification';
 
 /** One step's working copy: handlers mutate `s` (a clone) and append effects. */
 interface Ctx {
@@ -236,19 +236,21 @@ function enter(ctx: Ctx, to: Phase): true {
 
 function startRound(ctx: Ctx): true {
   const { s, config, now } = ctx;
-  for (const c of Object.values(s.clients)) if (c.status === 'joining') c.status = 'member';
+  const batch = globalBatchSize(config.globalBatch, s.tokensSeen);
+  const seed = roundSeed(config.runId, s.step);
+  const newcomers = new Set(admitProbation(config, s, batch, seed));
+  for (const c of Object.values(s.clients)) if (c.status === 'joining' && (!onProbation(config, c) || newcomers.has(c.id))) c.status = 'member';
   const slots = Object.values(s.clients)
     .filter((c) => c.status === 'member')
     .sort((a, b) => a.joinSeq - b.joinSeq)
     .map((c) => c.id);
   // The epoch's clock starts with its first round, not while it waited for members.
   if (s.step === s.epochStartStep) s.epochStartedAt = now;
-  const seed = roundSeed(config.runId, s.step);
   s.round = {
     step: s.step,
     seed,
     slots,
-    assignments: assignRanges(slots.length, globalBatchSize(config.globalBatch, s.tokensSeen), s.dataCursor, seed),
+    assignments: assignRanges(slots.length, batch, s.dataCursor, seed),
     lrBits: lrBits(config, s.step),
     commitments: slots.map(() => null),
     witnesses: slots.map(() => null),

@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { allHeld, cid, hash, SALT, Sim, sum, testConfig } from './test-helpers';
 import type { RunConfigInput } from './run-config';
 import type { Score } from './types';
-import { checkRate, drawChecks, lowerMedian } from './verification';
+import { proofUnits } from '../protocol/update-codec';
+import { admitProbation, checkRate, drawChecks, lowerMedian, onProbation } from './verification';
 
 // No cost cap on the sample rate (maxRecomputeShare) unless a test sets one: these tests are about the rules.
 const rules = (v: NonNullable<RunConfigInput['verification']> = {}, rest: RunConfigInput = {}) =>
-  testConfig({ ...rest, verification: { probationRounds: 2, vestingRounds: 2, maxStrikes: 2, sampleRate: 0, verifiers: 3, passScore: 20, maxOverlapPermille: 500, maxRecomputeShare: 1000, ...v } });
+  testConfig({ ...rest, verification: { probationRounds: 2, vestingRounds: 2, maxStrikes: 2, sampleRate: 0, verifiers: 3, passScore: 20, maxOverlapPermille: 500, maxRecomputeShare: 1000, maxProbationShare: 1000, ...v } });
 
 /** Clients 1..n join at t=0 and round 0 starts at t=1000. */
 function started(n: number, config = rules()): Sim {
@@ -306,6 +307,89 @@ describe('the weight of new identities', () => {
     const sim = started(3);
     round(sim, 1500, () => 500, (n) => (n === 3 ? sum(2) : sum(1)));
     expect(sim.effectsOf('resync').map((e) => e.clientId)).toEqual([cid(3)]);
+  });
+});
+
+describe('admitting newcomers', () => {
+  // Ten established members with 8 proof units each: two newcomers (2 · 3 checks / 10 members = 0.6 units of 8) fit in 10 %.
+  const budget = () => rules({ maxProbationShare: 0.1, maxStrikes: 3 }, { globalBatch: { start: 400, end: 400, warmupTokens: 0 }, initMinClients: 10 });
+  const SWARM = 30;
+
+  /** Ten members who passed probation, then a swarm of SWARM new keys (11..) joining at once. */
+  function swarmed(): Sim {
+    const sim = started(10, budget());
+    round(sim, 1500);
+    round(sim, 2000);
+    expect([...Array(10)].every((_, i) => !onProbation(sim.config, client(sim, i + 1)))).toBe(true);
+    for (let n = 11; n <= 10 + SWARM; n++) sim.join(n, 2100);
+    return sim;
+  }
+
+  it('a swarm of new keys enters a few at a time: the established members’ probation checks stay within maxProbationShare of their training', () => {
+    const sim = swarmed();
+    const honest = (n: number) => n <= 10;
+    let t = 2500;
+    const entered = new Set<number>();
+    while (sim.state.step < 100 && Object.values(sim.state.clients).some((c) => c.status === 'joining' || (c.status === 'member' && onProbation(sim.config, c)))) {
+      const r = sim.state.round!;
+      const newcomers = r.slots.filter((id) => onProbation(sim.config, sim.state.clients[id]));
+      expect(newcomers.length).toBeLessThanOrEqual(2);
+      for (const id of newcomers) entered.add(parseInt(id, 16));
+      // Every swarm key fails: its update scores -500 from everyone.
+      round(sim, t, (author) => (honest(author) ? 500 : -500));
+      t += 500;
+    }
+    // Each key cheated maxStrikes rounds and is out; none was agreed or paid, and the established never lost a round.
+    for (let n = 11; n <= 10 + SWARM; n++) {
+      expect(client(sim, n)).toMatchObject({ status: 'ejected', agreedUpdates: 0, points: 0 });
+    }
+    expect(entered.size).toBe(SWARM);
+    for (let n = 1; n <= 10; n++) expect(client(sim, n).agreedUpdates).toBe(sim.state.step);
+  });
+
+  it('the established members’ probation checks cost them at most maxProbationShare of their training', () => {
+    const sim = swarmed();
+    round(sim, 2500);
+    const r = sim.state.round!;
+    expect(r.slots.filter((id) => onProbation(sim.config, sim.state.clients[id]))).toHaveLength(2);
+    for (const n of sim.present()) sim.commit(n, 3000, hash(7000 + n));
+    sim.draw(3000);
+    const load = new Map<string, number>();
+    for (const c of sim.state.round!.checks!) for (const v of c.verifiers) load.set(v, (load.get(v) ?? 0) + 1);
+    const established = r.slots.filter((id) => !onProbation(sim.config, sim.state.clients[id]));
+    const units = established.map((id) => proofUnits(r.assignments[r.slots.indexOf(id)].count));
+    const share = established.reduce((a, id) => a + (load.get(id) ?? 0), 0) / units.reduce((a, u) => a + u, 0);
+    expect(share).toBeGreaterThan(0);
+    expect(share).toBeLessThanOrEqual(0.1);
+  });
+
+  it('draws who enters from the round seed, not the join order, so keys queued first cannot keep an honest newcomer out', () => {
+    const sim = swarmed();
+    const firsts = new Set<string>();
+    for (let x = 0; x < 200; x++) firsts.add(admitProbation(sim.config, sim.state, 400, x.toString(16).padStart(64, '0'))[0]);
+    expect(firsts.size).toBeGreaterThan(SWARM / 2);
+    expect(firsts.has(cid(10 + SWARM))).toBe(true);
+  });
+
+  it('always admits one newcomer at a time, all of them in a young run, and a returning client past probation at once', () => {
+    const config = rules({ maxProbationShare: 0 }, { initMinClients: 3 });
+    const young = new Sim(config);
+    for (const n of [1, 2, 3, 4, 5]) young.join(n, 0);
+    young.tick(config.warmupTime);
+    expect(young.state.round!.slots).toHaveLength(5);
+
+    const sim = started(3, config);
+    round(sim, 1500);
+    round(sim, 2000);
+    for (const n of [7, 8, 9]) sim.join(n, 2100);
+    sim.leave(3, 2100);
+    round(sim, 2500);
+    expect(sim.state.round!.slots.filter((id) => onProbation(config, sim.state.clients[id]))).toHaveLength(1);
+    sim.join(3, 2600);
+    round(sim, 3000);
+    expect(sim.state.round!.slots).toContain(cid(3));
+    // The newcomer inside is still on probation, so the other two wait.
+    expect(Object.values(sim.state.clients).filter((c) => c.status === 'joining')).toHaveLength(2);
   });
 });
 

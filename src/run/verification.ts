@@ -49,6 +49,39 @@ export function checkRate(config: RunConfig, round: Round, active: number): numb
 }
 
 /**
+ * The joiners on probation that become members this round; the others wait
+ * (status joining) for a later one. Every probation update is checked by up
+ * to v verifiers, one proof unit each, and those past probation do these
+ * checks first: p newcomers cost each of the E established members
+ * p · v / E units a round beside the s it trains. A swarm of new keys
+ * therefore enters at most maxProbationShare of the established members'
+ * training at a time; one newcomer at a time always may, so a small run
+ * still admits. Which waiting joiners enter is drawn from the round seed,
+ * so keys queued first cannot keep honest newcomers out. With nobody past
+ * probation (a young run) there is nobody to protect and all enter.
+ */
+export function admitProbation(config: RunConfig, s: RunState, batch: number, seed: string): ClientId[] {
+  const present = Object.values(s.clients).filter((c) => c.status === 'member' || c.status === 'joining');
+  const waiting = present.filter((c) => c.status === 'joining' && onProbation(config, c)).sort((a, b) => a.joinSeq - b.joinSeq);
+  const established = present.filter((c) => !onProbation(config, c)).length;
+  if (established === 0) return waiting.map((c) => c.id);
+  const members = present.filter((c) => c.status === 'member' && onProbation(config, c)).length;
+  const next = seedStream(bytesToHex(sha256(new Uint8Array([...hexToBytes(seed), 2]))));
+  const drawn = shuffled(waiting.map((c) => c.id), next);
+  const { verifiers, maxProbationShare } = config.verification;
+  const admitted: ClientId[] = [];
+  for (const id of drawn) {
+    const p = members + admitted.length + 1;
+    const n = established + p;
+    const units = proofUnits(Math.max(1, Math.floor(batch / n)));
+    const share = (p * Math.min(verifiers, n - 1)) / (established * units);
+    if (p > 1 && share > maxProbationShare) break;
+    admitted.push(id);
+  }
+  return admitted;
+}
+
+/**
  * The proof units the verifiers of one check recompute: consecutive ones
  * from a random one, so they are distinct while the range has enough (a lazy
  * author that skipped most of its range fails most verifiers, not one).
