@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,15 @@ describe('Store', () => {
     expect(store.pointsLedger()).toHaveLength(1);
     expect(store.agreedRange(0, 10)).toEqual([]);
     store.close();
+  });
+
+  it('refuses a store of an older schema, naming both versions', () => {
+    const path = tempDb();
+    Store.open(path).close();
+    const db = new Database(path);
+    db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema'").run();
+    db.close();
+    expect(() => Store.open(path)).toThrow(/has store schema 1; this server reads schema 2/);
   });
 
   it('refuses a second run in the same database and a corrupt snapshot', () => {

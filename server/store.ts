@@ -15,7 +15,12 @@ import { runStateSchema } from '../src/net/messages';
 import { parseRunConfig, type RunConfig } from '../src/run/run-config';
 import type { Effect, RunState } from '../src/run/types';
 
-const SCHEMA_VERSION = '1';
+/**
+ * 2: payloads are update format 3 (proofs of training) and the round's
+ * checks carry proof units. A schema-1 store holds format-2 payloads that no
+ * client decodes any more, so it is refused rather than half resumed.
+ */
+const SCHEMA_VERSION = '2';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -21,9 +21,13 @@ describe('verifier duty and standing', () => {
     expect(standingOf(config, s, cid(1))).toBeNull();
     s.clients[cid(1)] = { id: cid(1), status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 5, verifiedRounds: 2, strikes: 1, contradictions: 0, unvested: [{ step: 4, amount: 10 }, { step: 5, amount: 10 }], forfeited: 10 };
     s.round = round;
-    expect(standingOf(config, s, cid(1))).toEqual({ verifiedRounds: 2, probation: true, probationRounds: 3, verifier: false, strikes: 1, held: 20, vested: 30, forfeited: 10, ejected: false });
+    expect(standingOf(config, s, cid(1))).toEqual({ verifiedRounds: 2, probation: true, probationRounds: 3, verifier: false, waiting: false, strikes: 1, held: 20, vested: 30, forfeited: 10, ejected: false });
     s.clients[cid(3)] = { ...s.clients[cid(1)], id: cid(3), status: 'ejected', verifiedRounds: 3 };
     expect(standingOf(config, s, cid(3))).toMatchObject({ probation: false, verifier: true, ejected: true });
+    // A joiner the round started without waits for a newcomer's place.
+    s.clients[cid(4)] = { ...s.clients[cid(1)], id: cid(4), status: 'joining', verifiedRounds: 0 };
+    expect(standingOf(config, s, cid(4))).toMatchObject({ probation: true, waiting: true });
+    expect(standingOf(config, { ...s, round: null }, cid(4))).toMatchObject({ waiting: false });
   });
 
   it('trusts committed members past probation with no strike, nobody else', () => {

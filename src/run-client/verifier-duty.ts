@@ -30,6 +30,8 @@ export interface Standing {
   probationRounds: number;
   /** Drawn to verify someone's update in the current round. */
   verifier: boolean;
+  /** Joined, but a round started without it: newcomers on probation enter a few at a time (admitProbation). */
+  waiting: boolean;
   strikes: number;
   /** Earned, not vested yet. */
   held: number;
@@ -46,6 +48,7 @@ export function standingOf(config: RunConfig | null, s: RunState | null, me: Cli
     probation: c.verifiedRounds < config.verification.probationRounds,
     probationRounds: config.verification.probationRounds,
     verifier: s?.round ? myChecks(s.round, me).length > 0 : false,
+    waiting: c.status === 'joining' && s.round !== null && s.phase !== 'Cooldown',
     strikes: c.strikes,
     held: c.unvested.reduce((sum, u) => sum + u.amount, 0),
     vested: c.points,

@@ -5,7 +5,7 @@ import type { RunView } from '../../run-client/run-client';
 import type { Standing } from '../../run-client/verifier-duty';
 import { StandingPanel, formatDuration, isEjected, probationText } from './StandingPanel';
 
-const standing: Standing = { verifiedRounds: 1, probation: true, probationRounds: 3, verifier: true, strikes: 1, held: 12, vested: 340, forfeited: 5, ejected: false };
+const standing: Standing = { verifiedRounds: 1, probation: true, probationRounds: 3, verifier: true, waiting: false, strikes: 1, held: 12, vested: 340, forfeited: 5, ejected: false };
 
 function view(over: Partial<RunView> = {}): RunView {
   return {
@@ -57,6 +57,11 @@ describe('StandingPanel', () => {
     const past = html(view({ standing: { ...standing, probation: false, verifiedRounds: 3, verifier: false } }), 3);
     expect(testId(past, 'run-probation')).toBe('Past probation');
     expect(testId(past, 'run-verifier')).toBe('Not verifying this round');
+  });
+
+  it('says when a joiner waits for a newcomer’s place', () => {
+    expect(html(view())).not.toContain('run-waiting');
+    expect(html(view({ standing: { ...standing, waiting: true, verifier: false } }))).toMatch(/data-testid="run-waiting">[^<]*Waiting for a newcomer/);
   });
 
   it('warns when the key was ejected, by its standing or by the error', () => {

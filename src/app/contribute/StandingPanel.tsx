@@ -56,6 +56,12 @@ export function StandingPanel({ view, probationRounds }: { view: RunView | null;
             <span data-testid="run-verifier" data-verifier={s.verifier}>
               {s.verifier ? 'Verifying an update this round' : 'Not verifying this round'}
             </span>
+            {s.waiting && (
+              <span data-testid="run-waiting">
+                {' · '}Waiting for a newcomer's place: new keys enter a few at a time, so that checking them stays a small share of
+                everyone's training
+              </span>
+            )}
           </p>
           <div className="stats">
             <Stat label="Verified rounds">
