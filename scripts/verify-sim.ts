@@ -41,7 +41,6 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { openShardLoader, type FetchFn } from '../src/data/loader';
 import { createNodeGpu } from '../src/gpu/node-gpu';
-import { getPreset } from '../src/model/config';
 import { GpuModel, type TokenBatch } from '../src/model/gpu-model';
 import { initParams } from '../src/model/init';
 import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, type DecodedUpdate } from '../src/protocol/update-codec';
@@ -108,7 +107,7 @@ const MAX_PROOF_ERROR = num('max-proof-error', config.verification.maxProofError
 const DETECT_WINDOW = 5;
 if (!Number.isInteger(N) || N < COMMITTEE + 1) throw new Error(`--replicas ${N}: need at least committee + 1 = ${COMMITTEE + 1} (the committee never includes the slot's own replica)`);
 if (!Number.isInteger(B) || B < N) throw new Error(`--batch ${B}: every replica needs at least one sequence`);
-const model = getPreset(config.model);
+const model = config.model;
 const seqLen = config.seqLen;
 const opt = config.optimizer;
 const demoSettings = { chunk: opt.chunk, topk: opt.topk, decay: opt.decay, gradClip: opt.gradClip, quantize1bit: opt.quantize1bit };

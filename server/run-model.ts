@@ -4,7 +4,7 @@
  * what every client's update must look like on the wire.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
-import { getPreset, parameterSpecs, type ModelConfig, type ParamSpec } from '../src/model/config';
+import { parameterSpecs, type ModelConfig, type ParamSpec } from '../src/model/config';
 import { planLayout, type ParamLayout } from '../src/model/param-layout';
 import { encodedUpdateBytes, type ExpectedUpdate, type UpdateMode } from '../src/protocol/update-codec';
 import type { RunConfig } from '../src/run/run-config';
@@ -21,7 +21,7 @@ export interface RunModel {
 }
 
 export function runModel(config: RunConfig): RunModel {
-  const model = getPreset(config.model);
+  const model = config.model;
   const specs = parameterSpecs(model);
   const { chunk, topk, quantize1bit } = config.optimizer;
   const shapes = specs.map((s) => s.shape);

@@ -9,7 +9,7 @@
  * Pure TypeScript: the rogue page and the test process both use it.
  */
 import { blockCount, blockShape, elementCount, keptPerBlock } from '../../src/demo/blocks';
-import { getPreset, parameterSpecs } from '../../src/model/config';
+import { parameterSpecs } from '../../src/model/config';
 import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../../src/protocol/update-codec';
 import type { RunConfig } from '../../src/run/run-config';
 
@@ -26,7 +26,7 @@ export interface Head {
 }
 
 export function runShapes(config: RunConfig): RunShapes {
-  const shapes = parameterSpecs(getPreset(config.model)).map((s) => [...s.shape]);
+  const shapes = parameterSpecs(config.model).map((s) => [...s.shape]);
   const { chunk, topk, quantize1bit } = config.optimizer;
   const runId = new Uint8Array(config.runId.match(/../g)!.map((h) => parseInt(h, 16)));
   return { runId, expected: { shapes, chunk, topk, quantize1bit } };

@@ -264,7 +264,7 @@ export class RunClient {
     const loaded = await this.opts.worker.request<'load'>(
       {
         type: 'load',
-        preset: config.model,
+        model: config.model,
         dataset: config.dataset,
         seqLen: config.seqLen,
         optimizer: { chunk, topk, decay, gradClip, quantize1bit },

@@ -4,7 +4,7 @@
  * validates its file/flags with this and sends the result to every client.
  */
 import { z } from 'zod';
-import { PRESET_NAMES } from '../model/config';
+import { getPreset, modelConfigSchema, PRESET_NAMES } from '../model/config';
 
 const ms = z.number().int().min(0).max(24 * 3600 * 1000);
 
@@ -71,6 +71,32 @@ export const verificationSchema = z
   })
   .strict();
 
+/**
+ * A preset name or a whole DeepseekV3-style config (Hugging Face field
+ * names, src/model/config.ts), resolved here: the parsed run config always
+ * holds the full model config, so the coordinator serves clients exactly
+ * what they build and a client never needs a preset table that matches the
+ * coordinator's. Errors name the field (`model.hidden_size: …`).
+ */
+export const runModelSchema = z
+  .unknown()
+  .transform((v, ctx) => {
+    if (typeof v === 'string') {
+      if ((PRESET_NAMES as string[]).includes(v)) return getPreset(v);
+      ctx.addIssue({ code: 'custom', message: `unknown model preset "${v}"; known presets: ${PRESET_NAMES.join(', ')} (or give a whole model config object)` });
+      return z.NEVER;
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      ctx.addIssue({ code: 'custom', message: 'model must be a preset name or a model config object' });
+      return z.NEVER;
+    }
+    const parsed = modelConfigSchema.safeParse(v);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
+    return z.NEVER;
+  })
+  .prefault('tinyDemo');
+
 export const runConfigSchema = z
   .object({
     /** 16 bytes as 32 lowercase hex chars; names the run in every signed message. */
@@ -79,7 +105,7 @@ export const runConfigSchema = z
       .regex(/^[0-9a-f]{32}$/, 'runId must be 32 lowercase hex characters')
       .default('7465737365726100000000000000d3f0'),
     /** tinyDemo by default: the smallest preset whose DeMo updates are 1000× smaller than its gradient. */
-    model: z.enum(PRESET_NAMES as [string, ...string[]]).default('tinyDemo'),
+    model: runModelSchema,
     /** Seed of the epoch-0 checkpoint (initParams). */
     initSeed: z.number().int().default(1),
     dataset: z.string().regex(/^[a-z0-9-]+$/).default('austen-byte'),
@@ -113,6 +139,9 @@ export const runConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.minClients > c.initMinClients) {
       ctx.addIssue({ code: 'custom', path: ['minClients'], message: `minClients (${c.minClients}) must be ≤ initMinClients (${c.initMinClients})` });
+    }
+    if (c.seqLen > c.model.max_position_embeddings) {
+      ctx.addIssue({ code: 'custom', path: ['seqLen'], message: `seqLen (${c.seqLen}) must be ≤ the model's max_position_embeddings (${c.model.max_position_embeddings})` });
     }
     const smallest = Math.min(c.globalBatch.start, c.globalBatch.end);
     if (smallest < c.initMinClients) {

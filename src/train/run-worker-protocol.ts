@@ -6,6 +6,7 @@
  * and a train never interleave. Both sides validate what they receive.
  */
 import { z } from 'zod';
+import { modelConfigSchema } from '../model/config';
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
 const u32 = z.number().int().min(0).max(0xffff_ffff);
@@ -25,7 +26,8 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('load'),
       id: u32,
-      preset: z.string().min(1),
+      /** The run's resolved model config (run-config.ts runModelSchema). */
+      model: modelConfigSchema,
       dataset: z.string().regex(/^[a-z0-9-]+$/),
       seqLen: z.number().int().min(2).max(4096),
       optimizer: runOptimizerSchema,

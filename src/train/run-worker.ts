@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { openIdbCache, openShardLoader, type ShardLoader } from '../data/loader';
 import { Gpu } from '../gpu/gpu';
-import { getPreset } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
 import { decodeUpdate, proofUnits, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
 import { agreementScoreOfKeys, MAX_SCORE } from '../verify/agreement-score';
@@ -88,7 +87,7 @@ function unload(): void {
 
 async function load(msg: Extract<RunWorkerRequest, { type: 'load' }>): Promise<void> {
   unload();
-  const config = getPreset(msg.preset);
+  const config = msg.model;
   const gpu = await Gpu.create(navigator.gpu, (message) => post({ type: 'error', id: null, message }));
   try {
     const loader = await openData(msg.dataset, config.vocab_size);
