@@ -31,6 +31,11 @@ export interface Dispatch {
 const UNIFORM_CACHE_LIMIT = 4096;
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (constants work before GPUBufferUsage exists)
 
+/** What Gpu.buffer allocates for `bytes`: rounded up to 4, never under 16 (the memory plan counts by it). */
+export function allocatedBytes(bytes: number): number {
+  return Math.max(16, Math.ceil(bytes / 4) * 4);
+}
+
 export class Gpu {
   readonly device: GPUDevice;
   readonly adapter: GPUAdapter;
@@ -66,10 +71,9 @@ export class Gpu {
     return this.pipelines.get(label, code, entryPoint, constants);
   }
 
-  /** A storage buffer of at least `bytes` (rounded up to 4, never empty). */
+  /** A storage buffer of at least `bytes` (allocatedBytes: rounded up to 4, never empty). */
   buffer(label: string, bytes: number, usage = STORAGE): GPUBuffer {
-    const size = Math.max(16, Math.ceil(bytes / 4) * 4);
-    const buf = this.device.createBuffer({ label, size, usage });
+    const buf = this.device.createBuffer({ label, size: allocatedBytes(bytes), usage });
     this.bufferIds.set(buf, this.nextBufferId++);
     return buf;
   }

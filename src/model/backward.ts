@@ -25,8 +25,8 @@ export interface BackwardOptions {
   positions: GPUBuffer;
 }
 
-/** Activation-gradient scratch, shared by all layers. */
-function scratch(ctx: ModelContext, { B, S }: BatchShape) {
+/** Activation-gradient scratch, shared by all layers (counted by batch-memory.ts too). */
+export function backwardScratch(ctx: ModelContext, { B, S }: BatchShape) {
   const T = B * S;
   const d = ctx.dims;
   const get = (name: string, floats: number) => ctx.pool.get(`grad.${name}`, floats);
@@ -55,7 +55,7 @@ export function recordBackward(ctx: ModelContext, rec: Recorder, shape: BatchSha
   const { gpu, dims: d } = ctx;
   const T = shape.B * shape.S;
   const fin = finalActs(ctx, shape);
-  const g = scratch(ctx, shape);
+  const g = backwardScratch(ctx, shape);
   const beta = opts.accumulate ? 1 : 0;
 
   // dlogits overwrite the logits in place: they are the largest activation.
@@ -91,7 +91,7 @@ export function recordBackward(ctx: ModelContext, rec: Recorder, shape: BatchSha
   );
 }
 
-type Scratch = ReturnType<typeof scratch>;
+type Scratch = ReturnType<typeof backwardScratch>;
 
 function recordLayerBackward(ctx: ModelContext, rec: Recorder, shape: BatchShape, l: number, g: Scratch, accumulate: boolean): void {
   const { gpu, dims: d } = ctx;

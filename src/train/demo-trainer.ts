@@ -6,7 +6,7 @@
  * bits. Compress and apply each run as a fixed handful of dispatches over all
  * tensors at once (the tensor table of src/kernels/demo/demo-table.ts).
  */
-import type { Gpu } from '../gpu/gpu';
+import { allocatedBytes, type Gpu } from '../gpu/gpu';
 import { decayFactorF32 } from '../demo/integer-decode';
 import { demoCompress, demoCompressScratchBytes, demoDctBasisBuffer } from '../kernels/demo/demo-compress';
 import { demoApply, demoApplyScratchBytes, demoBasisBuffer, packDemoUpdates } from '../kernels/demo/demo-apply';
@@ -89,6 +89,7 @@ export class DemoReplica {
   /** The parameters saved by withTrialUpdate (created on first use). */
   private paramsBackup: GPUBuffer | null = null;
   private disposed = false;
+  private micro = 1;
 
   constructor(
     readonly model: GpuModel,
@@ -101,25 +102,39 @@ export class DemoReplica {
     // demoTable checks chunk and topk against the kernels' limits.
     this.table = demoTable(layout.slots, chunk, topk);
     this.expected = { shapes: this.table.tensors.map((t) => t.shape), chunk, topk, quantize1bit: this.settings.quantize1bit };
-    const n = layout.totalFloats;
-    const scratchBytes = Math.max(demoCompressScratchBytes(this.table), demoApplyScratchBytes(this.table));
+    const size = demoBufferBytes(this.table, layout.totalFloats);
     // Momentum δ starts at 0 (buffers are created zeroed) and shares the parameters' layout.
-    this.momentum = gpu.buffer('demo.momentum', n * 4);
-    this.normPartials = gpu.buffer('demo.gradnorm.partials', gradNormScratchLength(n) * 4);
-    this.normOut = gpu.buffer('demo.gradnorm.out', GRADNORM_OUT_LENGTH * 4);
-    this.scratch = [gpu.buffer('demo.scratch.0', scratchBytes), gpu.buffer('demo.scratch.1', scratchBytes)];
+    this.momentum = gpu.buffer('demo.momentum', size.momentum);
+    this.normPartials = gpu.buffer('demo.gradnorm.partials', size.normPartials);
+    this.normOut = gpu.buffer('demo.gradnorm.out', size.normOut);
+    this.scratch = [gpu.buffer('demo.scratch.0', size.scratch / 2), gpu.buffer('demo.scratch.1', size.scratch / 2)];
     this.tableBuffer = demoTableBuffer(gpu, this.table);
     this.dctBasis = demoDctBasisBuffer(gpu, this.table);
     this.intBasis = demoBasisBuffer(gpu, this.table);
-    this.outIndices = gpu.buffer('demo.indices', this.table.entries * 4);
-    this.outValues = gpu.buffer('demo.values', this.table.entries * 4);
-    this.sketchPartials = gpu.buffer('demo.sketch.partials', gradSketchScratchLength(n) * 4);
+    this.outIndices = gpu.buffer('demo.indices', size.kept / 2);
+    this.outValues = gpu.buffer('demo.values', size.kept / 2);
+    this.sketchPartials = gpu.buffer('demo.sketch.partials', size.sketchPartials);
     this.buffers = [this.momentum, this.normPartials, this.normOut, ...this.scratch, this.tableBuffer, this.dctBasis, this.intBasis, this.outIndices, this.outValues, this.sketchPartials];
+  }
+
+  /** Sequences per forward/backward (src/train/memory-plan.ts picks it from the tab's memory); 1 by default. */
+  get microBatch(): number {
+    return this.micro;
+  }
+
+  set microBatch(k: number) {
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`microBatch must be a positive integer, got ${k}`);
+    this.micro = k;
   }
 
   /** The shapes, chunk and top-k an update for this model must have (the decoder's expectation). */
   get expectedUpdate(): ExpectedUpdate {
     return this.expected;
+  }
+
+  /** Bytes of the buffers this replica keeps for its life (the memory plan's DeMo part, checked against it). */
+  get fixedBufferBytes(): number {
+    return this.buffers.reduce((a, b) => a + b.size, 0);
   }
 
   /** Bytes of the dense fp32 gradient this update replaces. */
@@ -128,8 +143,8 @@ export class DemoReplica {
   }
 
   /**
-   * DESIGN.md §4 steps 2–7 on one batch: forward + backward one sequence at a
-   * time, the gradients accumulated and each proof unit's sketched on the
+   * DESIGN.md §4 steps 2–7 on one batch: forward + backward in micro-batches
+   * of `microBatch` sequences, the gradients accumulated and each proof unit's sketched on the
    * way (the update's proofs, src/verify/sequence-proof.ts), clip the global
    * gradient norm, then compress every tensor (one submit, five compress
    * dispatches), read back all kept indices and values at once and encode
@@ -180,11 +195,13 @@ export class DemoReplica {
   }
 
   /**
-   * The batch's mean loss and gradient (in the gradient buffer), one sequence
-   * after another, each its own submit: the batch upload is a queue write, so
-   * sequences recorded into one encoder would all read the last one. Each
-   * sequence's loss is copied out, and at the end of each proof unit
-   * (src/verify/sequence-proof.ts unitRange) the accumulated gradient is
+   * The batch's mean loss and gradient (in the gradient buffer), in
+   * micro-batches of at most `microBatch` sequences that never cross a proof
+   * unit (src/verify/sequence-proof.ts unitRange), each its own submit: the
+   * batch upload is a queue write, so micro-batches recorded into one encoder
+   * would all read the last one. A micro-batch of k sequences adds k/B times
+   * its mean-loss gradient, so the sum is the batch's mean. Each one's loss is
+   * copied out, and at the end of each unit the accumulated gradient is
    * sketched; consecutive sketches differ by that unit's gradient (sketches
    * are linear), scaled back up by the batch size so that a proof is the sum
    * of its sequences' gradients, as a verifier recomputes it.
@@ -196,38 +213,43 @@ export class DemoReplica {
     const units = proofUnits(B);
     const bufs = this.sequenceBuffersFor(B);
     const seed = sketchSeed(step);
-    let unit = 0;
-    for (let i = 0; i < B; i++) {
-      const rec = gpu.encoder('demo.sequence');
-      const shape = model.recordStep(rec, sequenceOf(batch, i), 'grads', i > 0, 1 / B);
-      rec.copy(finalActs(model.ctx, shape).loss, bufs.losses, 4, 0, 4 * i);
+    const weights: number[] = [];
+    for (let unit = 0; unit < units; unit++) {
       const { start, count } = unitRange(B, unit);
-      if (i === start + count - 1) {
-        for (const d of gradSketch(gpu, { n, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: unit * SKETCH_ROWS, seed })) rec.dispatch(d);
-        unit++;
+      for (let i = start; i < start + count; i += this.microBatch) {
+        const k = Math.min(this.microBatch, start + count - i);
+        const rec = gpu.encoder('demo.microbatch');
+        const shape = model.recordStep(rec, sequencesOf(batch, i, k), 'grads', i > 0, k / B);
+        rec.copy(finalActs(model.ctx, shape).loss, bufs.losses, 4, 0, 4 * weights.length);
+        weights.push(k);
+        if (i + k === start + count) {
+          for (const d of gradSketch(gpu, { n, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: unit * SKETCH_ROWS, seed })) rec.dispatch(d);
+        }
+        rec.submit();
       }
-      rec.submit();
     }
-    const [losses, sketches] = await Promise.all([gpu.readF32(bufs.losses, B), gpu.readF32(bufs.sketches, units * SKETCH_ROWS)]);
+    const [losses, sketches] = await Promise.all([gpu.readF32(bufs.losses, weights.length), gpu.readF32(bufs.sketches, units * SKETCH_ROWS)]);
     const proof = new Float32Array(units * SKETCH_ROWS);
     for (let i = 0; i < proof.length; i++) proof[i] = B * (sketches[i] - (i >= SKETCH_ROWS ? sketches[i - SKETCH_ROWS] : 0));
-    return { loss: losses.reduce((a, b) => a + b, 0) / B, proof };
+    return { loss: weights.reduce((a, k, j) => a + k * losses[j], 0) / B, proof };
   }
 
   /**
    * For verifiers (src/verify/sequence-proof.ts): the sketch of the summed
    * gradients of `unit`'s sequences on the current parameters, as
-   * computeUpdate's proof has it (one sequence at a time, accumulated).
-   * Touches only the gradient and sketch scratch buffers.
+   * computeUpdate's proof has it (micro-batches of k sequences, each adding
+   * k times its mean-loss gradient). Touches only the gradient and sketch
+   * scratch buffers.
    */
   async unitSketch(unit: TokenBatch, step: number): Promise<Float32Array> {
     this.assertLive();
     const { gpu, model } = this;
     const bufs = this.sequenceBuffersFor(unit.batch);
-    for (let i = 0; i < unit.batch; i++) {
-      const rec = gpu.encoder('verify.sequence');
-      model.recordStep(rec, sequenceOf(unit, i), 'grads', i > 0);
-      if (i === unit.batch - 1) {
+    for (let i = 0; i < unit.batch; i += this.microBatch) {
+      const k = Math.min(this.microBatch, unit.batch - i);
+      const rec = gpu.encoder('verify.microbatch');
+      model.recordStep(rec, sequencesOf(unit, i, k), 'grads', i > 0, k);
+      if (i + k === unit.batch) {
         for (const d of gradSketch(gpu, { n: model.ctx.layout.totalFloats, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: 0, seed: sketchSeed(step) })) rec.dispatch(d);
       }
       rec.submit();
@@ -393,11 +415,40 @@ export class DemoReplica {
   }
 }
 
+/**
+ * Bytes of the buffers a DemoReplica keeps for its whole life (the memory
+ * plan counts them; the constructor allocates by them), as allocated.
+ * `scratch` and `kept` are two buffers each; table and bases are uploads of
+ * these sizes.
+ */
+export function demoBufferBytes(table: DemoTable, n: number) {
+  const a = allocatedBytes;
+  return {
+    momentum: a(n * 4),
+    normPartials: a(gradNormScratchLength(n) * 4),
+    normOut: a(GRADNORM_OUT_LENGTH * 4),
+    scratch: 2 * a(Math.max(demoCompressScratchBytes(table), demoApplyScratchBytes(table))),
+    tables: a(table.records.byteLength) + 2 * a(table.basisLength * 4),
+    kept: 2 * a(table.entries * 4),
+    sketchPartials: a(gradSketchScratchLength(n) * 4),
+  };
+}
+
+/** Bytes of the per-round buffers: apply's indices and signs for `updates` agreed updates, and per-sequence losses and sketches. */
+export function demoRoundBytes(table: DemoTable, updates: number, sequences: number): number {
+  return 2 * Math.max(1, updates) * table.entries * 4 + sequences * 4 + sequences * SKETCH_ROWS * 4;
+}
+
 /** Sequence i of a batch, as a batch of one (views, no copy). */
 export function sequenceOf(batch: TokenBatch, i: number): TokenBatch {
+  return sequencesOf(batch, i, 1);
+}
+
+/** Sequences [i, i + k) of a batch, as a batch of k (views, no copy). */
+export function sequencesOf(batch: TokenBatch, i: number, k: number): TokenBatch {
   const S = batch.seqLen;
-  const at = (a: Int32Array) => a.subarray(i * S, (i + 1) * S);
-  return { inputIds: at(batch.inputIds), targets: batch.targets && at(batch.targets), batch: 1, seqLen: S };
+  const at = (a: Int32Array) => a.subarray(i * S, (i + k) * S);
+  return { inputIds: at(batch.inputIds), targets: batch.targets && at(batch.targets), batch: k, seqLen: S };
 }
 
 /** A fresh random run id (the coordinator's job in a real run). */
