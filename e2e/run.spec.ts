@@ -58,11 +58,33 @@ test.afterEach(async () => {
   coordinator = null;
 });
 
-test('three browsers train together for 10 rounds: the loss falls and every round all replicas are bit-identical', async () => {
+/** Not a preset: the run names its model by a whole Hugging Face-style config (tiny's, with a wider MLP). */
+const MODEL_OBJECT = {
+  vocab_size: 256,
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  q_lora_rank: 0,
+  kv_lora_rank: 16,
+  qk_nope_head_dim: 8,
+  qk_rope_head_dim: 4,
+  v_head_dim: 8,
+  intermediate_size: 96,
+  max_position_embeddings: 64,
+};
+
+test('three browsers train a model given as a config object for 10 rounds, in micro-batches: the loss falls and every round all replicas are bit-identical', async () => {
   test.setTimeout(600_000);
-  coordinator = await startCoordinator(freshDir('run-three'), testConfig());
+  // The plan allows micro-batches of 6 (a proof unit of the whole batch of 48); a tab's 16 sequences are
+  // 8 proof units of 2, so it trains them as 8 micro-batches of 2 (a micro-batch never crosses a unit).
+  coordinator = await startCoordinator(freshDir('run-three'), testConfig({ model: MODEL_OBJECT, globalBatch: { start: 48, end: 48, warmupTokens: 0 } }));
   tabs.push(...(await Promise.all(['a', 'b', 'c'].map((n) => openTab(coordinator!.url, n)))));
   const views = await waitForStep(tabs, 10, 480_000);
+  for (const v of views) {
+    expect(v.memory, 'memory plan').toMatchObject({ fits: true, microBatch: 6 });
+    expect(v.memory!.bytes.weights).toBeGreaterThan(0);
+  }
+  await expect(tabs[0].page.getByTestId('run-micro-batch')).toHaveText('6 seq.');
 
   expectSameRounds(views, 0, 10);
   // Every round of the three had all three updates agreed (nobody was slow enough to miss one here).

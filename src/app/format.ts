@@ -39,3 +39,11 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return typeof err === 'string' ? err : JSON.stringify(err);
 }
+
+/** Byte counts in binary units (traffic, memory plans). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 2 ** 20) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 2 ** 30) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return `${(n / 2 ** 30).toFixed(2)} GiB`;
+}

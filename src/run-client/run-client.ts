@@ -20,6 +20,7 @@ import { CoordinatorSocket } from './coordinator-socket';
 import { referenceSlots } from '../verify/references';
 import { myChecks, standingOf, trustedSlots, type Standing } from './verifier-duty';
 import type { RunWorkerLink } from './worker-link';
+import type { MemoryPlan } from '../train/run-worker-protocol';
 
 export type ClientStatus = 'idle' | 'connecting' | 'catching-up' | 'joining' | 'training' | 'reconnecting' | 'left' | 'error';
 
@@ -53,6 +54,8 @@ export interface RunView {
    * took (it delays this tab's witness report, so it bounds what verification adds to a round).
    */
   verified: { checks: number; ms: number; recomputeMs: number; maxRoundMs: number };
+  /** This tab's memory plan for the run's model (src/train/memory-plan.ts), once made. */
+  memory: MemoryPlan | null;
   error: string | null;
 }
 
@@ -64,7 +67,12 @@ export interface RunClientOptions {
   catchUp: CatchUpSource;
   /** How long to wait for a payload from the relay before witnessing without it. */
   relayTimeoutMs?: number;
+  /** The GPU memory this tab may use, in bytes (DEFAULT_GPU_MEMORY unless the volunteer set it). */
+  gpuMemory?: number;
 }
+
+/** The GPU memory a tab may use unless its volunteer says otherwise: what a laptop GPU can spare. */
+export const DEFAULT_GPU_MEMORY = 2 * 2 ** 30;
 
 const TIMELINE_MAX = 200;
 const LOSS_MAX = 5000;
@@ -77,6 +85,7 @@ export class RunClient {
   private config: RunConfig | null = null;
   private server: RunState | null = null;
   private wantJoin = false;
+  private gpuMemory: number;
   private loaded = false;
   private appliedStep = -1;
   private checksum: string | null = null;
@@ -97,6 +106,7 @@ export class RunClient {
 
   constructor(private readonly opts: RunClientOptions) {
     this.id = bytesToHex(opts.identity.publicKey);
+    this.gpuMemory = opts.gpuMemory ?? DEFAULT_GPU_MEMORY;
     this.view = emptyView(this.id);
     this.socket = new CoordinatorSocket(opts.socketUrl, opts.identity, {
       open: () => this.update({ status: this.wantJoin ? 'catching-up' : 'connecting', error: null }),
@@ -104,6 +114,12 @@ export class RunClient {
       message: (msg) => this.receive(msg),
       relayData: (hash, payload) => this.gotPayload(hash, payload, 'relay'),
     });
+  }
+
+  /** The GPU memory this tab may use from its next load on (the plan is made then). */
+  setGpuMemory(bytes: number): void {
+    if (!Number.isFinite(bytes) || bytes < 1) throw new RangeError(`GPU memory must be a positive number of bytes, got ${bytes}`);
+    this.gpuMemory = Math.floor(bytes);
   }
 
   /** Connects, catches up and asks to train from the next round. */
@@ -260,6 +276,20 @@ export class RunClient {
     const config = this.need();
     const { chunk, topk, decay, gradClip, quantize1bit } = config.optimizer;
     this.update({ status: 'catching-up' });
+    // Before the download: a tab that cannot hold the model says so with the sizes.
+    const { plan } = await this.opts.worker.request<'plan'>({
+      type: 'plan',
+      model: config.model,
+      seqLen: config.seqLen,
+      optimizer: { chunk, topk, decay, gradClip, quantize1bit },
+      maxSequences: Math.max(config.globalBatch.start, config.globalBatch.end),
+      budget: this.gpuMemory,
+    });
+    this.update({ memory: plan });
+    if (!plan.fits) {
+      this.wantJoin = false;
+      throw new Error(plan.reason ?? 'this tab cannot train this model');
+    }
     const ck = await this.opts.catchUp.latestCheckpoint();
     const loaded = await this.opts.worker.request<'load'>(
       {
@@ -270,6 +300,7 @@ export class RunClient {
         optimizer: { chunk, topk, decay, gradClip, quantize1bit },
         runId: config.runId,
         checkpoint: ck.bytes,
+        microBatch: plan.microBatch,
       },
       [ck.bytes.buffer as ArrayBuffer],
     );
@@ -486,6 +517,7 @@ function emptyView(clientId: string): RunView {
     members: 0,
     standing: null,
     verified: { checks: 0, ms: 0, recomputeMs: 0, maxRoundMs: 0 },
+    memory: null,
     error: null,
   };
 }

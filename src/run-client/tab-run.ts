@@ -7,10 +7,24 @@
  */
 import { loadIdentity } from './identity';
 import { httpCatchUp } from './catch-up';
-import { RunClient, type RunView } from './run-client';
+import { DEFAULT_GPU_MEMORY, RunClient, type RunView } from './run-client';
 import { RunWorkerLink } from './worker-link';
 
 let client: Promise<RunClient> | null = null;
+
+/** The volunteer's GPU memory setting (bytes), kept across reloads. */
+const GPU_MEMORY_KEY = 'tessera.gpuMemory';
+
+export function storedGpuMemory(): number {
+  const n = Number(globalThis.localStorage?.getItem(GPU_MEMORY_KEY));
+  return Number.isFinite(n) && n > 0 ? n : DEFAULT_GPU_MEMORY;
+}
+
+/** Saves the setting; the tab's plan uses it from its next load (a rejoin). */
+export async function setGpuMemory(bytes: number): Promise<void> {
+  localStorage.setItem(GPU_MEMORY_KEY, String(bytes));
+  (await tabRun()).setGpuMemory(bytes);
+}
 
 export function coordinatorOrigin(href = location.href): string {
   const named = new URL(href).searchParams.get('coordinator');
@@ -27,7 +41,7 @@ export function tabRun(): Promise<RunClient> {
   client ??= (async () => {
     const origin = coordinatorOrigin();
     const identity = await loadIdentity();
-    return new RunClient({ socketUrl: socketUrl(origin), identity, worker: RunWorkerLink.spawn(), catchUp: httpCatchUp(origin) });
+    return new RunClient({ socketUrl: socketUrl(origin), identity, worker: RunWorkerLink.spawn(), catchUp: httpCatchUp(origin), gpuMemory: storedGpuMemory() });
   })();
   return client;
 }

@@ -11,7 +11,7 @@ import { modelMemory } from '../model/batch-memory';
 import { getPreset } from '../model/config';
 import { GpuModel, type TokenBatch } from '../model/gpu-model';
 import { DemoReplica, demoBufferBytes, randomRunId } from './demo-trainer';
-import { DEFAULT_GPU_MEMORY, planMemory, type PlanInput } from './memory-plan';
+import { planMemory, type PlanInput } from './memory-plan';
 import { demoTable } from '../kernels/demo/demo-table';
 import { planLayout } from '../model/param-layout';
 import { parameterSpecs } from '../model/config';
@@ -23,7 +23,7 @@ const input = (over: Partial<PlanInput> = {}): PlanInput => ({
   optimizer: { chunk: 64, topk: 8 },
   maxSequences: 64,
   maxUpdates: 16,
-  budget: DEFAULT_GPU_MEMORY,
+  budget: 2 * 2 ** 30,
   limits: WEBGPU_DEFAULT_LIMITS,
   ...over,
 });

@@ -7,16 +7,20 @@
  *
  * WebGPU tells a page nothing about how much memory its GPU has, only the
  * largest buffer it may create and bind; the budget is the volunteer's
- * setting (the Contribute page), DEFAULT_GPU_MEMORY unless they change it.
+ * setting (the Contribute page; run-client.ts DEFAULT_GPU_MEMORY unless they
+ * change it).
  */
+import { formatBytes } from '../app/format';
 import { demoTable } from '../kernels/demo/demo-table';
 import { modelMemory } from '../model/batch-memory';
 import { parameterSpecs, type ModelConfig } from '../model/config';
 import { planLayout } from '../model/param-layout';
 import { MAX_PROOF_UNITS } from '../protocol/update-codec';
 import { demoBufferBytes, demoRoundBytes } from './demo-trainer';
+import type { MemoryPlan } from './run-worker-protocol';
 
-export const DEFAULT_GPU_MEMORY = 2 * 2 ** 30;
+export type { MemoryPlan };
+
 /** More sequences a micro-batch gain little on any GPU we have and cost memory linearly. */
 export const MAX_MICRO_BATCH = 64;
 
@@ -31,33 +35,6 @@ export interface PlanInput {
   /** The GPU memory this tab may use, in bytes. */
   budget: number;
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
-}
-
-export interface MemoryPlan {
-  fits: boolean;
-  /** Sequences per forward/backward; 0 when the model does not fit. */
-  microBatch: number;
-  /** Why it does not fit, with the sizes; null when it does. */
-  reason: string | null;
-  budget: number;
-  bytes: {
-    weights: number;
-    gradients: number;
-    /** DeMo's momentum (one float per parameter). */
-    momentum: number;
-    /** DeMo's scratch, tables and kept-coefficient buffers, and a round's apply buffers. */
-    demo: number;
-    /** Activations and their gradients for one sequence, and for the planned micro-batch. */
-    activationsPerSequence: number;
-    activations: number;
-    total: number;
-  };
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
-  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
-  return `${(n / 2 ** 10).toFixed(1)} KiB`;
 }
 
 /**

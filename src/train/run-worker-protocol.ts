@@ -21,7 +21,50 @@ export const runOptimizerSchema = z
   })
   .strict();
 
+const byteCount = z.number().int().min(0);
+
+/** A tab's memory plan (src/train/memory-plan.ts planMemory makes it). */
+export const memoryPlanSchema = z
+  .object({
+    fits: z.boolean(),
+    /** Sequences per forward/backward; 0 when the model does not fit. */
+    microBatch: z.number().int().min(0),
+    /** Why it does not fit, with the sizes; null when it does. */
+    reason: z.string().nullable(),
+    budget: byteCount,
+    bytes: z
+      .object({
+        weights: byteCount,
+        gradients: byteCount,
+        /** DeMo's momentum (one float per parameter). */
+        momentum: byteCount,
+        /** DeMo's scratch, tables and kept-coefficient buffers, a round's apply buffers, and the RoPE tables. */
+        demo: byteCount,
+        /** Activations and their gradients for one sequence, and for the planned micro-batch. */
+        activationsPerSequence: byteCount,
+        activations: byteCount,
+        total: byteCount,
+      })
+      .strict(),
+  })
+  .strict();
+export type MemoryPlan = z.infer<typeof memoryPlanSchema>;
+
 export const ToRunWorkerSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('plan'),
+      id: u32,
+      /** The run's resolved model config. */
+      model: modelConfigSchema,
+      seqLen: z.number().int().min(2).max(4096),
+      optimizer: runOptimizerSchema,
+      /** The run's largest global batch: most sequences and most agreed updates a round can bring. */
+      maxSequences: z.number().int().min(1),
+      /** The GPU memory this tab may use (the volunteer's setting). */
+      budget: z.number().int().min(1),
+    })
+    .strict(),
   z
     .object({
       type: z.literal('load'),
@@ -35,6 +78,8 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       runId: z.string().regex(/^[0-9a-f]{32}$/),
       /** The epoch checkpoint (safetensors). Loading replaces the model and zeroes the momentum. */
       checkpoint: bytes,
+      /** Sequences per forward/backward, from the memory plan. */
+      microBatch: z.number().int().min(1).max(4096),
     })
     .strict(),
   z
@@ -80,6 +125,7 @@ export type ToRunWorker = z.infer<typeof ToRunWorkerSchema>;
 export type RunWorkerRequest = Exclude<ToRunWorker, { type: 'duty' }>;
 
 export const FromRunWorkerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('planned'), id: u32, plan: memoryPlanSchema, adapter: z.string() }).strict(),
   z.object({ type: z.literal('loaded'), id: u32, checksum: z.string(), parameters: z.number().int(), adapter: z.string() }).strict(),
   z.object({ type: z.literal('applied'), id: u32, step: u32, checksum: z.string(), ms: z.number() }).strict(),
   z

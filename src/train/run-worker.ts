@@ -15,6 +15,7 @@ import { agreementScoreOfKeys, MAX_SCORE } from '../verify/agreement-score';
 import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille, unitRange } from '../verify/sequence-proof';
 import { updateKeys } from '../verify/overlap';
 import { DemoReplica } from './demo-trainer';
+import { planMemory } from './memory-plan';
 import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
 
 interface Loaded {
@@ -56,7 +57,8 @@ self.onmessage = (ev: MessageEvent) => {
 async function handle(msg: RunWorkerRequest): Promise<void> {
   const t0 = performance.now();
   try {
-    if (msg.type === 'load') await load(msg);
+    if (msg.type === 'plan') await plan(msg);
+    else if (msg.type === 'load') await load(msg);
     else if (msg.type === 'apply') await apply(msg);
     else if (msg.type === 'verify') await verify(msg);
     else await train(msg);
@@ -81,23 +83,53 @@ function unload(): void {
   if (!loaded) return;
   loaded.replica.dispose();
   loaded.replica.model.dispose();
-  loaded.gpu.device.destroy();
   loaded = null;
+}
+
+/** The tab's device, made on first use and kept: the plan reads its limits and the model then lives on it. */
+let device: Promise<Gpu> | null = null;
+function gpuDevice(): Promise<Gpu> {
+  device ??= Gpu.create(navigator.gpu, (message) => {
+    device = null;
+    post({ type: 'error', id: null, message });
+  }).catch((err: unknown) => {
+    device = null;
+    throw err;
+  });
+  return device;
+}
+
+const adapterName = (gpu: Gpu) => `${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}`.trim();
+
+/** The memory plan on this adapter (src/train/memory-plan.ts), before anything is downloaded. */
+async function plan(msg: Extract<RunWorkerRequest, { type: 'plan' }>): Promise<void> {
+  const gpu = await gpuDevice();
+  const { maxBufferSize, maxStorageBufferBindingSize } = gpu.limits;
+  const p = planMemory({
+    model: msg.model,
+    seqLen: msg.seqLen,
+    optimizer: msg.optimizer,
+    maxSequences: msg.maxSequences,
+    maxUpdates: msg.maxSequences,
+    budget: msg.budget,
+    limits: { maxBufferSize, maxStorageBufferBindingSize },
+  });
+  post({ type: 'planned', id: msg.id, plan: p, adapter: adapterName(gpu) });
 }
 
 async function load(msg: Extract<RunWorkerRequest, { type: 'load' }>): Promise<void> {
   unload();
   const config = msg.model;
-  const gpu = await Gpu.create(navigator.gpu, (message) => post({ type: 'error', id: null, message }));
+  const gpu = await gpuDevice();
+  const loader = await openData(msg.dataset, config.vocab_size);
+  const model = GpuModel.fromSafetensors(gpu, msg.checkpoint, config);
   try {
-    const loader = await openData(msg.dataset, config.vocab_size);
-    const model = GpuModel.fromSafetensors(gpu, msg.checkpoint, config);
     const replica = new DemoReplica(model, msg.optimizer);
-    const adapter = `${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}`.trim();
-    loaded = { gpu, replica, loader, seqLen: msg.seqLen, runId: hexToBytes(msg.runId), adapter };
-    post({ type: 'loaded', id: msg.id, checksum: await model.checksum(), parameters: model.parameterCount, adapter });
+    replica.microBatch = msg.microBatch;
+    loaded = { gpu, replica, loader, seqLen: msg.seqLen, runId: hexToBytes(msg.runId), adapter: adapterName(gpu) };
+    post({ type: 'loaded', id: msg.id, checksum: await model.checksum(), parameters: model.parameterCount, adapter: loaded.adapter });
   } catch (err) {
-    gpu.device.destroy();
+    model.dispose();
     throw err;
   }
 }

@@ -6,9 +6,10 @@
  */
 import { useMemo } from 'react';
 import { LossChart, type ChartSeries } from '../charts/LossChart';
-import { DASH, formatCount, formatInt, formatNum } from '../format';
+import { DASH, formatBytes, formatCount, formatInt, formatNum } from '../format';
 import { Stat } from '../train/TrainStats';
 import type { RunView } from '../../run-client/run-client';
+import { GPU_MEMORY_CHOICES, MemoryPanel } from './MemoryPanel';
 import { StandingPanel } from './StandingPanel';
 import { useRun } from './useRun';
 
@@ -22,12 +23,6 @@ const STATUS_TEXT: Record<RunView['status'], string> = {
   left: 'Left the run',
   error: 'Error',
 };
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 export function ContributePage() {
   const run = useRun();
@@ -56,6 +51,16 @@ export function ContributePage() {
           <label className="field">
             <span>GPU usage: {Math.round(run.duty * 100)} %</span>
             <input type="range" min={0.05} max={1} step={0.05} value={run.duty} onChange={(e) => run.setDuty(Number(e.target.value))} data-testid="run-duty" />
+          </label>
+          <label className="field">
+            <span>GPU memory this tab may use</span>
+            <select value={run.gpuMemory} onChange={(e) => run.setGpuMemory(Number(e.target.value))} data-testid="run-gpu-memory">
+              {[...new Set([...GPU_MEMORY_CHOICES, run.gpuMemory])].sort((a, b) => a - b).map((b) => (
+                <option key={b} value={b}>
+                  {formatBytes(b)}
+                </option>
+              ))}
+            </select>
           </label>
           <label className="field checkbox">
             <input type="checkbox" checked={run.pauseWhenHidden} onChange={(e) => run.setPauseWhenHidden(e.target.checked)} data-testid="run-pause-hidden" />
@@ -105,6 +110,7 @@ export function ContributePage() {
             </Stat>
           </div>
           <StandingPanel view={v} probationRounds={v?.standing?.probationRounds} />
+          <MemoryPanel plan={v?.memory ?? null} />
           <div className="card">
             <h2>Loss on this tab's batches</h2>
             <LossChart series={series} integerX data-testid="run-loss-chart" emptyText="The loss appears here after this tab's first round." />

@@ -28,6 +28,7 @@ function view(over: Partial<RunView> = {}): RunView {
     members: 3,
     standing,
     verified: { checks: 4, ms: 2500, recomputeMs: 2000, maxRoundMs: 900 },
+    memory: null,
     error: null,
     ...over,
   };

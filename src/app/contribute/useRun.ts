@@ -1,13 +1,13 @@
 /**
  * The tab's run as React state, plus the volunteer's controls: the GPU
- * usage cap, and a pause while the tab is hidden that resumes by itself
+ * usage cap, the GPU memory the tab may use, and a pause while the tab is hidden that resumes by itself
  * (leave when hidden, catch up and join again when visible). A tab that was
  * contributing when it was reloaded joins again by itself, with the same key
  * from IndexedDB, so it keeps its identity and its points.
  */
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import type { RunClient, RunView } from '../../run-client/run-client';
-import { tabRun } from '../../run-client/tab-run';
+import { setGpuMemory as saveGpuMemory, storedGpuMemory, tabRun } from '../../run-client/tab-run';
 
 export interface RunControls {
   /** The tab's run client exists (its key is loaded): join can work. */
@@ -21,6 +21,9 @@ export interface RunControls {
   pauseWhenHidden: boolean;
   setPauseWhenHidden(on: boolean): void;
   pausedForHidden: boolean;
+  /** The GPU memory this tab may use (bytes); a change applies from the next join. */
+  gpuMemory: number;
+  setGpuMemory(bytes: number): void;
 }
 
 const noop = () => () => {};
@@ -32,6 +35,7 @@ export function useRun(): RunControls {
   const [duty, setDutyState] = useState(1);
   const [pauseWhenHidden, setPauseWhenHidden] = useState(true);
   const [pausedForHidden, setPausedForHidden] = useState(false);
+  const [gpuMemory, setGpuMemoryState] = useState(storedGpuMemory);
   const subscribe = useCallback((fn: () => void) => (client ? client.subscribe(fn) : noop()), [client]);
   const view = useSyncExternalStore(subscribe, () => client?.state() ?? null);
   // A join from the console (tessera.run.join) shows here too.
@@ -63,6 +67,11 @@ export function useRun(): RunControls {
     [client],
   );
 
+  const setGpuMemory = useCallback((bytes: number) => {
+    setGpuMemoryState(bytes);
+    void saveGpuMemory(bytes);
+  }, []);
+
   useEffect(() => {
     if (!client || !joined || !pauseWhenHidden) return;
     const onVisibility = () => {
@@ -78,5 +87,5 @@ export function useRun(): RunControls {
     return () => document.removeEventListener('visibilitychange', onVisibility);
   }, [client, joined, pauseWhenHidden]);
 
-  return { ready: client !== null, view, joined, join, leave, duty, setDuty, pauseWhenHidden, setPauseWhenHidden, pausedForHidden };
+  return { ready: client !== null, view, joined, join, leave, duty, setDuty, pauseWhenHidden, setPauseWhenHidden, pausedForHidden, gpuMemory, setGpuMemory };
 }
