@@ -110,6 +110,26 @@ test('three browsers train a model given as a config object for 10 rounds, in mi
   expect(points).toBeGreaterThan(before.points);
 });
 
+test('a tab whose GPU memory cannot hold the model says so, with the sizes, before it downloads anything', async () => {
+  test.setTimeout(120_000);
+  coordinator = await startCoordinator(freshDir('run-too-big'), testConfig());
+  const requests: string[] = [];
+  const tab = await openTab(coordinator.url, 'small', async (context) => {
+    // The volunteer allowed 64 KiB: less than the tiny model's weights, gradients and momentum.
+    await context.addInitScript(() => localStorage.setItem('tessera.gpuMemory', String(64 * 1024)));
+    context.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  });
+  tabs.push(tab);
+  await expect(tab.page.getByTestId('run-status')).toHaveAttribute('data-status', 'error', { timeout: 60_000 });
+  await expect(tab.page.getByTestId('run-error')).toContainText(/this tab cannot train this model: the model needs [\d.]+ (KiB|MiB) \(weights .*\), more than the 64\.0 KiB this tab may use/);
+  await expect(tab.page.getByTestId('run-memory-refused')).toBeVisible();
+  const view = await tab.state();
+  expect(view.memory).toMatchObject({ fits: false, microBatch: 0, budget: 64 * 1024 });
+  expect(requests.filter((p) => p.startsWith('/api/checkpoint') || p.startsWith('/api/updates') || p.startsWith('/data/'))).toEqual([]);
+  // It never asked to join.
+  expect((await status(coordinator.url)).clients).toEqual([]);
+});
+
 /** The steps every view applied from `fromStep` on, up to the smallest appliedStep. */
 function commonSteps(views: RunView[], fromStep: number): [number, number] {
   return [fromStep, Math.min(...views.map((v) => v.appliedStep))];
