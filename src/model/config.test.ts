@@ -15,7 +15,7 @@ import {
 
 describe('model config', () => {
   it('presets are the documented sizes', () => {
-    expect(PRESET_NAMES).toEqual(['tiny', 'tinyLora', 'tinyDemo', 'small', 'bpe-small']);
+    expect(PRESET_NAMES).toEqual(['tiny', 'tinyLora', 'tinyDemo', 'small', 'bpe-small', 'bpe-100m']);
     expect(PRESETS.tiny).toEqual({
       vocab_size: 256,
       hidden_size: 32,
@@ -38,10 +38,14 @@ describe('model config', () => {
     expect(PRESETS.tinyDemo).toEqual({ ...PRESETS.tiny, hidden_size: 64, kv_lora_rank: 32, qk_nope_head_dim: 16, qk_rope_head_dim: 16, v_head_dim: 32, intermediate_size: 256 });
     expect(PRESETS.small).toMatchObject({ hidden_size: 128, num_hidden_layers: 4, q_lora_rank: 64, kv_lora_rank: 64, intermediate_size: 384 });
     expect(PRESETS['bpe-small']).toMatchObject({ vocab_size: 50257, hidden_size: 256, q_lora_rank: 96, kv_lora_rank: 128, intermediate_size: 768 });
+    // About 100 M parameters, every matrix side a multiple of 64 (full DeMo blocks).
+    const big = PRESETS['bpe-100m'];
+    expect(parameterCount(big)).toBe(108_172_800);
+    for (const s of parameterSpecs(big)) if (s.shape.length === 2) expect(s.shape.filter((d) => d % 64 !== 0), s.name).toEqual(s.name.includes('embed') || s.name.includes('lm_head') ? [50257] : []);
     const copy = getPreset('tiny');
     copy.hidden_size = 999;
     expect(PRESETS.tiny.hidden_size).toBe(32);
-    expect(() => getPreset('huge')).toThrow(/unknown model preset "huge"; known presets: tiny, tinyLora, tinyDemo, small, bpe-small/);
+    expect(() => getPreset('huge')).toThrow(/unknown model preset "huge"; known presets: tiny, tinyLora, tinyDemo, small, bpe-small, bpe-100m/);
     expect(() => getPreset('toString')).toThrow(ModelConfigError);
   });
 

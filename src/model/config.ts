@@ -139,6 +139,24 @@ export const PRESETS = {
     },
     'preset bpe-small',
   ),
+  // About 108 M parameters with the GPT-2 vocabulary, for real GPUs (docs/runs/bpe-100m.json):
+  // every matrix side a multiple of 64, so DeMo's blocks are full.
+  'bpe-100m': parseModelConfig(
+    {
+      vocab_size: 50257,
+      hidden_size: 640,
+      num_hidden_layers: 10,
+      num_attention_heads: 10,
+      q_lora_rank: 192,
+      kv_lora_rank: 128,
+      qk_nope_head_dim: 64,
+      qk_rope_head_dim: 64,
+      v_head_dim: 64,
+      intermediate_size: 1728,
+      max_position_embeddings: 1024,
+    },
+    'preset bpe-100m',
+  ),
 } as const satisfies Record<string, ModelConfig>;
 
 export type PresetName = keyof typeof PRESETS;
