@@ -6,12 +6,17 @@
  *   GET /api/status                    {state, epoch, step, clients: [{id, state, points, standing}]}
  *   GET /api/checkpoint/latest         safetensors bytes; X-Tessera-Epoch, -Step, -Checksum headers
  *   GET /api/updates?fromStep=N[&limit=M]  the catch-up bundle (update-bundle.ts), at most M rounds (default and max 256)
+ *   PUT /api/checkpoint/S?client=ID    a member's epoch checkpoint of step S (checkpoint-uploads.ts): safetensors,
+ *                                      gzip with Content-Encoding: gzip, X-Tessera-Signature = hex signCheckpoint
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { z } from 'zod';
 import type { Coordinator } from './coordinator';
 import type { Store } from './store';
 import { encodeUpdateBundle } from '../src/net/update-bundle';
+import { hexToBytes } from '@noble/hashes/utils.js';
 
 export const MAX_BUNDLE_ROUNDS = 256;
 
@@ -85,6 +90,47 @@ export function handleApi(ctx: ApiContext, path: string, query: URLSearchParams,
     default:
       throw new HttpError(404, 'not-found', `no API endpoint ${path}`);
   }
+}
+
+const gunzipAsync = promisify(gunzip);
+const checkpointQuery = z.strictObject({ client: z.string().regex(/^[0-9a-f]{64}$/, 'client must be 64 lowercase hex characters (an ed25519 public key)') });
+
+/** A checkpoint upload: read within the size of this run's model, decompress, verify and hand to the coordinator. */
+export async function receiveCheckpoint(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, step: number, query: URLSearchParams): Promise<void> {
+  const { client } = parseQuery(query, checkpointQuery);
+  const signature = req.headers['x-tessera-signature'];
+  if (typeof signature !== 'string' || !/^[0-9a-f]{128}$/.test(signature)) throw new HttpError(400, 'bad-signature', 'X-Tessera-Signature must be 128 lowercase hex characters');
+  const encoding = req.headers['content-encoding'] ?? 'identity';
+  if (encoding !== 'gzip' && encoding !== 'identity') throw new HttpError(415, 'bad-encoding', `Content-Encoding ${encoding} is not gzip or identity`);
+  // The safetensors of this model: its floats and a header far under 1 MiB.
+  const limit = ctx.coordinator.checkpointBytesLimit;
+  const body = await readBody(req, limit + (limit >> 4));
+  let bytes: Uint8Array = body;
+  if (encoding === 'gzip') {
+    try {
+      bytes = new Uint8Array(await gunzipAsync(body, { maxOutputLength: limit }));
+    } catch (e) {
+      throw new HttpError(400, 'bad-gzip', `the body does not gunzip to at most ${limit} bytes: ${(e as Error).message}`);
+    }
+  }
+  const result = await ctx.coordinator.checkpoints.offer({ step, clientId: client, signature: hexToBytes(signature), bytes });
+  sendJson(res, 202, result);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(413, 'too-large', `the body is over ${limit} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
 }
 
 function status(coordinator: Coordinator) {

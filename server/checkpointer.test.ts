@@ -4,14 +4,9 @@ import { importCheckpoint } from '../src/model/checkpoint';
 import { planLayout } from '../src/model/param-layout';
 import { parameterSpecs } from '../src/model/config';
 import { f32Bits } from '../src/run/learning-rate';
-import { commitment } from '../src/protocol/commitment';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { buildPendingCheckpoints, CheckpointBuildError, initialCheckpoint, replayRounds, type AgreedRound } from './checkpointer';
-import { memoryLogger } from './log';
+import { CheckpointBuildError, initialCheckpoint, replayRounds, type AgreedRound } from './checkpointer';
 import { runModel } from './run-model';
-import { Store } from './store';
 import { encodedTestUpdate, serverTestConfig } from './test-helpers';
-import { createRunState } from '../src/run/state-machine';
 
 const config = serverTestConfig();
 const rm = runModel(config);
@@ -64,28 +59,5 @@ describe('checkpointer', () => {
   it('refuses a payload made for another step', () => {
     const wrong = [{ step: 5, lrBits: f32Bits(0.01), payloads: [encodedTestUpdate(config, 4, 1)] }];
     expect(() => replayRounds(config, base.bytes, wrong, rm)).toThrow(CheckpointBuildError);
-  });
-
-  it('builds a recorded epoch end from the stored agreed sets and payloads, and leaves it pending when a payload is missing', () => {
-    const store = Store.open(':memory:');
-    store.createRun(config, createRunState(config, 0), { epoch: 0, step: 0, ...base }, 0);
-    const all = rounds(2, 2);
-    for (const r of all) {
-      const hashes = r.payloads.map((p) => bytesToHex(commitment(p)));
-      r.payloads.forEach((p, i) => store.putPayload(hashes[i], r.step, 'c'.repeat(64), p, 0));
-      store.applyStep(createRunState(config, 0), [{ type: 'agreed', step: r.step, epoch: 0, slots: [0, 1], clients: ['a'.repeat(64), 'b'.repeat(64)], hashes, lrBits: r.lrBits, excluded: [] }], { now: 0 });
-    }
-    store.applyStep(createRunState(config, 0), [{ type: 'epochEnd', epoch: 0, step: 2 }], { now: 0 });
-    // A second epoch end whose rounds were never agreed cannot be built.
-    store.applyStep(createRunState(config, 0), [{ type: 'epochEnd', epoch: 1, step: 5 }], { now: 0 });
-    const log = memoryLogger();
-    buildPendingCheckpoints(store, config, log, () => 1);
-    const built = store.latestCheckpoint()!;
-    expect(built.epoch).toBe(1);
-    expect(built.step).toBe(2);
-    expect(built.bytes).toEqual(replayRounds(config, base.bytes, all, rm).bytes);
-    expect(store.pendingCheckpoints()).toEqual([{ epoch: 2, step: 5 }]);
-    expect(log.records.map((r) => r.event)).toEqual(['checkpoint-built', 'checkpoint-failed']);
-    store.close();
   });
 });

@@ -1,10 +1,10 @@
 /**
- * The coordinator makes every checkpoint itself, on the CPU, trusting no
- * client (docs/run.md "Checkpoints and catch-up"): epoch 0 is initParams of
- * the run's seed; each later one is the previous checkpoint with the stored
- * agreed updates applied round by round through demoApplyExact, the exact
- * integer decode whose bits every client's GPU must reproduce. Its checksum
- * is the one a client reports after applying the same rounds.
+ * Checkpoints on the CPU (docs/run.md "Checkpoints and catch-up"): epoch 0
+ * is initParams of the run's seed, with the checksum a client's GPU computes
+ * for it. Later epochs come from the members (checkpoint-uploads.ts);
+ * replayRounds, the previous checkpoint with agreed rounds applied through
+ * demoApplyExact (the exact integer decode every GPU must reproduce), stays
+ * as the audit of that: the tests check uploads and GPU replicas against it.
  */
 import { checksumHex, paramChecksumCpu } from '../src/kernels/checksum/checksum-cpu';
 import { demoApplyExact } from '../src/demo/integer-decode';
@@ -73,41 +73,4 @@ function applyRound(config: RunConfig, rm: RunModel, params: Map<string, Float32
       demoApplyExact({ param, shape: spec.shape, updates: perTensor, lr, chunk: config.optimizer.chunk, topk: config.optimizer.topk, weightDecay: config.optimizer.weightDecay }),
     );
   });
-}
-
-/**
- * Builds every checkpoint whose epoch end the store recorded but that is not
- * built yet (applyStep writes the placeholder in the same transaction as the
- * state, so a crash between the two is finished here at the next start).
- * A checkpoint that cannot be built (a payload or an agreed set missing) is
- * logged and left pending; clients then catch up from the previous one.
- */
-export function buildPendingCheckpoints(store: Store, config: RunConfig, log: Logger, now: () => number): void {
-  const rm = runModel(config);
-  for (const target of store.pendingCheckpoints()) {
-    try {
-      const built = buildCheckpoint(store, config, rm, target.step);
-      store.putCheckpoint({ epoch: target.epoch, step: target.step, ...built }, now());
-      log('checkpoint-built', { epoch: target.epoch, step: target.step, checksum: built.checksum, bytes: built.bytes.length });
-    } catch (e) {
-      log('checkpoint-failed', { epoch: target.epoch, step: target.step, error: (e as Error).message });
-    }
-  }
-}
-
-function buildCheckpoint(store: Store, config: RunConfig, rm: RunModel, step: number): Checkpoint {
-  const base = store.checkpointAtOrBefore(step);
-  if (base === null) throw new CheckpointBuildError(`no built checkpoint at or before step ${step}`);
-  const rows = store.agreedRange(base.step, step);
-  const rounds = rows.map((row, i): AgreedRound => {
-    if (row.step !== base.step + i) throw new CheckpointBuildError(`the agreed set of step ${base.step + i} is missing`);
-    const payloads = row.hashes.map((hash) => {
-      const bytes = store.getPayload(hash);
-      if (bytes === null) throw new CheckpointBuildError(`step ${row.step}: payload ${hash} is missing`);
-      return bytes;
-    });
-    return { step: row.step, lrBits: row.lrBits, payloads };
-  });
-  if (rounds.length !== step - base.step) throw new CheckpointBuildError(`agreed sets end at step ${base.step + rounds.length}, before ${step}`);
-  return replayRounds(config, base.bytes, rounds, rm);
 }

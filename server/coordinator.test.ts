@@ -1,4 +1,7 @@
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { signCheckpoint } from '../src/protocol/commitment';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeBitmap } from '../src/run/bitmap';
 import type { RunConfig } from '../src/run/run-config';
@@ -152,7 +155,7 @@ describe('Coordinator with real sockets, keys and updates', () => {
     expect(server.store.pointsLedger()).toHaveLength(4);
   });
 
-  it('an epoch end makes the next checkpoint from the agreed updates, equal to replaying them', async () => {
+  it('an epoch end takes its checkpoint from a member’s upload (PUT, gzip, signed) once the next round agrees its checksum; a flipped bit is rejected', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const clock = new FakeClock();
@@ -163,13 +166,30 @@ describe('Coordinator with real sockets, keys and updates', () => {
     clock.advance(600); // the round runs past epochTime, so the epoch ends with it
     await playRound(config, [a, b], round0, base.checksum);
     await a.next('phase', (m) => m.to === 'Cooldown');
+    expect(server.store.pendingCheckpoints()).toEqual([{ epoch: 1, step: 1 }]);
 
-    const built = server.store.latestCheckpoint()!;
-    expect(built.epoch).toBe(1);
-    expect(built.step).toBe(1);
+    // What the members hold after round 0, as the CPU replays it (the GPU gives the same bits: src/train tests).
     const rows = server.store.agreedRange(0, 1);
     const expected = replayRounds(config, base.bytes, [{ step: 0, lrBits: rows[0].lrBits, payloads: rows[0].hashes.map((h) => server.store.getPayload(h)!) }]);
-    expect(built.checksum).toBe(expected.checksum);
+    const put = (who: TestClient, bytes: Uint8Array, step = 1) =>
+      fetch(`${server.url}/api/checkpoint/${step}?client=${who.id}`, {
+        method: 'PUT',
+        headers: { 'Content-Encoding': 'gzip', 'X-Tessera-Signature': bytesToHex(signCheckpoint(bytes, who.keys.secretKey, { runId: hexToBytes(config.runId), step })) },
+        body: gzipSync(bytes),
+      });
+    const forgedBytes = expected.bytes.slice();
+    forgedBytes[forgedBytes.length - 1] ^= 1;
+    expect((await put(b, forgedBytes)).status).toBe(202);
+    expect(await (await put(a, expected.bytes)).json()).toEqual({ status: 'held' });
+    expect((await put(a, expected.bytes, 0)).status).toBe(409);
+    expect(server.store.latestCheckpoint()!.epoch).toBe(0);
+
+    clock.advance(config.cooldownTime);
+    server.coordinator.tick();
+    const round1 = (await a.next('round', (m) => m.round.step === 1)).round;
+    await playRound(config, [a, b], round1, expected.checksum);
+    const built = server.store.latestCheckpoint()!;
+    expect(built).toMatchObject({ epoch: 1, step: 1, checksum: expected.checksum });
     expect(built.bytes).toEqual(expected.bytes);
     expect(built.checksum).not.toBe(base.checksum);
     const res = await fetch(`${server.url}/api/checkpoint/latest`);

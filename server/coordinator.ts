@@ -13,7 +13,9 @@ import type { Effect, RunEvent, RunState, Score } from '../src/run/types';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { buildPendingCheckpoints, initialCheckpoint } from './checkpointer';
+import { CheckpointUploads } from './checkpoint-uploads';
+import { initialCheckpoint } from './checkpointer';
+import { runModel } from './run-model';
 import type { Logger } from './log';
 import type { Store } from './store';
 
@@ -55,10 +57,18 @@ export class Coordinator {
   ) {
     this.stateJson = JSON.stringify(current);
     this.secret = hexToBytes(store.verifySecret());
+    const rm = runModel(config);
+    this.checkpointBytesLimit = rm.layout.parameterCount * 4 + 2 ** 20;
+    this.checkpoints = new CheckpointUploads(config, rm, store, () => this.current, log, now);
   }
 
   /** Keys the salt of each round's checks: clients learn a salt only once that round's commits are closed. */
   private readonly secret: Uint8Array;
+  /** Epoch checkpoints uploaded by members, settled when their round's checksum is agreed. */
+  readonly checkpoints: CheckpointUploads;
+
+  /** The most bytes a checkpoint of this run's model can have: its floats and 1 MiB for the safetensors header. */
+  readonly checkpointBytesLimit: number;
 
   /** Creates the run in an empty database, or resumes the stored one (feeding `recovered`). */
   static open({ store, config, now, log }: CoordinatorOptions): Coordinator {
@@ -83,7 +93,6 @@ export class Coordinator {
       coordinator.feed({ type: 'recovered', now: now() });
       coordinator.drawIfDue(); // the server may have stopped between closing commits and drawing
     }
-    buildPendingCheckpoints(store, coordinator.config, log, now);
     return coordinator;
   }
 
@@ -182,8 +191,9 @@ export class Coordinator {
         this.outbox.broadcast({ type: 'round', epoch: s.epoch, round: effect.round });
         return;
       case 'agreed':
-        this.log('agreed', { step: effect.step, slots: effect.slots, excluded: effect.excluded });
+        this.log('agreed', { step: effect.step, slots: effect.slots, excluded: effect.excluded, checksum: effect.checksum });
         this.outbox.broadcast({ ...effect }); // the effect has exactly the message's fields
+        this.checkpoints.onAgreed(effect.step, effect.checksum);
         return;
       case 'points':
         this.outbox.broadcast({ type: 'points', clientId: effect.clientId, step: effect.step, amount: effect.amount, total: s.clients[effect.clientId]?.points ?? 0 });
@@ -197,8 +207,8 @@ export class Coordinator {
         this.outbox.disconnect(effect.clientId, 'dropped', effect.reason);
         return;
       case 'epochEnd':
+        // Its checkpoint comes from the members (checkpoint-uploads.ts), checked against round effect.step's checksum.
         this.log('epoch-end', { epoch: effect.epoch, step: effect.step });
-        buildPendingCheckpoints(this.store, this.config, this.log, this.now);
         return;
       case 'finished':
         this.log('finished', { step: effect.step });

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname } from 'node:path';
-import { handleApi, HttpError, sendJson, type ApiContext } from './api';
+import { handleApi, HttpError, receiveCheckpoint, sendJson, type ApiContext } from './api';
 import type { Logger } from './log';
 import { handleRewardsApi, REWARDS_PREFIX } from './rewards/http-handler';
 import type { Rewards } from './rewards/rewards';
@@ -35,6 +35,8 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
     if (opts.rewards === undefined) throw new HttpError(503, 'rewards-unavailable', 'the rewards service is not running on this server');
     return handleRewardsApi(opts.rewards, req, res, url);
   }
+  const upload = /^\/api\/checkpoint\/(0|[1-9][0-9]{0,9})$/.exec(url.pathname);
+  if (upload !== null && req.method === 'PUT') return receiveCheckpoint(opts, req, res, Number(upload[1]), url.searchParams);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed; use GET or HEAD`);

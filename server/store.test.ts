@@ -43,7 +43,7 @@ describe('Store', () => {
     store.applyStep(
       stateAt(1),
       [
-        { type: 'agreed', step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123, excluded: [] },
+        { type: 'agreed', step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123, excluded: [], checksum: null },
         { type: 'points', clientId: A, step: 0, amount: 10 },
         { type: 'points', clientId: B, step: 0, amount: 10 },
         { type: 'phase', from: 'RoundWitness', to: 'Cooldown', step: 1, epoch: 0 },
@@ -97,7 +97,7 @@ describe('Store', () => {
       store.applyStep(
         stateAt(2),
         [
-          { type: 'agreed', step: 1, epoch: 0, slots: [], clients: [], hashes: [], lrBits: 1, excluded: [] },
+          { type: 'agreed', step: 1, epoch: 0, slots: [], clients: [], hashes: [], lrBits: 1, excluded: [], checksum: null },
           { type: 'points', clientId: A, step: 0, amount: 10 },
         ],
         { now: 2 },

@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS agreed (
   slots TEXT NOT NULL,
   clients TEXT NOT NULL,
   hashes TEXT NOT NULL,
-  lr_bits INTEGER NOT NULL
+  lr_bits INTEGER NOT NULL,
+  -- The witnesses' agreed checksum before this step's apply (null: nobody witnessed).
+  checksum TEXT
 );
 CREATE TABLE IF NOT EXISTS payloads (
   hash TEXT PRIMARY KEY,
@@ -188,11 +190,11 @@ export class Store {
     this.db.transaction(() => {
       this.writeSnapshot(state, now);
       const addPoints = this.db.prepare('INSERT INTO points (client_id, step, amount, created_at) VALUES (?, ?, ?, ?)');
-      const addAgreed = this.db.prepare('INSERT INTO agreed (step, epoch, slots, clients, hashes, lr_bits) VALUES (?, ?, ?, ?, ?, ?)');
+      const addAgreed = this.db.prepare('INSERT INTO agreed (step, epoch, slots, clients, hashes, lr_bits, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)');
       const addPending = this.db.prepare('INSERT OR IGNORE INTO checkpoints (epoch, step, checksum, bytes, created_at) VALUES (?, ?, NULL, NULL, ?)');
       for (const e of effects) {
         if (e.type === 'points') addPoints.run(e.clientId, e.step, e.amount, now);
-        else if (e.type === 'agreed') addAgreed.run(e.step, e.epoch, JSON.stringify(e.slots), JSON.stringify(e.clients), JSON.stringify(e.hashes), e.lrBits);
+        else if (e.type === 'agreed') addAgreed.run(e.step, e.epoch, JSON.stringify(e.slots), JSON.stringify(e.clients), JSON.stringify(e.hashes), e.lrBits, e.checksum);
         // The checkpoint of the epoch that starts here; built after the commit (checkpointer.ts).
         else if (e.type === 'epochEnd') addPending.run(e.epoch + 1, e.step, now);
       }
@@ -228,6 +230,12 @@ export class Store {
       signature: string;
     }[];
     return rows.map((r) => ({ step: r.step, slot: r.slot, clientId: r.client_id, hash: r.hash, signature: r.signature }));
+  }
+
+  /** The agreed checksum of `step` (parameters before its apply), once that round has ended; null before or when nobody witnessed. */
+  agreedChecksum(step: number): string | null {
+    const row = this.db.prepare('SELECT checksum FROM agreed WHERE step = ?').get(step) as { checksum: string | null } | undefined;
+    return row?.checksum ?? null;
   }
 
   /** Agreed sets with fromStep ≤ step < toStep, ascending. */

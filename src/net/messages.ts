@@ -212,6 +212,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     hashes: z.array(hashSchema).max(MAX_SLOTS),
     lrBits: u32,
     excluded: z.array(z.strictObject({ slot: count, clientId: clientIdSchema, reason: z.string().max(1000) })).max(MAX_SLOTS),
+    checksum: checksumSchema.nullable(),
   }),
   z.strictObject({ type: z.literal('state'), state: runStateSchema }),
   z.strictObject({ type: z.literal('signal'), from: clientIdSchema, data: signalData }),

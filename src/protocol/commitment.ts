@@ -57,15 +57,37 @@ export function commitment(bytes: Uint8Array): Uint8Array {
 
 /** The exact bytes that get signed (layout in the header comment). */
 export function commitmentMessage(hash: Uint8Array, context: CommitmentContext): Uint8Array {
+  return domainMessage(DOMAIN_BYTES, hash, context);
+}
+
+/**
+ * A client-made epoch checkpoint (docs/run.md "Checkpoints") is signed the
+ * same way under its own tag, over the SHA-256 of its safetensors bytes and
+ * the step it holds the parameters before: a signature on an update can
+ * never pass for one on a checkpoint, nor the other way round.
+ */
+export const CHECKPOINT_SIGNATURE_DOMAIN = 'tessera-checkpoint-v1';
+const CHECKPOINT_DOMAIN_BYTES = new TextEncoder().encode(CHECKPOINT_SIGNATURE_DOMAIN);
+
+export function signCheckpoint(bytes: Uint8Array, secretKey: Uint8Array, context: CommitmentContext): Uint8Array {
+  return ed25519.sign(domainMessage(CHECKPOINT_DOMAIN_BYTES, sha256(bytes), context), secretKey);
+}
+
+export function verifyCheckpoint(bytes: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, context: CommitmentContext): boolean {
+  return verifyDomainMessage(CHECKPOINT_DOMAIN_BYTES, sha256(bytes), signature, publicKey, context);
+}
+
+/** tag ‖ 0x00 ‖ run id ‖ u32 LE step ‖ hash, the layout of the header comment for any tag. */
+function domainMessage(domain: Uint8Array, hash: Uint8Array, context: CommitmentContext): Uint8Array {
   if (hash.length !== COMMITMENT_BYTES) throw new RangeError(`commitment must be ${COMMITMENT_BYTES} bytes, got ${hash.length}`);
   if (context.runId.length !== RUN_ID_BYTES) throw new RangeError(`run id must be ${RUN_ID_BYTES} bytes, got ${context.runId.length}`);
   if (!Number.isInteger(context.step) || context.step < 0 || context.step > 0xffff_ffff) {
     throw new RangeError(`step ${context.step} is not a u32`);
   }
-  const msg = new Uint8Array(SIGNED_MESSAGE_BYTES);
+  const msg = new Uint8Array(domain.length + 1 + RUN_ID_BYTES + 4 + COMMITMENT_BYTES);
   let off = 0;
-  msg.set(DOMAIN_BYTES, off);
-  off += DOMAIN_BYTES.length + 1; // the 0x00 terminator is already zero
+  msg.set(domain, off);
+  off += domain.length + 1; // the 0x00 terminator is already zero
   msg.set(context.runId, off);
   off += RUN_ID_BYTES;
   new DataView(msg.buffer).setUint32(off, context.step, true);
@@ -100,10 +122,14 @@ export function verifyCommitment(
   publicKey: Uint8Array,
   context: CommitmentContext,
 ): boolean {
+  return verifyDomainMessage(DOMAIN_BYTES, hash, signature, publicKey, context);
+}
+
+function verifyDomainMessage(domain: Uint8Array, hash: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, context: CommitmentContext): boolean {
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES) return false;
   let msg: Uint8Array;
   try {
-    msg = commitmentMessage(hash, context);
+    msg = domainMessage(domain, hash, context);
   } catch {
     return false;
   }

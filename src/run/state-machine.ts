@@ -268,6 +268,8 @@ function endRound(ctx: Ctx): true {
   const round = s.round as Round;
   const outcome = decideRound(config, s, round);
   const agreed = agreedSlots(round, outcome.excluded);
+  // Before any standing changes: the weights of this round's checksums are those its witnesses had.
+  const checksums = witnessChecksums(config, s, round);
   ctx.effects.push(...outcome.effects);
   ctx.effects.push({
     type: 'agreed',
@@ -278,9 +280,11 @@ function endRound(ctx: Ctx): true {
     hashes: agreed.map((i) => round.commitments[i] as string),
     lrBits: round.lrBits,
     excluded: outcome.excluded,
+    checksum: checksums.majority,
   });
-  // Before any standing changes: the weights of this round's checksums are those its witnesses had.
-  resyncDissenters(ctx, round);
+  for (const r of checksums.reports) {
+    if (r.checksum !== checksums.majority) ctx.effects.push({ type: 'resync', clientId: r.id, step: round.step, checksum: checksums.majority as string });
+  }
   creditAuthors(ctx, round, agreed, outcome.verified);
   for (const { clientId, reason } of outcome.strikes) ctx.effects.push(...strike(config, s.clients[clientId], round.step, reason));
   for (const id of outcome.contradicted) {
@@ -363,18 +367,16 @@ function creditAuthors(ctx: Ctx, round: Round, agreed: number[], verified: numbe
 }
 
 /**
- * Everyone off the majority checksum resyncs. The majority counts only
+ * The round's reported checksums and their majority, the run's agreed
+ * checksum of this step (everyone off it resyncs). The majority counts only
  * clients past probation when any reported, so a swarm of new keys sharing a
- * false checksum cannot send honest tabs to resync.
+ * false checksum cannot send honest tabs to resync, nor vouch for a forged
+ * checkpoint.
  */
-function resyncDissenters(ctx: Ctx, round: Round): void {
-  const { s, config } = ctx;
+function witnessChecksums(config: RunConfig, s: RunState, round: Round): { reports: { id: ClientId; checksum: string }[]; majority: string | null } {
   const reports = round.slots.flatMap((id, slot) => (round.witnesses[slot] === null ? [] : [{ id, checksum: (round.witnesses[slot] as WitnessReport).checksum }]));
   const weighty = reports.filter((r) => !onProbation(config, s.clients[r.id]));
-  const majority = majorityChecksum((weighty.length > 0 ? weighty : reports).map((r) => r.checksum));
-  for (const r of reports) {
-    if (r.checksum !== majority) ctx.effects.push({ type: 'resync', clientId: r.id, step: round.step, checksum: majority as string });
-  }
+  return { reports, majority: majorityChecksum((weighty.length > 0 ? weighty : reports).map((r) => r.checksum)) };
 }
 
 function dropMissing(ctx: Ctx, round: Round, agreed: number[]): void {

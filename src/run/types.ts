@@ -130,7 +130,11 @@ export type RunEvent =
 export type Effect =
   | { type: 'phase'; from: Phase; to: Phase; step: number; epoch: number }
   | { type: 'roundStarted'; round: Round }
-  | { type: 'agreed'; step: number; epoch: number; slots: number[]; clients: ClientId[]; hashes: string[]; lrBits: number; excluded: Exclusion[] }
+  /**
+   * `checksum`: the parameter checksum before this step's apply that the round's witnesses agree on (the majority,
+   * weighted as for resyncs), or null when nobody witnessed; a client-made checkpoint of this step must have it.
+   */
+  | { type: 'agreed'; step: number; epoch: number; slots: number[]; clients: ClientId[]; hashes: string[]; lrBits: number; excluded: Exclusion[]; checksum: string | null }
   /** Points that vested now, for the round `step` in which they were earned. */
   | { type: 'points'; clientId: ClientId; step: number; amount: number }
   | { type: 'verdict'; step: number; slot: number; clientId: ClientId; scores: (Score & { verifier: ClientId })[]; median: number | null; pass: boolean | null }

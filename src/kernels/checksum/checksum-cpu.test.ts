@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../testing/random';
-import { checksumHex, paramChecksumCpu } from './checksum-cpu';
+import { checksumHex, paramChecksumCpu, paramChecksumCpuSliced } from './checksum-cpu';
 import { fmix32, lowbias32 } from './u32-mix';
 
 /** n random bit patterns (NaNs, infinities and subnormals included) viewed as f32. */
@@ -81,5 +81,11 @@ describe('CPU checksum', () => {
   it('reads a subarray at its own offset', () => {
     const big = randomBits(50, 9);
     expect(paramChecksumCpu(big.subarray(10, 30))).toEqual(paramChecksumCpu(big.slice(10, 30)));
+  });
+
+  it('the sliced checksum is the same in any slice size, and still sees every word', async () => {
+    const big = randomBits(1000, 4);
+    for (const slice of [1, 7, 256, 999, 1000, 5000]) expect(await paramChecksumCpuSliced(big, slice)).toEqual(paramChecksumCpu(big));
+    expect(await paramChecksumCpuSliced(withBits(big, 999, bitsAt(big, 999) ^ 1), 7)).not.toEqual(paramChecksumCpu(big));
   });
 });
