@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import type { RunView } from '../src/run-client/run-client';
 import { TestClient } from '../server/test-client';
 import { encodeBinaryFrame } from '../src/net/messages';
-import { signCommitment } from '../src/protocol/commitment';
+import { generateKeyPair, signCheckpoint, signCommitment } from '../src/protocol/commitment';
+import { parseRunConfig } from '../src/run/run-config';
 import { buildApp, freshDir, openTab, startCoordinator, status, testConfig, waitForStatus, waitForStep, type CoordinatorProcess, type Tab } from './run-harness';
 
 /** For every step all views applied, the same agreed hashes and the same checksum. */
@@ -164,13 +165,38 @@ test('a browser closed mid-round: the others carry on, it leaves the run and kee
   expect(gone.points).toBeGreaterThanOrEqual(pointsBefore);
 });
 
-test('a fourth browser joining mid-run catches up from an epoch checkpoint and trains from the next round with the same checksum', async () => {
+test('a fourth browser joining mid-run catches up from a checkpoint a tab uploaded, and trains from the next round with the same checksum', async () => {
   test.setTimeout(600_000);
-  // Short epochs: by the time the fourth tab comes, the coordinator has built a checkpoint on its CPU.
+  // Short epochs: by the time the fourth tab comes, a tab has uploaded an epoch checkpoint.
   await threeTabs('run-join', { epochTime: 8_000 });
   await waitForStep(tabs, 3, 300_000);
   const checkpoint = await waitForCheckpoint(coordinator!.url, 1, 120_000);
   expect(checkpoint.step).toBeGreaterThan(0);
+  // It came from one of the tabs, checked against its round's agreed checksum; the coordinator replayed nothing.
+  const tabIds = await Promise.all(tabs.map(async (t) => (await t.state()).clientId));
+  const accepted = coordinator!.logs.filter((l) => l.includes('"checkpoint-accepted"')).map((l) => JSON.parse(l) as { from: string; step: number; checksum: string });
+  expect(accepted.length).toBeGreaterThan(0);
+  for (const a of accepted) expect(tabIds).toContain(a.from);
+  expect(accepted.some((a) => a.step === checkpoint.step)).toBe(true);
+  expect(coordinator!.logs.filter((l) => /checkpoint-built|checkpoint-failed/.test(l))).toEqual([]);
+  // A stale upload (a step no checkpoint is wanted for) and a forged one from a key that is not a member are refused.
+  const latest = new Uint8Array(await (await fetch(`${coordinator!.url}/api/checkpoint/latest`)).arrayBuffer());
+  const forged = latest.slice();
+  forged[forged.length - 1] ^= 1;
+  const outsider = generateKeyPair(new Uint8Array(32).fill(9));
+  const put = (step: number, bytes: Uint8Array) =>
+    fetch(`${coordinator!.url}/api/checkpoint/${step}?client=${bytesToHex(outsider.publicKey)}`, {
+      method: 'PUT',
+      headers: { 'X-Tessera-Signature': bytesToHex(signCheckpoint(bytes, outsider.secretKey, { runId: hexToBytes(parseRunConfig(testConfig()).runId), step })) },
+      body: Buffer.from(bytes),
+    });
+  const stale = await put(checkpoint.step, latest);
+  expect(stale.status).toBe(409);
+  expect(await stale.json()).toMatchObject({ error: 'stale-checkpoint' });
+  const wanted = await waitForStatus(coordinator!.url, (s) => s.state === 'Cooldown', 60_000);
+  const byOutsider = await put(wanted.step, forged);
+  expect([403, 409]).toContain(byOutsider.status);
+  expect(coordinator!.logs.some((l) => l.includes('"http-refused"') && l.includes('/api/checkpoint/'))).toBe(true);
   const late = await openTab(coordinator!.url, 'd');
   tabs.push(late);
   const joinedAt = (await status(coordinator!.url)).step;

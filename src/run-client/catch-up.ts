@@ -17,6 +17,8 @@ export interface Checkpoint {
 
 export interface CatchUpSource {
   latestCheckpoint(): Promise<Checkpoint>;
+  /** Offers this tab's checkpoint of `step` (server/checkpoint-uploads.ts); resolves with the coordinator's answer. */
+  putCheckpoint(step: number, clientId: string, bytes: Uint8Array, signature: Uint8Array): Promise<string>;
   /** Agreed rounds from `fromStep` on, in step order; `toStep` is where the next call starts. */
   agreedSince(fromStep: number): Promise<{ toStep: number; rounds: BundleRound[] }>;
 }
@@ -56,6 +58,15 @@ export function httpCatchUp(origin: string): CatchUpSource {
         });
       }
       return { toStep: bundle.toStep, rounds: bundle.rounds };
+    },
+    async putCheckpoint(step, clientId, bytes, signature) {
+      // Weights compress a little; the upload is the whole model, so every percent is worth the CPU.
+      const body = await new Response(new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+      const url = new URL(`/api/checkpoint/${step}?client=${clientId}`, origin).href;
+      const res = await fetch(url, { method: 'PUT', headers: { 'Content-Encoding': 'gzip', 'X-Tessera-Signature': bytesToHex(signature) }, body });
+      const text = await res.text().catch(() => '');
+      if (!res.ok) throw new CatchUpError(`PUT ${url}: HTTP ${res.status} ${text}`.trim());
+      return text;
     },
   };
 }

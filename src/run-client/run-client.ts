@@ -12,10 +12,11 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { ServerMessage, ServerMessageOf } from '../net/messages';
 import { PeerMesh, type PeerState } from '../net/peer-mesh';
 import { signWitness } from '../net/witness-signature';
-import { commitment, signCommitment, type KeyPair } from '../protocol/commitment';
+import { commitment, signCheckpoint, signCommitment, type KeyPair } from '../protocol/commitment';
 import type { RunConfig } from '../run/run-config';
 import type { Phase, Round, RunState } from '../run/types';
 import type { CatchUpSource } from './catch-up';
+import { checkpointUploaders } from './checkpoint-duty';
 import { CoordinatorSocket } from './coordinator-socket';
 import { referenceSlots } from '../verify/references';
 import { myChecks, standingOf, trustedSlots, type Standing } from './verifier-duty';
@@ -204,6 +205,8 @@ export class RunClient {
       case 'phase':
         this.view.timeline = [...this.view.timeline, { step: msg.step, phase: msg.to, at: Date.now() }].slice(-TIMELINE_MAX);
         this.update({});
+        // An epoch ended at msg.step: after the chain has applied its last round, this tab may owe the checkpoint.
+        if (msg.to === 'Cooldown') this.enqueue(() => this.uploadCheckpoint(msg.step));
         return this.maybeWitness();
       case 'agreed':
         return this.enqueue(() => this.applyAgreed(msg));
@@ -268,6 +271,25 @@ export class RunClient {
     }
     this.socket.send({ type: 'join' });
     this.update({ status: 'joining' });
+  }
+
+  /**
+   * The epoch checkpoint of `step` (server/checkpoint-uploads.ts), when this
+   * tab is one of its uploaders and holds exactly those parameters. A failed
+   * upload is logged, not fatal: the other uploader, or the previous
+   * checkpoint and the stored updates, still serve joiners.
+   */
+  private async uploadCheckpoint(step: number): Promise<void> {
+    const config = this.need();
+    if (!this.loaded || this.appliedStep !== step || this.server === null || !checkpointUploaders(config, this.server).includes(this.id)) return;
+    try {
+      const { bytes } = await this.opts.worker.request<'export'>({ type: 'export' });
+      const signature = signCheckpoint(bytes, this.opts.identity.secretKey, { runId: hexToBytes(config.runId), step });
+      const answer = await this.opts.catchUp.putCheckpoint(step, this.id, bytes, signature);
+      console.info(`run client: offered the checkpoint of step ${step} (${bytes.length} bytes): ${answer}`);
+    } catch (err) {
+      console.warn(`run client: could not upload the checkpoint of step ${step}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   // ------------------------------------------------------------------ catch-up

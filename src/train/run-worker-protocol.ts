@@ -119,6 +119,8 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       maxProofErrorPermille: z.number().int().min(0).max(1000),
     })
     .strict(),
+  /** The current parameters as a safetensors checkpoint (an epoch end's upload). */
+  z.object({ type: z.literal('export'), id: u32 }).strict(),
   z.object({ type: z.literal('duty'), duty: z.number().min(0.05).max(1) }).strict(),
 ]);
 export type ToRunWorker = z.infer<typeof ToRunWorkerSchema>;
@@ -126,6 +128,7 @@ export type RunWorkerRequest = Exclude<ToRunWorker, { type: 'duty' }>;
 
 export const FromRunWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('planned'), id: u32, plan: memoryPlanSchema, adapter: z.string() }).strict(),
+  z.object({ type: z.literal('exported'), id: u32, bytes }).strict(),
   z.object({ type: z.literal('loaded'), id: u32, checksum: z.string(), parameters: z.number().int(), adapter: z.string() }).strict(),
   z.object({ type: z.literal('applied'), id: u32, step: u32, checksum: z.string(), ms: z.number() }).strict(),
   z

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { openIdbCache, openShardLoader, type ShardLoader } from '../data/loader';
 import { Gpu } from '../gpu/gpu';
+import { exportCheckpoint } from '../model/checkpoint';
 import { GpuModel } from '../model/gpu-model';
 import { decodeUpdate, proofUnits, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
 import { agreementScoreOfKeys, MAX_SCORE } from '../verify/agreement-score';
@@ -33,7 +34,7 @@ let duty = 1;
 let queue: Promise<void> = Promise.resolve();
 
 function post(msg: FromRunWorker): void {
-  const transfer = msg.type === 'trained' ? [msg.update.buffer as ArrayBuffer] : [];
+  const transfer = msg.type === 'trained' ? [msg.update.buffer as ArrayBuffer] : msg.type === 'exported' ? [msg.bytes.buffer as ArrayBuffer] : [];
   (self as unknown as Worker).postMessage(msg, transfer);
 }
 
@@ -61,6 +62,7 @@ async function handle(msg: RunWorkerRequest): Promise<void> {
     else if (msg.type === 'load') await load(msg);
     else if (msg.type === 'apply') await apply(msg);
     else if (msg.type === 'verify') await verify(msg);
+    else if (msg.type === 'export') await exportParams(msg);
     else await train(msg);
   } catch (err) {
     console.error(err);
@@ -132,6 +134,12 @@ async function load(msg: Extract<RunWorkerRequest, { type: 'load' }>): Promise<v
     model.dispose();
     throw err;
   }
+}
+
+async function exportParams(msg: Extract<RunWorkerRequest, { type: 'export' }>): Promise<void> {
+  const { replica } = need();
+  const bytes = exportCheckpoint(replica.model.config, await replica.model.readParams()).safetensors;
+  post({ type: 'exported', id: msg.id, bytes });
 }
 
 function need(): Loaded {
