@@ -93,7 +93,11 @@ describe('server messages', () => {
     const config = parseRunConfig({});
     const welcome = { type: 'welcome', clientId: key, config, state: sampleState() };
     expect(parseServerMessage(JSON.stringify(welcome))).toEqual(welcome);
-    const agreed = { type: 'agreed', step: 3, epoch: 0, slots: [0], clients: [key], hashes: [hash], lrBits: 5, excluded: [{ slot: 1, clientId: key, reason: 'failed verification' }] };
+    const agreed = { type: 'agreed', step: 3, epoch: 0, slots: [0], clients: [key], hashes: [hash], lrBits: 5, excluded: [{ slot: 1, clientId: key, reason: 'failed verification' }], checksum: '0123456789abcdef' };
+    expect(parseServerMessage(JSON.stringify(agreed))).toEqual(agreed);
+    const noChecksum = { ...agreed, checksum: null };
+    expect(parseServerMessage(JSON.stringify(noChecksum))).toEqual(noChecksum);
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ ...agreed, checksum: undefined })))).toBe('bad-message');
     expect(parseServerMessage(JSON.stringify(agreed))).toEqual(agreed);
     expect(parseServerMessage(JSON.stringify({ type: 'ack', of: 'commit', step: 3, hash })).type).toBe('ack');
   });

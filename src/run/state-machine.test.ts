@@ -126,7 +126,7 @@ describe('rounds', () => {
     sim.witness(2, 2600, '03');
     expect(sim.state.phase).toBe('RoundTrain');
     expect(sim.effects.map((e) => e.type)).toEqual(['agreed', 'points', 'points', 'phase', 'roundStarted']);
-    expect(sim.effectsOf('agreed')[0]).toEqual({ type: 'agreed', step: 0, epoch: 0, slots: [0, 1], clients: [cid(1), cid(2)], hashes: [hash(1), hash(2)], lrBits: lrBits(sim.config, 0), excluded: [] });
+    expect(sim.effectsOf('agreed')[0]).toEqual({ type: 'agreed', step: 0, epoch: 0, slots: [0, 1], clients: [cid(1), cid(2)], hashes: [hash(1), hash(2)], lrBits: lrBits(sim.config, 0), excluded: [], checksum: sum(1) });
     expect(sim.state).toMatchObject({ step: 1, dataCursor: 8, tokensSeen: 8 * 64 });
     const next = sim.state.round!;
     expect(next.step).toBe(1);
