@@ -50,6 +50,18 @@ export class GpuModel {
     return model;
   }
 
+  /** From the flat parameter buffer as readFlatParams gave it (a tab's resume record). */
+  static fromFlat(gpu: Gpu, config: ModelConfigInput, flat: Float32Array): GpuModel {
+    const model = new GpuModel(gpu, parseModelConfig(config));
+    try {
+      model.writeFlatParams(flat);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
   /** Random weights from `seed` (runs start from a served checkpoint instead: see init.ts). */
   static create(gpu: Gpu, config: ModelConfigInput, seed: number): GpuModel {
     const parsed = parseModelConfig(config);
@@ -78,6 +90,18 @@ export class GpuModel {
       }
       flat.set(data, slot.offset);
     }
+    this.ctx.gpu.write(this.ctx.params, flat);
+  }
+
+  /** The flat parameter buffer as it is (layout gaps included): what a resume store keeps and the checksum hashes. */
+  async readFlatParams(): Promise<Float32Array> {
+    this.assertLive();
+    return this.ctx.gpu.readF32(this.ctx.params, this.ctx.layout.totalFloats);
+  }
+
+  writeFlatParams(flat: Float32Array): void {
+    this.assertLive();
+    if (flat.length !== this.ctx.layout.totalFloats) throw new RangeError(`writeFlatParams: the layout holds ${this.ctx.layout.totalFloats} floats, got ${flat.length}`);
     this.ctx.gpu.write(this.ctx.params, flat);
   }
 

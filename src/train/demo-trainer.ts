@@ -132,6 +132,18 @@ export class DemoReplica {
     return this.expected;
   }
 
+  /** DeMo's momentum δ (the parameters' flat layout): a resume store keeps it so a reload does not restart it at zero. */
+  async readMomentum(): Promise<Float32Array> {
+    this.assertLive();
+    return this.gpu.readF32(this.momentum, this.model.ctx.layout.totalFloats);
+  }
+
+  writeMomentum(flat: Float32Array): void {
+    this.assertLive();
+    if (flat.length !== this.model.ctx.layout.totalFloats) throw new RangeError(`writeMomentum: the layout holds ${this.model.ctx.layout.totalFloats} floats, got ${flat.length}`);
+    this.gpu.write(this.momentum, flat);
+  }
+
   /** Bytes of the buffers this replica keeps for its life (the memory plan's DeMo part, checked against it). */
   get fixedBufferBytes(): number {
     return this.buffers.reduce((a, b) => a + b.size, 0);
