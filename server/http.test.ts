@@ -96,6 +96,19 @@ describe('data shards with byte ranges', () => {
   });
 });
 
+describe('data shards for other origins', () => {
+  it('lets a page from any origin read shards and their Content-Range, and answers the preflight', async () => {
+    const part = await get('/data/tiny-set/train.bin', { headers: { Range: 'bytes=0-3', Origin: 'https://app.example.org' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('access-control-allow-origin')).toBe('*');
+    expect(part.headers.get('access-control-expose-headers')).toMatch(/Content-Range/);
+    const preflight = await get('/data/tiny-set/train.bin', { method: 'OPTIONS', headers: { Origin: 'https://app.example.org', 'Access-Control-Request-Headers': 'range' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('Range');
+    expect((await get('/api/status')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
 describe('API', () => {
   it('GET /api/status gives the phase, epoch, step and clients', async () => {
     expect(await (await get('/api/status')).json()).toEqual({ state: 'WaitingForMembers', epoch: 0, step: 0, clients: [] });

@@ -1,6 +1,6 @@
 /**
  * The coordinator's HTTP server: the API (api.ts), the data shards under
- * /data/ with byte ranges, and the built app with a fallback to index.html
+ * /data/ with byte ranges (readable from any origin), and the built app with a fallback to index.html
  * for client-side routes. The WebSocket endpoint shares this server (/ws,
  * socket.ts). Every error is JSON: {error, message}.
  */
@@ -37,6 +37,12 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   }
   const upload = /^\/api\/checkpoint\/(0|[1-9][0-9]{0,9})$/.exec(url.pathname);
   if (upload !== null && req.method === 'PUT') return receiveCheckpoint(opts, req, res, Number(upload[1]), url.searchParams);
+  if (url.pathname.startsWith('/data/')) allowOtherOrigins(res);
+  if (req.method === 'OPTIONS' && url.pathname.startsWith('/data/')) {
+    res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Range', 'Access-Control-Max-Age': '86400' });
+    res.end();
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed; use GET or HEAD`);
@@ -59,6 +65,16 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
     throw new HttpError(404, 'not-found', `the app is not built (no ${opts.distDir}/index.html); run npm run build`);
   }
   throw new HttpError(404, 'not-found', `no file ${path}`);
+}
+
+/**
+ * A run may name this coordinator's dataset by URL while its app comes from
+ * elsewhere (src/data/dataset-ref.ts); shards are public, so any origin may
+ * read them, and the loader may check Content-Range.
+ */
+function allowOtherOrigins(res: ServerResponse): void {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges');
 }
 
 function fail(opts: HttpOptions, req: IncomingMessage, res: ServerResponse, e: unknown): void {

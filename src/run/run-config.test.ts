@@ -31,3 +31,40 @@ describe('run config: model', () => {
     expect(() => parseRunConfig({ model: 'tinyDemo', seqLen: 128 })).toThrow(/seqLen \(128\) must be ≤ the model's max_position_embeddings \(64\)/);
   });
 });
+
+describe('run config: dataset', () => {
+  it('keeps a shipped name and defaults to austen-byte', () => {
+    expect(parseRunConfig({}).dataset).toBe('austen-byte');
+    expect(parseRunConfig({ dataset: 'austen-gpt2' }).dataset).toBe('austen-gpt2');
+  });
+
+  it('takes an absolute http(s) URL of a dataset folder or its manifest, kept as the folder URL every client opens', () => {
+    const canonical = 'https://data.example.org/sets/web-gpt2';
+    for (const given of [canonical, `${canonical}/`, `${canonical}/manifest.json`, 'HTTPS://Data.Example.org/sets/web-gpt2//']) {
+      expect(parseRunConfig({ dataset: given }).dataset, given).toBe(canonical);
+    }
+    expect(parseRunConfig({ dataset: 'http://127.0.0.1:8080/data/austen-gpt2' }).dataset).toBe('http://127.0.0.1:8080/data/austen-gpt2');
+    // What the coordinator sends clients parses to the same place.
+    const config = parseRunConfig({ dataset: `${canonical}/manifest.json` });
+    expect(parseRunConfig(JSON.parse(JSON.stringify(config))).dataset).toBe(canonical);
+  });
+
+  it('names the dataset field and the rule for each bad value', () => {
+    const cases: [unknown, RegExp][] = [
+      ['Austen Byte', /neither a shipped dataset name .* nor an absolute http\(s\) URL/],
+      ['/data/austen-byte', /neither a shipped dataset name/],
+      ['ftp://example.org/sets/x', /must be http or https, not ftp/],
+      ['file:///srv/sets/x', /must be http or https, not file/],
+      ['https://user:secret@example.org/sets/x', /must not carry a user name or password/],
+      ['https://example.org/sets/x?v=2', /must not have a query or fragment/],
+      ['https://example.org/sets/x#train', /must not have a query or fragment/],
+      [7, /expected string/],
+    ];
+    for (const [dataset, message] of cases) {
+      const parse = () => parseRunConfig({ dataset });
+      expect(parse, String(dataset)).toThrow(RunConfigError);
+      expect(parse, String(dataset)).toThrow(message);
+      expect(parse, String(dataset)).toThrow(/at dataset/);
+    }
+  });
+});

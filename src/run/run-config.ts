@@ -4,6 +4,7 @@
  * validates its file/flags with this and sends the result to every client.
  */
 import { z } from 'zod';
+import { datasetSchema } from '../data/dataset-ref';
 import { getPreset, modelConfigSchema, PRESET_NAMES } from '../model/config';
 
 const ms = z.number().int().min(0).max(24 * 3600 * 1000);
@@ -108,7 +109,11 @@ export const runConfigSchema = z
     model: runModelSchema,
     /** Seed of the epoch-0 checkpoint (initParams). */
     initSeed: z.number().int().default(1),
-    dataset: z.string().regex(/^[a-z0-9-]+$/).default('austen-byte'),
+    /**
+     * A shipped name (public/data/NAME, served by the app) or the absolute http(s) URL of a dataset folder or its
+     * manifest.json, kept as the folder URL (src/data/dataset-ref.ts) so every client opens the same manifest.
+     */
+    dataset: datasetSchema.default('austen-byte'),
     seqLen: z.number().int().min(2).max(4096).default(64),
     warmupTime: ms.default(3000),
     cooldownTime: ms.default(2000),

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { hexToBytes } from '@noble/hashes/utils.js';
+import { datasetBaseUrl } from '../data/dataset-ref';
 import { openIdbCache, openShardLoader, type ShardLoader } from '../data/loader';
 import { Gpu } from '../gpu/gpu';
 import { exportCheckpoint } from '../model/checkpoint';
@@ -74,7 +75,8 @@ async function handle(msg: RunWorkerRequest): Promise<void> {
 }
 
 async function openData(dataset: string, vocab: number): Promise<ShardLoader> {
-  const baseUrl = new URL(`${import.meta.env.BASE_URL}data/${dataset}`, self.location.origin).href;
+  // A shipped name lives under the app's data/, a URL is the same folder for every client (src/data/dataset-ref.ts).
+  const baseUrl = datasetBaseUrl(dataset, new URL(import.meta.env.BASE_URL, self.location.origin).href);
   const cache = await openIdbCache().catch(() => undefined);
   const loader = await openShardLoader({ baseUrl, cache });
   if (loader.manifest.vocabSize !== vocab) throw new Error(`dataset ${dataset} has vocabulary ${loader.manifest.vocabSize}, the model expects ${vocab}`);
