@@ -46,7 +46,8 @@ export const verificationSchema = z
     /**
      * The share of a member's training that recomputing the sampled checks of members past probation may take on average:
      * each verifier recomputes one sequence per check, so with s sequences a member and v verifiers a check the sample rate
-     * is at most maxRecomputeShare · s / v (src/run/verification.ts checkRate). Probation checks come on top (maxProbationShare).
+     * is at most maxRecomputeShare · s / v (src/run/verification.ts checkRate). The round's probation checks count against
+     * the same share first (and admission keeps them within maxProbationShare), so sampling only gets what they leave.
      */
     maxRecomputeShare: z.number().min(0).max(1000).default(0.1),
     /**

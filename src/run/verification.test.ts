@@ -128,6 +128,10 @@ describe('drawing the checks', () => {
     expect(checkRate(capped, r, 1)).toBe(1);
     // Two members: one verifier a check, 0.3 · 2 / 1 = 0.6.
     expect(checkRate(capped, r, 2)).toBeCloseTo(0.6, 12);
+    // Probation checks come out of the same share: 3 units over 4 established members leave 0.6 − 0.75 < 0, so no sampling;
+    // 1 unit over 4 leaves (0.6 − 0.25) / 3.
+    expect(checkRate(capped, r, 4, 3, 4)).toBe(0);
+    expect(checkRate(capped, r, 4, 1, 4)).toBeCloseTo(0.35 / 3, 12);
     // Over many salts about a fifth of the updates are checked, and each check costs its verifiers one sequence each.
     let checked = 0;
     const draws = 400;
@@ -361,6 +365,32 @@ describe('admitting newcomers', () => {
     const share = established.reduce((a, id) => a + (load.get(id) ?? 0), 0) / units.reduce((a, u) => a + u, 0);
     expect(share).toBeGreaterThan(0);
     expect(share).toBeLessThanOrEqual(0.1);
+  });
+
+  it('with a swarm at the door, probation checks and sampling together stay within maxRecomputeShare of the members’ training', () => {
+    const sim = started(10, rules({ maxProbationShare: 0.1, maxStrikes: 3, sampleRate: 1, maxRecomputeShare: 0.1 }, { globalBatch: { start: 400, end: 400, warmupTokens: 0 }, initMinClients: 10 }));
+    round(sim, 1500);
+    round(sim, 2000);
+    for (let n = 11; n <= 10 + SWARM; n++) sim.join(n, 2100);
+    round(sim, 2500);
+    const r = sim.state.round!;
+    expect(r.slots.filter((id) => onProbation(sim.config, sim.state.clients[id]))).toHaveLength(2);
+    for (const n of sim.present()) sim.commit(n, 3000, hash(7000 + n));
+    const committed = sim.state.round!;
+    const established = r.slots.filter((id) => !onProbation(sim.config, sim.state.clients[id]));
+    const units = established.reduce((a, id) => a + proofUnits(r.assignments[r.slots.indexOf(id)].count), 0);
+    let load = 0;
+    let sampled = 0;
+    const draws = 400;
+    for (let x = 0; x < draws; x++) {
+      const checks = drawChecks(sim.config, sim.state, committed, (x + 1).toString(16).padStart(64, '0'));
+      sampled += checks.filter((c) => !onProbation(sim.config, sim.state.clients[r.slots[c.slot]])).length;
+      for (const c of checks) load += c.verifiers.filter((v) => established.includes(v)).length;
+    }
+    // Sampling still happens (what probation leaves of the share), and the whole costs at most the share on average.
+    expect(sampled).toBeGreaterThan(0);
+    expect(load / draws / units).toBeLessThanOrEqual(0.105);
+    expect(load / draws / units).toBeGreaterThan(0.08);
   });
 
   it('draws who enters from the round seed, not the join order, so keys queued first cannot keep an honest newcomer out', () => {

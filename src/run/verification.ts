@@ -32,20 +32,26 @@ function drawStream(round: Round, salt: string, domain = 0): () => number {
 /**
  * The probability that an update past probation is checked: the configured
  * sampleRate, lowered so that recomputation costs a member at most
- * maxRecomputeShare of its training on average. A member verifies
- * rate · v checks a round (v verifiers each, spread over the members) and
- * trains s proof units, and each check costs it one unit, so rate · v / s
- * is the share. A tiny global batch spread over many members thus checks
- * fewer updates instead of costing more. With more than MAX_PROOF_UNITS
- * sequences a check recomputes one of MAX_PROOF_UNITS units, so s is the
- * round's mean proof units a member.
+ * maxRecomputeShare of its training on average, probation checks included.
+ * A member verifies rate · v checks a round (v verifiers each, spread over
+ * the members) and trains s proof units, and each check costs it one unit,
+ * so rate · v / s is the share. The round's probation checks come first:
+ * `probationUnits` of them, done by the established members (`established`),
+ * take probationUnits / established units of each one's budget, and
+ * sampling gets what is left. So a run's verification stays within the one
+ * share whether newcomers are there or not (admitProbation keeps the
+ * probation part within maxProbationShare). A tiny global batch spread over
+ * many members checks fewer updates instead of costing more. With more than
+ * MAX_PROOF_UNITS sequences a check recomputes one of MAX_PROOF_UNITS units,
+ * so s is the round's mean proof units a member.
  */
-export function checkRate(config: RunConfig, round: Round, active: number): number {
+export function checkRate(config: RunConfig, round: Round, active: number, probationUnits = 0, established = active): number {
   const { sampleRate, maxRecomputeShare, verifiers } = config.verification;
   const v = Math.min(verifiers, active - 1);
   if (v < 1) return sampleRate;
   const units = round.assignments.reduce((a, x) => a + proofUnits(x.count), 0) / round.assignments.length;
-  return Math.min(sampleRate, (maxRecomputeShare * units) / v);
+  const left = Math.max(0, maxRecomputeShare * units - (established > 0 ? probationUnits / established : 0));
+  return Math.min(sampleRate, left / v);
 }
 
 /**
@@ -112,7 +118,13 @@ export function drawChecks(config: RunConfig, s: RunState, round: Round, salt: s
   const { verifiers: wanted } = config.verification;
   const next = drawStream(round, salt);
   const active = round.slots.filter((id, slot) => s.clients[id].status === 'member' && round.commitments[slot] !== null);
-  const sampleRate = checkRate(config, round, active.length);
+  // Probation checks take their share of the members' verification budget first (checkRate).
+  const established = active.filter((id) => !onProbation(config, s.clients[id])).length;
+  const probationUnits = round.slots.reduce((n, id, slot) => {
+    const checked = round.commitments[slot] !== null && round.copies[slot] === null && onProbation(config, s.clients[id]);
+    return checked ? n + Math.min(wanted, active.filter((a) => a !== id).length) : n;
+  }, 0);
+  const sampleRate = checkRate(config, round, active.length, probationUnits, established);
   const checks: Check[] = [];
   round.slots.forEach((author, slot) => {
     // One draw per slot whatever happens, so a slot's draw does not depend on the others'.
