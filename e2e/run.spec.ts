@@ -101,14 +101,34 @@ test('three browsers train a model given as a config object for 10 rounds, in mi
   for (const c of s.clients) expect(c.points).toBeGreaterThanOrEqual(10 * 10);
   await expect(tabs[0].page.getByTestId('run-status')).toHaveAttribute('data-status', 'training');
 
-  // A reload picks the run up again by itself, with the same key (IndexedDB) and the points it had.
-  const before = views[0];
+  // A reload picks the run up again by itself, with the same key (IndexedDB) and the points it had, from the
+  // parameters and momentum it saved (src/train/resume-store.ts): no checkpoint download, only the rounds it missed.
+  const joinedAs = views[0].resume;
+  expect(joinedAs).toMatchObject({ from: 'checkpoint', step: 0 });
+  // Saving a tiny model costs next to nothing, so nearly every apply is saved: wait for the latest one.
+  await expect.poll(async () => { const v = await tabs[0].state(); return v.resume.saved !== null && v.resume.saved.savedStep === v.appliedStep; }, { timeout: 60_000 }).toBe(true);
+  const before = await tabs[0].state();
+  expect(before.resume.saved!.saves).toBeGreaterThan(before.resume.saved!.skipped);
+  console.log(`resume record: ${JSON.stringify(before.resume.saved)}`);
+  const downloads: string[] = [];
+  tabs[0].page.on('request', (r) => {
+    if (r.url().includes('/api/checkpoint/')) downloads.push(r.url());
+  });
   await tabs[0].page.reload();
+  await expect.poll(async () => (await tabs[0].state()).resume.from, { timeout: 120_000 }).toBe('record');
+  const resumed = (await tabs[0].state()).resume;
+  console.log(`resumed: ${JSON.stringify(resumed)}`);
+  expect(resumed.step).toBeGreaterThanOrEqual(before.resume.saved!.savedStep);
+  // The momentum it resumed with is that of the last round it trained before the reload.
+  expect(resumed.momentumStep).toBe(before.lossHistory.at(-1)!.step);
+  await expect(tabs[0].page.getByTestId('run-loaded-from')).toContainText('saved state');
   const again = await waitForStep(tabs, before.appliedStep + 3, 300_000);
   expect(again[0].clientId).toBe(before.clientId);
+  expectSameRounds(again, resumed.step, before.appliedStep + 3);
   await expect.poll(async () => (await tabs[0].state()).lossHistory.length, { timeout: 120_000 }).toBeGreaterThan(0);
   const points = (await status(coordinator.url)).clients.find((c) => c.id === before.clientId)!.points;
   expect(points).toBeGreaterThan(before.points);
+  expect(downloads, 'checkpoint requests after the reload').toEqual([]);
 });
 
 test('a tab whose GPU memory cannot hold the model says so, with the sizes, before it downloads anything', async () => {

@@ -159,10 +159,11 @@ function status(coordinator: Coordinator) {
 
 function updates(ctx: ApiContext, fromStep: number, limit: number): Uint8Array {
   const rows = ctx.store.agreedRange(fromStep, ctx.coordinator.state.step, limit);
-  const rounds = rows.map(({ step, epoch, lrBits, slots, clients, hashes }) => ({
+  const rounds = rows.map(({ step, epoch, lrBits, slots, clients, hashes, checksum }) => ({
     step,
     epoch,
     lrBits,
+    checksum,
     slots,
     clients,
     hashes,

@@ -43,7 +43,7 @@ describe('Store', () => {
     store.applyStep(
       stateAt(1),
       [
-        { type: 'agreed', step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123, excluded: [], checksum: null },
+        { type: 'agreed', step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123, excluded: [], checksum: '00000000000000aa' },
         { type: 'points', clientId: A, step: 0, amount: 10 },
         { type: 'points', clientId: B, step: 0, amount: 10 },
         { type: 'phase', from: 'RoundWitness', to: 'Cooldown', step: 1, epoch: 0 },
@@ -62,7 +62,7 @@ describe('Store', () => {
     ]);
     expect(again.pointsTotal(A)).toBe(10);
     expect(again.pointsTotal('c'.repeat(64))).toBe(0);
-    expect(again.agreedRange(0, 10)).toEqual([{ step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123 }]);
+    expect(again.agreedRange(0, 10)).toEqual([{ step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123, checksum: '00000000000000aa' }]);
     expect(again.commitments(0)).toEqual([{ step: 0, slot: 0, clientId: A, hash: 'e'.repeat(64), signature: 'f'.repeat(128) }]);
     expect([...again.getPayload('e'.repeat(64))!]).toEqual([9, 8, 7]);
     expect(again.getPayload('d'.repeat(64))).toBeNull();

@@ -97,6 +97,8 @@ export interface AgreedRow {
   clients: string[];
   hashes: string[];
   lrBits: number;
+  /** The agreed checksum before this step's apply; null when nobody witnessed. */
+  checksum: string | null;
 }
 
 export interface PointsRow {
@@ -240,13 +242,14 @@ export class Store {
 
   /** Agreed sets with fromStep ≤ step < toStep, ascending. */
   agreedRange(fromStep: number, toStep: number, limit = Number.MAX_SAFE_INTEGER): AgreedRow[] {
-    const rows = this.db.prepare('SELECT step, epoch, slots, clients, hashes, lr_bits FROM agreed WHERE step >= ? AND step < ? ORDER BY step LIMIT ?').all(fromStep, toStep, limit) as {
+    const rows = this.db.prepare('SELECT step, epoch, slots, clients, hashes, lr_bits, checksum FROM agreed WHERE step >= ? AND step < ? ORDER BY step LIMIT ?').all(fromStep, toStep, limit) as {
       step: number;
       epoch: number;
       slots: string;
       clients: string;
       hashes: string;
       lr_bits: number;
+      checksum: string | null;
     }[];
     return rows.map((r) => ({
       step: r.step,
@@ -255,6 +258,7 @@ export class Store {
       clients: JSON.parse(r.clients) as string[],
       hashes: JSON.parse(r.hashes) as string[],
       lrBits: r.lr_bits,
+      checksum: r.checksum,
     }));
   }
 

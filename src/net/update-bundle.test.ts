@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeUpdateBundle, encodeUpdateBundle, UpdateBundleError } from './update-bundle';
 
 const rounds = [
-  { step: 4, epoch: 0, lrBits: 0x3c23d70a, slots: [0, 2], clients: ['a'.repeat(64), 'c'.repeat(64)], hashes: ['1'.repeat(64), '2'.repeat(64)], payloads: [Uint8Array.from([1, 2, 3]), Uint8Array.from([4])] },
-  { step: 5, epoch: 0, lrBits: 0x3c23d70a, slots: [], clients: [], hashes: [], payloads: [] },
+  { step: 4, epoch: 0, lrBits: 0x3c23d70a, checksum: '0123456789abcdef', slots: [0, 2], clients: ['a'.repeat(64), 'c'.repeat(64)], hashes: ['1'.repeat(64), '2'.repeat(64)], payloads: [Uint8Array.from([1, 2, 3]), Uint8Array.from([4])] },
+  { step: 5, epoch: 0, lrBits: 0x3c23d70a, checksum: null, slots: [], clients: [], hashes: [], payloads: [] },
 ];
 
 describe('update bundle', () => {
@@ -25,5 +25,7 @@ describe('update bundle', () => {
     expect(() => decodeUpdateBundle(lying)).toThrow(/runs past/);
     const mismatched = encodeUpdateBundle(4, [{ ...rounds[0], slots: [0] }]);
     expect(() => decodeUpdateBundle(mismatched)).toThrow(/one entry each/);
+    const badChecksum = encodeUpdateBundle(4, [{ ...rounds[0], checksum: 'not hex' }]);
+    expect(() => decodeUpdateBundle(badChecksum)).toThrow(UpdateBundleError);
   });
 });

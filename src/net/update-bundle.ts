@@ -7,7 +7,7 @@
  *   off  size  field
  *     0     4  header length h, u32 little-endian
  *     4     h  header, UTF-8 JSON: {fromStep, toStep, rounds: [{step, epoch,
- *              lrBits, slots, clients, hashes, sizes}]}; toStep is one past
+ *              lrBits, checksum, slots, clients, hashes, sizes}]}; toStep is one past
  *              the last round included (fromStep when there is none)
  *   4+h     …  every round's payloads, round by round, in slot order, each
  *              sizes[i] bytes; nothing after them
@@ -24,6 +24,8 @@ const roundSchema = z
     step: count,
     epoch: count,
     lrBits: z.number().int().min(0).max(0xffff_ffff),
+    /** The agreed checksum before this round's apply (null: nobody witnessed); a resuming tab checks its own against it. */
+    checksum: z.string().regex(/^[0-9a-f]{16}$/).nullable(),
     slots: z.array(count),
     clients: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
     hashes: z.array(hash),

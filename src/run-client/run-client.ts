@@ -21,7 +21,8 @@ import { CoordinatorSocket } from './coordinator-socket';
 import { referenceSlots } from '../verify/references';
 import { myChecks, standingOf, trustedSlots, type Standing } from './verifier-duty';
 import type { RunWorkerLink } from './worker-link';
-import type { MemoryPlan } from '../train/run-worker-protocol';
+import type { MemoryPlan, RunWorkerRequest, SaveStatsView } from '../train/run-worker-protocol';
+import { resumeMismatch } from './resume-check';
 
 export type ClientStatus = 'idle' | 'connecting' | 'catching-up' | 'joining' | 'training' | 'reconnecting' | 'left' | 'error';
 
@@ -57,6 +58,11 @@ export interface RunView {
   verified: { checks: number; ms: number; recomputeMs: number; maxRoundMs: number };
   /** This tab's memory plan for the run's model (src/train/memory-plan.ts), once made. */
   memory: MemoryPlan | null;
+  /**
+   * How this tab got its parameters last (its resume record after a reload, or a checkpoint download), at which
+   * step, and what saving its resume record has cost so far.
+   */
+  resume: { from: 'record' | 'checkpoint' | null; step: number; momentumStep: number; ms: number; saved: SaveStatsView | null };
   error: string | null;
 }
 
@@ -75,6 +81,9 @@ export interface RunClientOptions {
 /** The GPU memory a tab may use unless its volunteer says otherwise: what a laptop GPU can spare. */
 export const DEFAULT_GPU_MEMORY = 2 * 2 ** 30;
 
+/** What the worker builds a replica from, whether out of a checkpoint or the resume record. */
+type ReplicaFields = Omit<Extract<RunWorkerRequest, { type: 'resume' }>, 'type' | 'id'>;
+
 const TIMELINE_MAX = 200;
 const LOSS_MAX = 5000;
 const APPLIED_MAX = 1000;
@@ -88,6 +97,8 @@ export class RunClient {
   private wantJoin = false;
   private gpuMemory: number;
   private loaded = false;
+  /** A reload's first catch-up tries the resume record; a resync never does (the record may be what went wrong). */
+  private mayResume = true;
   private appliedStep = -1;
   private checksum: string | null = null;
   private chain: Promise<void> = Promise.resolve();
@@ -312,25 +323,53 @@ export class RunClient {
       this.wantJoin = false;
       throw new Error(plan.reason ?? 'this tab cannot train this model');
     }
-    const ck = await this.opts.catchUp.latestCheckpoint();
-    const loaded = await this.opts.worker.request<'load'>(
-      {
-        type: 'load',
-        model: config.model,
-        dataset: config.dataset,
-        seqLen: config.seqLen,
-        optimizer: { chunk, topk, decay, gradClip, quantize1bit },
-        runId: config.runId,
-        checkpoint: ck.bytes,
-        microBatch: plan.microBatch,
-      },
-      [ck.bytes.buffer as ArrayBuffer],
-    );
-    if (loaded.checksum !== ck.checksum) throw new Error(`checkpoint of step ${ck.step} loads to checksum ${loaded.checksum}, the coordinator says ${ck.checksum}`);
+    const replica: ReplicaFields = {
+      model: config.model,
+      dataset: config.dataset,
+      seqLen: config.seqLen,
+      optimizer: { chunk, topk, decay, gradClip, quantize1bit },
+      runId: config.runId,
+      microBatch: plan.microBatch,
+    };
+    const resumed = this.mayResume && (await this.resume(replica));
+    this.mayResume = false;
+    if (!resumed) {
+      const t0 = Date.now();
+      const ck = await this.opts.catchUp.latestCheckpoint();
+      const loaded = await this.opts.worker.request<'load'>({ type: 'load', ...replica, checkpoint: ck.bytes, step: ck.step }, [ck.bytes.buffer as ArrayBuffer]);
+      if (loaded.checksum !== ck.checksum) throw new Error(`checkpoint of step ${ck.step} loads to checksum ${loaded.checksum}, the coordinator says ${ck.checksum}`);
+      this.loaded = true;
+      this.appliedStep = ck.step;
+      this.checksum = loaded.checksum;
+      this.update({ resume: { ...this.view.resume, from: 'checkpoint', step: ck.step, momentumStep: -1, ms: Date.now() - t0 } });
+    }
+    await this.replayTo(this.server?.step ?? this.appliedStep);
+  }
+
+  /**
+   * Loads the tab's resume record instead of the checkpoint when the
+   * coordinator's agreed history confirms it (resume-check.ts). False, and
+   * logged, when there is none or it does not follow the agreed rounds.
+   */
+  private async resume(replica: ReplicaFields): Promise<boolean> {
+    const t0 = Date.now();
+    const r = await this.opts.worker.request<'resume'>({ type: 'resume', ...replica });
+    if (r.resumed === null) {
+      if (r.reason !== null) console.warn(`run client: not resuming from this tab's stored state: ${r.reason}`);
+      return false;
+    }
+    const { rounds } = await this.opts.catchUp.agreedSince(r.resumed.step - 1);
+    const problem = resumeMismatch(r.resumed, rounds[0]);
+    if (problem !== null) {
+      console.warn(`run client: not resuming from this tab's stored state of step ${r.resumed.step}: ${problem}`);
+      return false;
+    }
     this.loaded = true;
-    this.appliedStep = ck.step;
-    this.checksum = loaded.checksum;
-    await this.replayTo(this.server?.step ?? ck.step);
+    this.appliedStep = r.resumed.step;
+    this.checksum = r.resumed.checksum;
+    console.info(`run client: resumed at step ${r.resumed.step} from this tab's stored state (momentum of round ${r.resumed.momentumStep}) in ${Date.now() - t0} ms`);
+    this.update({ resume: { ...this.view.resume, from: 'record', step: r.resumed.step, momentumStep: r.resumed.momentumStep, ms: Date.now() - t0 } });
+    return true;
   }
 
   /** Applies the stored agreed rounds until this tab has seen every round before `step`. */
@@ -346,9 +385,10 @@ export class RunClient {
   private async apply(step: number, hashes: string[], updates: Uint8Array[], lrBits: number): Promise<void> {
     if (step !== this.appliedStep) throw new Error(`applying step ${step}, but this tab is at step ${this.appliedStep}`);
     const weightDecay = this.need().optimizer.weightDecay;
-    const r = await this.opts.worker.request<'apply'>({ type: 'apply', step, updates, lrBits, weightDecay });
+    const r = await this.opts.worker.request<'apply'>({ type: 'apply', step, updates, hashes, lrBits, weightDecay });
     this.appliedStep = step + 1;
     this.checksum = r.checksum;
+    this.view.resume = { ...this.view.resume, saved: r.saved };
     if (this.view.status === 'error') this.view = { ...this.view, status: 'training', error: null };
     this.view.applied = [...this.view.applied, { step, hashes, checksum: r.checksum }].slice(-APPLIED_MAX);
   }
@@ -540,6 +580,7 @@ function emptyView(clientId: string): RunView {
     standing: null,
     verified: { checks: 0, ms: 0, recomputeMs: 0, maxRoundMs: 0 },
     memory: null,
+    resume: { from: null, step: 0, momentumStep: -1, ms: 0, saved: null },
     error: null,
   };
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { FromRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from '../train/run-worker-protocol';
 
-type Answer<T extends RunWorkerRequest['type']> = Extract<FromRunWorker, { type: { plan: 'planned'; load: 'loaded'; apply: 'applied'; train: 'trained'; verify: 'verified'; export: 'exported' }[T] }>;
+type Answer<T extends RunWorkerRequest['type']> = Extract<FromRunWorker, { type: { plan: 'planned'; load: 'loaded'; resume: 'resumed'; apply: 'applied'; train: 'trained'; verify: 'verified'; export: 'exported' }[T] }>;
 
 interface Pending {
   resolve: (m: FromRunWorker) => void;

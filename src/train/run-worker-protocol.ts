@@ -50,6 +50,28 @@ export const memoryPlanSchema = z
   .strict();
 export type MemoryPlan = z.infer<typeof memoryPlanSchema>;
 
+/** What a replica is made of, whether from a checkpoint or from a resume record. */
+const replicaFields = {
+  /** The run's resolved model config (run-config.ts runModelSchema). */
+  model: modelConfigSchema,
+  dataset: z.string().regex(/^[a-z0-9-]+$/),
+  seqLen: z.number().int().min(2).max(4096),
+  optimizer: runOptimizerSchema,
+  /** 32 hex chars. */
+  runId: z.string().regex(/^[0-9a-f]{32}$/),
+  /** Sequences per forward/backward, from the memory plan. */
+  microBatch: z.number().int().min(1).max(4096),
+};
+
+const hash = z.string().regex(/^[0-9a-f]{64}$/);
+const checksum = z.string().regex(/^[0-9a-f]{16}$/);
+
+/** What the worker's resume saves cost so far (src/train/save-cadence.ts). */
+export const saveStatsSchema = z
+  .object({ saves: z.number().int().min(0), skipped: z.number().int().min(0), savedStep: z.number().int().min(-1), readMs: z.number().min(0), putMs: z.number().min(0) })
+  .strict();
+export type SaveStatsView = z.infer<typeof saveStatsSchema>;
+
 export const ToRunWorkerSchema = z.discriminatedUnion('type', [
   z
     .object({
@@ -69,17 +91,19 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('load'),
       id: u32,
-      /** The run's resolved model config (run-config.ts runModelSchema). */
-      model: modelConfigSchema,
-      dataset: z.string().regex(/^[a-z0-9-]+$/),
-      seqLen: z.number().int().min(2).max(4096),
-      optimizer: runOptimizerSchema,
-      /** 32 hex chars. */
-      runId: z.string().regex(/^[0-9a-f]{32}$/),
-      /** The epoch checkpoint (safetensors). Loading replaces the model and zeroes the momentum. */
+      ...replicaFields,
+      /** The epoch checkpoint (safetensors). Loading replaces the model, zeroes the momentum and forgets the resume record. */
       checkpoint: bytes,
-      /** Sequences per forward/backward, from the memory plan. */
-      microBatch: z.number().int().min(1).max(4096),
+      /** The checkpoint's step: the first round its parameters have not seen. */
+      step: u32,
+    })
+    .strict(),
+  /** The resume record of this run and model (src/train/resume-store.ts), if this tab has one: loaded instead of a checkpoint. */
+  z
+    .object({
+      type: z.literal('resume'),
+      id: u32,
+      ...replicaFields,
     })
     .strict(),
   z
@@ -89,6 +113,8 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       step: u32,
       /** The round's agreed updates, in slot order (the result does not depend on it). */
       updates: z.array(bytes).max(4096),
+      /** Their hashes, in the same order: the resume record names what was applied. */
+      hashes: z.array(hash).max(4096),
       lrBits: u32,
       weightDecay: z.number().min(0).max(1),
     })
@@ -130,7 +156,28 @@ export const FromRunWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('planned'), id: u32, plan: memoryPlanSchema, adapter: z.string() }).strict(),
   z.object({ type: z.literal('exported'), id: u32, bytes }).strict(),
   z.object({ type: z.literal('loaded'), id: u32, checksum: z.string(), parameters: z.number().int(), adapter: z.string() }).strict(),
-  z.object({ type: z.literal('applied'), id: u32, step: u32, checksum: z.string(), ms: z.number() }).strict(),
+  z.object({ type: z.literal('applied'), id: u32, step: u32, checksum: z.string(), ms: z.number(), saved: saveStatsSchema }).strict(),
+  z
+    .object({
+      type: z.literal('resumed'),
+      id: u32,
+      /** Null when there is nothing to resume from (reason says why, or null when nothing was stored). */
+      resumed: z
+        .object({
+          step: u32,
+          checksum,
+          prevChecksum: checksum,
+          lastHashes: z.array(hash),
+          momentumStep: z.number().int().min(-1),
+          parameters: z.number().int(),
+          adapter: z.string(),
+          ms: z.number(),
+        })
+        .strict()
+        .nullable(),
+      reason: z.string().nullable(),
+    })
+    .strict(),
   z
     .object({
       type: z.literal('trained'),

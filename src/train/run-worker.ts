@@ -11,13 +11,18 @@ import { datasetBaseUrl } from '../data/dataset-ref';
 import { openIdbCache, openShardLoader, type ShardLoader } from '../data/loader';
 import { Gpu } from '../gpu/gpu';
 import { exportCheckpoint } from '../model/checkpoint';
+import { parameterSpecs } from '../model/config';
 import { GpuModel } from '../model/gpu-model';
+import { planLayout } from '../model/param-layout';
 import { decodeUpdate, proofUnits, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
 import { agreementScoreOfKeys, MAX_SCORE } from '../verify/agreement-score';
 import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille, unitRange } from '../verify/sequence-proof';
 import { updateKeys } from '../verify/overlap';
 import { DemoReplica } from './demo-trainer';
 import { planMemory } from './memory-plan';
+import { readRecord, restoreReplica, type Line } from './resume';
+import { ResumeStore, resumeKey } from './resume-store';
+import { SaveCadence } from './save-cadence';
 import { f32FromBits, ToRunWorkerSchema, type FromRunWorker, type RunWorkerRequest } from './run-worker-protocol';
 
 interface Loaded {
@@ -27,6 +32,11 @@ interface Loaded {
   seqLen: number;
   runId: Uint8Array;
   adapter: string;
+  /** The run (hex) and resumeKey() the resume record is filed under. */
+  runHex: string;
+  modelKey: string;
+  /** Where the parameters and momentum stand: what the next resume record will say. */
+  line: Line;
 }
 
 let loaded: Loaded | null = null;
@@ -61,6 +71,7 @@ async function handle(msg: RunWorkerRequest): Promise<void> {
   try {
     if (msg.type === 'plan') await plan(msg);
     else if (msg.type === 'load') await load(msg);
+    else if (msg.type === 'resume') await resume(msg);
     else if (msg.type === 'apply') await apply(msg);
     else if (msg.type === 'verify') await verify(msg);
     else if (msg.type === 'export') await exportParams(msg);
@@ -121,20 +132,95 @@ async function plan(msg: Extract<RunWorkerRequest, { type: 'plan' }>): Promise<v
   post({ type: 'planned', id: msg.id, plan: p, adapter: adapterName(gpu) });
 }
 
+type ReplicaRequest = Extract<RunWorkerRequest, { type: 'load' | 'resume' }>;
+
+/** Opens the request's dataset, then makes the replica and keeps it as this worker's, filed under the request's run and model. */
+async function adopt(msg: ReplicaRequest, gpu: Gpu, make: () => Promise<DemoReplica>, line: Line): Promise<Loaded> {
+  const loader = await openData(msg.dataset, msg.model.vocab_size);
+  const replica = await make();
+  replica.microBatch = msg.microBatch;
+  const modelKey = resumeKey(msg.model, msg.optimizer, msg.seqLen);
+  loaded = { gpu, replica, loader, seqLen: msg.seqLen, runId: hexToBytes(msg.runId), adapter: adapterName(gpu), runHex: msg.runId, modelKey, line };
+  return loaded;
+}
+
 async function load(msg: Extract<RunWorkerRequest, { type: 'load' }>): Promise<void> {
   unload();
-  const config = msg.model;
   const gpu = await gpuDevice();
-  const loader = await openData(msg.dataset, config.vocab_size);
-  const model = GpuModel.fromSafetensors(gpu, msg.checkpoint, config);
+  // A checkpoint starts a new line of state: a record from before it (another epoch, or what a resync left behind) must not come back.
+  await (await resumeStore())?.clear();
+  const l = await adopt(msg, gpu, async () => {
+    const model = GpuModel.fromSafetensors(gpu, msg.checkpoint, msg.model);
+    try {
+      return new DemoReplica(model, msg.optimizer);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }, { step: msg.step, checksum: '', prevChecksum: '', lastHashes: [], momentumStep: -1 });
+  l.line.checksum = await l.replica.model.checksum();
+  post({ type: 'loaded', id: msg.id, checksum: l.line.checksum, parameters: l.replica.model.parameterCount, adapter: l.adapter });
+}
+
+/**
+ * The tab's resume record, restored onto the GPU (src/train/resume.ts), or
+ * an answer of null with the reason: none stored, another run's, or one that
+ * does not hash to its own checksum (then it is forgotten).
+ */
+async function resume(msg: Extract<RunWorkerRequest, { type: 'resume' }>): Promise<void> {
+  unload();
+  const t0 = performance.now();
+  const store = await resumeStore();
+  const floats = planLayout(parameterSpecs(msg.model)).totalFloats;
+  const record = await store?.load(msg.runId, resumeKey(msg.model, msg.optimizer, msg.seqLen), floats);
+  if (!record) {
+    post({ type: 'resumed', id: msg.id, resumed: null, reason: store ? null : 'this browser gives the tab no IndexedDB' });
+    return;
+  }
+  const gpu = await gpuDevice();
   try {
-    const replica = new DemoReplica(model, msg.optimizer);
-    replica.microBatch = msg.microBatch;
-    loaded = { gpu, replica, loader, seqLen: msg.seqLen, runId: hexToBytes(msg.runId), adapter: adapterName(gpu) };
-    post({ type: 'loaded', id: msg.id, checksum: await model.checksum(), parameters: model.parameterCount, adapter: loaded.adapter });
+    const { params: _p, momentum: _m, runId: _r, modelKey: _k, ...line } = record;
+    const l = await adopt(msg, gpu, () => restoreReplica(gpu, msg.model, msg.optimizer, record), line);
+    post({ type: 'resumed', id: msg.id, resumed: { ...line, parameters: l.replica.model.parameterCount, adapter: l.adapter, ms: performance.now() - t0 }, reason: null });
   } catch (err) {
-    model.dispose();
-    throw err;
+    await store?.clear();
+    const reason = err instanceof Error ? err.message : String(err);
+    console.warn(`run worker: not resuming: ${reason}`);
+    post({ type: 'resumed', id: msg.id, resumed: null, reason });
+  }
+}
+
+/** The resume store, opened once; null where the browser gives the worker no IndexedDB (then nothing is saved). */
+let store: Promise<ResumeStore | null> | null = null;
+function resumeStore(): Promise<ResumeStore | null> {
+  store ??= ResumeStore.open().catch((err: unknown) => {
+    console.warn(`run worker: no resume store (${err instanceof Error ? err.message : String(err)}); a reload will download the checkpoint`);
+    return null;
+  });
+  return store;
+}
+
+const cadence = new SaveCadence();
+
+/**
+ * Saves the resume record after an apply when the cadence allows, before
+ * the next request runs: the readback must see these parameters, and the
+ * answer then says what was saved. The cadence keeps both parts together
+ * under its share of wall time.
+ */
+async function maybeSave(l: Loaded): Promise<void> {
+  const s = await resumeStore();
+  if (!s || !cadence.due(performance.now())) return;
+  cadence.started();
+  try {
+    const t0 = performance.now();
+    const record = await readRecord(l.replica, l.runHex, l.modelKey, l.line);
+    const t1 = performance.now();
+    await s.put(record);
+    cadence.finished(performance.now(), record.step, t1 - t0, performance.now() - t1);
+  } catch (err) {
+    cadence.failed(performance.now());
+    console.warn(`run worker: could not save the resume record of step ${l.line.step}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -150,18 +236,23 @@ function need(): Loaded {
 }
 
 async function apply(msg: Extract<RunWorkerRequest, { type: 'apply' }>): Promise<void> {
-  const { replica } = need();
+  const l = need();
+  if (msg.step !== l.line.step) throw new Error(`run worker: asked to apply round ${msg.step}, but the parameters are at step ${l.line.step}`);
   const t0 = performance.now();
-  const { checksum } = await replica.applyAgreed(msg.updates, f32FromBits(msg.lrBits), msg.weightDecay);
-  post({ type: 'applied', id: msg.id, step: msg.step, checksum, ms: performance.now() - t0 });
+  const { checksum } = await l.replica.applyAgreed(msg.updates, f32FromBits(msg.lrBits), msg.weightDecay);
+  l.line = { ...l.line, step: msg.step + 1, checksum, prevChecksum: l.line.checksum, lastHashes: msg.hashes };
+  await maybeSave(l);
+  post({ type: 'applied', id: msg.id, step: msg.step, checksum, ms: performance.now() - t0, saved: { ...cadence.stats } });
 }
 
 async function train(msg: Extract<RunWorkerRequest, { type: 'train' }>): Promise<void> {
-  const { replica, loader, seqLen, runId } = need();
+  const l = need();
+  const { replica, loader, seqLen, runId } = l;
   const t0 = performance.now();
   const batch = await loader.batchForRange(msg.start, msg.count, seqLen);
   const header = { runId, step: msg.step, batchStart: msg.start, batchCount: msg.count };
   const u = await replica.computeUpdate(batch, f32FromBits(msg.lrBits), header);
+  l.line = { ...l.line, momentumStep: msg.step };
   post({
     type: 'trained',
     id: msg.id,

@@ -1,8 +1,8 @@
 /**
  * When the run worker saves its resume record (resume-store.ts). A save
- * reads two model-sized buffers back from the GPU (which holds up the next
- * request) and writes them to IndexedDB (which does not): for tinyDemo that
- * is a millisecond and every round is saved, for a 100 M model hundreds of
+ * reads two model-sized buffers back from the GPU and writes them to
+ * IndexedDB before the next request runs: for tinyDemo that is a
+ * millisecond and every round is saved, for a 100 M model hundreds of
  * milliseconds. So the cost is bounded as a share of wall time: after a save
  * that cost c ms, the next waits until 1/share − 1 times c has passed, and
  * never starts while one is still being written. A reload then resumes from

@@ -10,6 +10,7 @@ import { DASH, formatBytes, formatCount, formatInt, formatNum } from '../format'
 import { Stat } from '../train/TrainStats';
 import type { RunView } from '../../run-client/run-client';
 import { GPU_MEMORY_CHOICES, MemoryPanel } from './MemoryPanel';
+import { ResumePanel } from './ResumePanel';
 import { StandingPanel } from './StandingPanel';
 import { useRun } from './useRun';
 
@@ -111,6 +112,7 @@ export function ContributePage() {
           </div>
           <StandingPanel view={v} probationRounds={v?.standing?.probationRounds} />
           <MemoryPanel plan={v?.memory ?? null} />
+          <ResumePanel resume={v?.resume ?? null} />
           <div className="card">
             <h2>Loss on this tab's batches</h2>
             <LossChart series={series} integerX data-testid="run-loss-chart" emptyText="The loss appears here after this tab's first round." />

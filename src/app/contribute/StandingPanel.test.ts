@@ -29,6 +29,7 @@ function view(over: Partial<RunView> = {}): RunView {
     standing,
     verified: { checks: 4, ms: 2500, recomputeMs: 2000, maxRoundMs: 900 },
     memory: null,
+    resume: { from: null, step: 0, momentumStep: -1, ms: 0, saved: null },
     error: null,
     ...over,
   };
