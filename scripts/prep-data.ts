@@ -9,13 +9,21 @@
  * each one a document). Source and licence come from --source/--license, or
  * else from a sidecar JSON beside the input: <file minus .txt[.gz]>.source.json
  * for a file, source.json inside a directory.
+ *
+ * Files are read as streams and shards written as they grow
+ * (src/data/stream-build.ts), so a corpus far larger than memory works; the
+ * shards are written under *.partial names and renamed once complete.
  */
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { TOKENIZER_NAMES, parseSourceInfo, type SourceInfo, type TokenizerName } from '../src/data/manifest';
-import { buildDataset, type TextDocument } from '../src/data/shards';
+import type { ByteSink } from '../src/data/shard-stream';
+import { buildDatasetStream, type TextSource } from '../src/data/stream-build';
+import { utf8Text } from '../src/data/text-stream';
 import { getTokenizer } from '../src/data/tokenizers';
 
 const TEXT_FILE = /\.txt(\.gz)?$/;
@@ -112,21 +120,51 @@ function readArgs(argv: string[]): Args {
   };
 }
 
-function readDocument(path: string): TextDocument {
-  const raw = readFileSync(path);
-  const bytes = path.endsWith('.gz') ? gunzipSync(raw) : raw;
-  // fatal: a mis-encoded file should stop the build, not become U+FFFD tokens.
-  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+/** A file's bytes, gunzipped when it ends in .gz; a read or gzip error names the file. */
+async function* fileBytes(path: string): AsyncGenerator<Uint8Array> {
+  const raw = createReadStream(path, { highWaterMark: 1 << 16 });
+  // pipeline passes a read error on to the gunzip stream, which ends the loop below with it.
+  const stream: Readable = path.endsWith('.gz') ? pipeline(raw, createGunzip(), () => undefined) : raw;
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+function* sources(files: string[]): Generator<TextSource> {
   // Paths relative to the cwd keep the manifest free of this machine's layout.
-  return { path: relative(process.cwd(), path).split('\\').join('/'), text };
+  for (const file of files) yield { path: relative(process.cwd(), file).split('\\').join('/'), text: utf8Text(fileBytes(file), file) };
+}
+
+/** A shard file written in order; each write waits for the disk, so nothing piles up in memory. */
+async function fileSink(path: string): Promise<ByteSink> {
+  const handle = await open(path, 'w');
+  return {
+    async write(bytes) {
+      for (let at = 0; at < bytes.byteLength; ) at += (await handle.write(bytes, at)).bytesWritten;
+    },
+    close: () => handle.close(),
+  };
 }
 
 async function main(): Promise<void> {
   const args = readArgs(process.argv.slice(2));
-  const docs = inputFiles(args.input).map(readDocument);
-  const { manifest, files } = await buildDataset(docs, getTokenizer(args.tokenizer), args);
   mkdirSync(args.out, { recursive: true });
-  for (const [file, bytes] of files) writeFileSync(join(args.out, file), bytes);
+  const partials: string[] = [];
+  const partial = async (file: string) => {
+    const path = join(args.out, `${file}.partial`);
+    partials.push(path);
+    return fileSink(path);
+  };
+  let manifest;
+  try {
+    manifest = await buildDatasetStream(sources(inputFiles(args.input)), getTokenizer(args.tokenizer), args, partial);
+  } catch (e) {
+    await Promise.all(partials.map((p) => rm(p, { force: true })));
+    throw e;
+  }
+  for (const path of partials) await rename(path, path.slice(0, -'.partial'.length));
   writeFileSync(join(args.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const { train, val } = manifest.splits;
   console.log(

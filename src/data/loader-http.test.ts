@@ -13,7 +13,7 @@ import { findFile, sendFile } from '../../server/static-files';
 import { parseRunConfig } from '../run/run-config';
 import { datasetBaseUrl } from './dataset-ref';
 import { openShardLoader } from './loader';
-import { buildDataset } from './shards';
+import { buildDataset } from './stream-build';
 import type { Tokenizer } from './tokenizers';
 
 /** Token at position p is p mod 251, so every read is checkable by arithmetic. */
@@ -23,6 +23,7 @@ const positions: Tokenizer = {
   eotToken: null,
   encode: () => Array.from({ length: 5000 }, (_, i) => i % 251),
   decode: () => '',
+  safeCut: () => 0,
 };
 
 const ranges: string[] = [];

@@ -11,7 +11,8 @@ import {
   type ShardLoaderOptions,
 } from './loader';
 import { ManifestError, type DataManifest } from './manifest';
-import { buildDataset, encodeShard, sha256Hex } from './shards';
+import { encodeShard, sha256Hex } from './shards';
+import { buildDataset } from './stream-build';
 import { fakeServer, jsonBytes, type FakeServerOptions } from './test-helpers';
 import type { Tokenizer } from './tokenizers';
 
@@ -25,6 +26,7 @@ function positionsTokenizer(n: number, vocabSize = 50257): Tokenizer {
     eotToken: null,
     encode: () => Array.from({ length: n }, (_, i) => i),
     decode: () => '',
+    safeCut: () => 0,
   };
 }
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildDataset,
   decodeShard,
   encodeShard,
   isValBlock,
@@ -9,6 +8,7 @@ import {
   splitTrainVal,
   tokenizeDocuments,
 } from './shards';
+import { buildDataset } from './stream-build';
 import { byteTokenizer, gpt2Tokenizer } from './tokenizers';
 
 const source = { description: 'test text', license: 'CC0' };

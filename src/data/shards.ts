@@ -3,19 +3,11 @@
  * little-endian uint16 or uint32, so token t of a shard sits at byte
  * t·width and any sequence can be fetched with one HTTP range request.
  *
- * Everything here is pure and runs in both Node and the browser.
+ * Everything here is pure and runs in both Node and the browser. The whole-
+ * stream functions (tokenizeDocuments, splitTrainVal) define the layout;
+ * data prep writes the same bytes in bounded memory (stream-build.ts).
  */
-import {
-  MANIFEST_VERSION,
-  bytesPerToken,
-  dtypeForVocab,
-  parseManifest,
-  type DataManifest,
-  type InputInfo,
-  type ShardInfo,
-  type SourceInfo,
-  type TokenDtype,
-} from './manifest';
+import { bytesPerToken, type TokenDtype } from './manifest';
 import type { Tokenizer } from './tokenizers';
 
 /** Serializes token ids; DataView pins the byte order whatever the host's is. */
@@ -102,7 +94,7 @@ export function splitTrainVal(
   return { train, val };
 }
 
-function checkSplitOptions(opts: SplitOptions): void {
+export function checkSplitOptions(opts: SplitOptions): void {
   if (!Number.isInteger(opts.seqLen) || opts.seqLen < 1) {
     throw new RangeError(`seqLen must be a positive integer, got ${opts.seqLen}`);
   }
@@ -134,70 +126,6 @@ export function tokenizeDocuments(docs: readonly TextDocument[], tokenizer: Toke
     at += p.length;
   }
   return out;
-}
-
-export interface BuildOptions extends SplitOptions {
-  name: string;
-  source: SourceInfo;
-}
-
-export interface BuiltDataset {
-  manifest: DataManifest;
-  /** Keyed by the file names the manifest lists. */
-  files: Map<string, Uint8Array>;
-}
-
-async function shardInfo(file: string, bytes: Uint8Array, tokens: number): Promise<ShardInfo> {
-  return { file, tokens, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) };
-}
-
-async function inputInfo(doc: TextDocument): Promise<InputInfo> {
-  const bytes = new TextEncoder().encode(doc.text);
-  return { path: doc.path, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) };
-}
-
-/**
- * Text documents → train/val shard bytes plus a validated manifest. The
- * manifest holds no timestamps, so rebuilding from the same text gives
- * byte-identical output.
- */
-export async function buildDataset(
-  docs: readonly TextDocument[],
-  tokenizer: Tokenizer,
-  opts: BuildOptions,
-): Promise<BuiltDataset> {
-  if (docs.length === 0) throw new Error('no input documents');
-  const tokens = tokenizeDocuments(docs, tokenizer);
-  const { train, val } = splitTrainVal(tokens, opts);
-  const dtype = dtypeForVocab(tokenizer.vocabSize);
-  const trainBytes = encodeShard(train, dtype, tokenizer.vocabSize);
-  const valBytes = encodeShard(val, dtype, tokenizer.vocabSize);
-  const trainFile = `${opts.name}.train.bin`;
-  const valFile = `${opts.name}.val.bin`;
-  const manifest = parseManifest({
-    version: MANIFEST_VERSION,
-    name: opts.name,
-    tokenizer: tokenizer.name,
-    vocabSize: tokenizer.vocabSize,
-    dtype,
-    endianness: 'little',
-    eotToken: tokenizer.eotToken,
-    splitSeqLen: opts.seqLen,
-    splitBlockSequences: opts.blockSequences,
-    valFraction: opts.valFraction,
-    totalTokens: tokens.length,
-    splits: {
-      train: await shardInfo(trainFile, trainBytes, train.length),
-      val: await shardInfo(valFile, valBytes, val.length),
-    },
-    source: opts.source,
-    inputs: await Promise.all(docs.map(inputInfo)),
-  });
-  const files = new Map([
-    [trainFile, trainBytes],
-    [valFile, valBytes],
-  ]);
-  return { manifest, files };
 }
 
 /** Inverse of splitTrainVal: interleaves the shards back into the original token stream. */
