@@ -4,7 +4,9 @@
  * error too, so a typo never silently means the default.
  *
  *   GET /api/status                    {state, epoch, step, clients: [{id, state, points, standing}]}
- *   GET /api/checkpoint/latest         safetensors bytes; X-Tessera-Epoch, -Step, -Checksum headers
+ *   GET /api/checkpoint/latest         safetensors bytes; X-Tessera-Epoch, -Step, -Checksum headers. With
+ *                                      Accept: application/gzip: gzip of them, resumable (Range, ETag, If-Range),
+ *                                      plus X-Tessera-Size (checkpoint-download.ts)
  *   GET /api/updates?fromStep=N[&limit=M]  the catch-up bundle (update-bundle.ts), at most M rounds (default and max 256)
  *   PUT /api/checkpoint/S?client=ID    a member's epoch checkpoint of step S (checkpoint-uploads.ts): safetensors,
  *                                      gzip with Content-Encoding: gzip, X-Tessera-Signature = hex signCheckpoint
@@ -13,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { z } from 'zod';
+import { CheckpointDownloads, sendCompressedCheckpoint, wantsGzip } from './checkpoint-download';
 import type { Coordinator } from './coordinator';
 import type { Store } from './store';
 import { encodeUpdateBundle } from '../src/net/update-bundle';
@@ -71,18 +74,37 @@ function sendBytes(res: ServerResponse, bytes: Uint8Array, headers: Record<strin
   res.end(head ? undefined : bytes);
 }
 
-/** Answers one /api/ request; throws HttpError for the caller to turn into a JSON error. */
-export function handleApi(ctx: ApiContext, path: string, query: URLSearchParams, res: ServerResponse, head: boolean): void {
+// One compressed-checkpoint cache per store, so the contexts callers build need nothing new.
+const downloads = new WeakMap<Store, CheckpointDownloads>();
+
+function checkpointDownloads(store: Store): CheckpointDownloads {
+  let d = downloads.get(store);
+  if (d === undefined) downloads.set(store, (d = new CheckpointDownloads(store)));
+  return d;
+}
+
+const NO_CHECKPOINT = () => new HttpError(404, 'not-found', 'no checkpoint has been built yet');
+
+async function latestCheckpoint(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, head: boolean): Promise<void> {
+  if (wantsGzip(req)) {
+    const ready = checkpointDownloads(ctx.store).latest();
+    if (ready === null) throw NO_CHECKPOINT();
+    return sendCompressedCheckpoint(req, res, await ready, head);
+  }
+  const c = ctx.store.latestCheckpoint();
+  if (c === null) throw NO_CHECKPOINT();
+  sendBytes(res, c.bytes, { 'X-Tessera-Epoch': String(c.epoch), 'X-Tessera-Step': String(c.step), 'X-Tessera-Checksum': c.checksum, Vary: 'Accept' }, head);
+}
+
+/** Answers one /api/ request; throws (or rejects with) HttpError for the caller to turn into a JSON error. */
+export function handleApi(ctx: ApiContext, req: IncomingMessage, path: string, query: URLSearchParams, res: ServerResponse, head: boolean): void | Promise<void> {
   switch (path) {
     case '/api/status':
       parseQuery(query, noQuery);
       return sendJson(res, 200, status(ctx.coordinator), head);
-    case '/api/checkpoint/latest': {
+    case '/api/checkpoint/latest':
       parseQuery(query, noQuery);
-      const c = ctx.store.latestCheckpoint();
-      if (c === null) throw new HttpError(404, 'not-found', 'no checkpoint has been built yet');
-      return sendBytes(res, c.bytes, { 'X-Tessera-Epoch': String(c.epoch), 'X-Tessera-Step': String(c.step), 'X-Tessera-Checksum': c.checksum }, head);
-    }
+      return latestCheckpoint(ctx, req, res, head);
     case '/api/updates': {
       const q = parseQuery(query, updatesQuery);
       return sendBytes(res, updates(ctx, q.fromStep, q.limit ?? MAX_BUNDLE_ROUNDS), {}, head);

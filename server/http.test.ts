@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importCheckpoint } from '../src/model/checkpoint';
 import { paramsChecksum } from './checkpointer';
@@ -123,6 +124,58 @@ describe('API', () => {
     const bytes = new Uint8Array(await res.arrayBuffer());
     const { params } = importCheckpoint(bytes);
     expect(res.headers.get('x-tessera-checksum')).toBe(paramsChecksum(runModel(config), params));
+  });
+
+  it('GET /api/checkpoint/latest with Accept: application/gzip is the same checkpoint, gzip, with a strong ETag and its size', async () => {
+    const raw = new Uint8Array(await (await get('/api/checkpoint/latest')).arrayBuffer());
+    const res = await get('/api/checkpoint/latest', { headers: { Accept: 'application/gzip' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/gzip');
+    expect(res.headers.get('content-encoding')).toBeNull();
+    expect(res.headers.get('accept-ranges')).toBe('bytes');
+    expect(res.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(res.headers.get('x-tessera-size')).toBe(String(raw.byteLength));
+    expect(res.headers.get('x-tessera-checksum')).toBe(paramsChecksum(runModel(config), importCheckpoint(raw).params));
+    const gz = new Uint8Array(await res.arrayBuffer());
+    expect(gz.byteLength).toBeLessThan(raw.byteLength);
+    expect(new Uint8Array(gunzipSync(gz))).toEqual(raw);
+    // Compressed once: the next download is the same representation.
+    expect((await get('/api/checkpoint/latest', { headers: { Accept: 'application/gzip' } })).headers.get('etag')).toBe(res.headers.get('etag'));
+  });
+
+  it('resumes a gzip download with Range under a matching If-Range, and sends it whole when the ETag is stale', async () => {
+    const whole = await get('/api/checkpoint/latest', { headers: { Accept: 'application/gzip' } });
+    const etag = whole.headers.get('etag')!;
+    const gz = new Uint8Array(await whole.arrayBuffer());
+    const cut = Math.floor(gz.byteLength / 3);
+    const rest = await get('/api/checkpoint/latest', { headers: { Accept: 'application/gzip', Range: `bytes=${cut}-`, 'If-Range': etag } });
+    expect(rest.status).toBe(206);
+    expect(rest.headers.get('content-range')).toBe(`bytes ${cut}-${gz.byteLength - 1}/${gz.byteLength}`);
+    expect(rest.headers.get('x-tessera-epoch')).toBe('0');
+    const resumed = new Uint8Array(gz.byteLength);
+    resumed.set(gz.subarray(0, cut));
+    resumed.set(new Uint8Array(await rest.arrayBuffer()), cut);
+    expect(resumed).toEqual(gz);
+    for (const stale of ['"00000000000000000000000000000000"', `W/${etag}`, 'Tue, 01 Jan 2030 00:00:00 GMT']) {
+      const res = await get('/api/checkpoint/latest', { headers: { Accept: 'application/gzip', Range: `bytes=${cut}-`, 'If-Range': stale } });
+      expect(res.status, stale).toBe(200);
+      expect(new Uint8Array(await res.arrayBuffer()), stale).toEqual(gz);
+    }
+  });
+
+  it('answers 416 with the gzip size and the reason for a range it cannot satisfy, and logs it', async () => {
+    const size = (await (await get('/api/checkpoint/latest', { headers: { Accept: 'application/gzip' } })).arrayBuffer()).byteLength;
+    const cases: [string, RegExp][] = [
+      [`bytes=${size}-`, new RegExp(`range start ${size} is not inside the ${size}-byte file`)],
+      ['bytes=20-10', /range end 10 is before its start 20/],
+      ['bytes=0-1,5-9', /is not a single "bytes=start-end" range/],
+    ];
+    for (const [range, reason] of cases) {
+      const res = await get('/api/checkpoint/latest', { headers: { Accept: 'application/gzip', Range: range } });
+      expect(res.headers.get('content-range'), range).toBe(`bytes */${size}`);
+      expect(await expectJsonError(res, 416, 'range-not-satisfiable'), range).toMatch(reason);
+    }
+    expect(server.log.records.some((e) => e.event === 'http-refused' && e.code === 'range-not-satisfiable')).toBe(true);
   });
 
   it('GET /api/updates validates fromStep and limit, and answers an empty bundle before any round', async () => {

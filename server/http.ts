@@ -49,7 +49,7 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   }
   const path = url.pathname;
   const head = req.method === 'HEAD';
-  if (path === '/api' || path.startsWith('/api/')) return handleApi(opts, path, url.searchParams, res, head);
+  if (path === '/api' || path.startsWith('/api/')) return handleApi(opts, req, path, url.searchParams, res, head);
   if (path === '/ws') throw new HttpError(426, 'upgrade-required', '/ws is the WebSocket endpoint');
   if (path.startsWith('/data/')) {
     const file = await findFile(opts.dataDir, path.slice('/data'.length));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRange } from './range';
+import { ifRangeAllows, parseRange } from './range';
 
 describe('parseRange', () => {
   it('reads the three single-range forms, clamping the end to the file', () => {
@@ -16,5 +16,14 @@ describe('parseRange', () => {
       expect(parseRange(bad, 100).kind, bad).toBe('invalid');
     }
     expect(parseRange('bytes=0-', 0).kind).toBe('invalid');
+  });
+});
+
+describe('ifRangeAllows', () => {
+  it('honours a Range only under the current strong ETag (or no If-Range)', () => {
+    expect(ifRangeAllows(undefined, '"abc"')).toBe(true);
+    expect(ifRangeAllows('"abc"', '"abc"')).toBe(true);
+    expect(ifRangeAllows(' "abc" ', '"abc"')).toBe(true);
+    for (const other of ['"abd"', 'W/"abc"', 'abc', 'Tue, 01 Jan 2030 00:00:00 GMT', '']) expect(ifRangeAllows(other, '"abc"'), other).toBe(false);
   });
 });

@@ -28,3 +28,13 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   if (b !== '' && Number(b) < start) return { kind: 'invalid', reason: `range end ${b} is before its start ${a}` };
   return { kind: 'partial', start, end };
 }
+
+/**
+ * Whether a Range may be honoured under the request's If-Range (RFC 9110
+ * §13.1.5): only when it names the current representation by its strong
+ * ETag. A stale or weak tag, or a date (we send no Last-Modified), means the
+ * client's partial copy is of other bytes, so it gets the whole body.
+ */
+export function ifRangeAllows(ifRange: string | undefined, etag: string): boolean {
+  return ifRange === undefined || ifRange.trim() === etag;
+}

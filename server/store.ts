@@ -310,6 +310,19 @@ export class Store {
     return this.checkpointWhere('bytes IS NOT NULL ORDER BY epoch DESC LIMIT 1');
   }
 
+  /** What latestCheckpoint() would return, without reading its bytes: the download cache checks this on every request. */
+  latestCheckpointInfo(): Omit<CheckpointRow, 'bytes'> | null {
+    const row = this.db.prepare('SELECT epoch, step, checksum FROM checkpoints WHERE bytes IS NOT NULL ORDER BY epoch DESC LIMIT 1').get() as
+      | Omit<CheckpointRow, 'bytes'>
+      | undefined;
+    return row ?? null;
+  }
+
+  /** The built checkpoint of one epoch. */
+  checkpointOfEpoch(epoch: number): CheckpointRow | null {
+    return this.checkpointWhere('bytes IS NOT NULL AND epoch = ?', epoch);
+  }
+
   /** The newest built checkpoint at or before `step`: the base to replay from. */
   checkpointAtOrBefore(step: number): CheckpointRow | null {
     return this.checkpointWhere('bytes IS NOT NULL AND step <= ? ORDER BY step DESC, epoch DESC LIMIT 1', step);

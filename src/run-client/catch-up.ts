@@ -6,6 +6,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { commitment } from '../protocol/commitment';
 import { decodeUpdateBundle, type BundleRound } from '../net/update-bundle';
+import { downloadResumable, gunzip } from './resumable-download';
 
 export interface Checkpoint {
   epoch: number;
@@ -27,8 +28,8 @@ export class CatchUpError extends Error {
   override name = 'CatchUpError';
 }
 
-function headerInt(res: Response, name: string): number {
-  const raw = res.headers.get(name);
+function headerInt(headers: Headers, name: string): number {
+  const raw = headers.get(name);
   if (raw === null || !/^(0|[1-9][0-9]{0,15})$/.test(raw)) throw new CatchUpError(`checkpoint response header ${name} is "${raw}", not an integer`);
   return Number(raw);
 }
@@ -43,10 +44,20 @@ async function fetchBytes(url: string): Promise<{ res: Response; bytes: Uint8Arr
 export function httpCatchUp(origin: string): CatchUpSource {
   return {
     async latestCheckpoint() {
-      const { res, bytes } = await fetchBytes(new URL('/api/checkpoint/latest', origin).href);
-      const checksum = res.headers.get('X-Tessera-Checksum') ?? '';
+      // The whole model: gzip, and a dropped connection resumes from the bytes it has (server/checkpoint-download.ts).
+      const url = new URL('/api/checkpoint/latest', origin).href;
+      const { headers, bytes: gz } = await downloadResumable(url, { headers: { Accept: 'application/gzip' } }).catch((e: unknown) => {
+        throw new CatchUpError((e as Error).message);
+      });
+      if (headers.get('Content-Type') !== 'application/gzip') throw new CatchUpError(`GET ${url}: expected application/gzip, got ${headers.get('Content-Type')}`);
+      const checksum = headers.get('X-Tessera-Checksum') ?? '';
       if (!/^[0-9a-f]{16}$/.test(checksum)) throw new CatchUpError(`checkpoint checksum header "${checksum}" is not 16 hex characters`);
-      return { epoch: headerInt(res, 'X-Tessera-Epoch'), step: headerInt(res, 'X-Tessera-Step'), checksum, bytes };
+      const size = headerInt(headers, 'X-Tessera-Size');
+      const bytes = await gunzip(gz).catch((e: unknown) => {
+        throw new CatchUpError(`GET ${url}: the checkpoint does not gunzip: ${(e as Error).message}`);
+      });
+      if (bytes.byteLength !== size) throw new CatchUpError(`GET ${url}: the checkpoint gunzips to ${bytes.byteLength} bytes, X-Tessera-Size says ${size}`);
+      return { epoch: headerInt(headers, 'X-Tessera-Epoch'), step: headerInt(headers, 'X-Tessera-Step'), checksum, bytes };
     },
     async agreedSince(fromStep) {
       const { bytes } = await fetchBytes(new URL(`/api/updates?fromStep=${fromStep}`, origin).href);
