@@ -6,6 +6,7 @@
  * and a train never interleave. Both sides validate what they receive.
  */
 import { z } from 'zod';
+import { datasetSchema } from '../data/dataset-ref';
 import { modelConfigSchema } from '../model/config';
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
@@ -54,7 +55,8 @@ export type MemoryPlan = z.infer<typeof memoryPlanSchema>;
 const replicaFields = {
   /** The run's resolved model config (run-config.ts runModelSchema). */
   model: modelConfigSchema,
-  dataset: z.string().regex(/^[a-z0-9-]+$/),
+  /** A shipped dataset's name or its folder's URL (src/data/dataset-ref.ts), as the run config resolved it. */
+  dataset: datasetSchema,
   seqLen: z.number().int().min(2).max(4096),
   optimizer: runOptimizerSchema,
   /** 32 hex chars. */
