@@ -3,6 +3,8 @@
  * hand from the console): globalThis.tesseraBench.matmul(sizes, reps).
  */
 import { benchDemo, type DemoBenchResult, type DemoBenchSpec } from './demo';
+import { benchDemoShare, type DemoShareResult, type DemoShareSpec } from './demo-share';
+import { Gpu } from '../src/gpu/gpu';
 import { drawLossChart } from './loss-chart';
 import { benchMatmul } from './matmul';
 import { benchTraining, type TrainingResult, type TrainingSpec } from './training';
@@ -19,6 +21,8 @@ export interface TesseraBench {
   lossChart(title: string, series: { name: string; losses: number[] }[]): string;
   /** DeMo replicas vs AdamW at equal tokens, e.g. {preset: 'tiny', replicas: 4, batchPerReplica: 2, seqLen: 32, steps: 30}. */
   demo(spec?: Partial<DemoBenchSpec>): Promise<DemoBenchResult>;
+  /** DeMo encode + decode as a share of a round of spec.roundTokens, on a fresh device (bench/demo-share.ts). */
+  demoShare(spec: DemoShareSpec): Promise<DemoShareResult>;
 }
 
 function toSize(s: SizeSpec): Size {
@@ -34,6 +38,14 @@ const api: TesseraBench = {
   training: (spec) => benchTraining(spec),
   lossChart: (title, series) => drawLossChart(title, series),
   demo: (spec) => benchDemo(spec),
+  demoShare: async (spec) => {
+    const gpu = await Gpu.create();
+    try {
+      return await benchDemoShare(gpu, spec, { log: (line) => console.log(`[bench] ${line}`) });
+    } finally {
+      gpu.device.destroy();
+    }
+  },
 };
 
 declare global {

@@ -1,64 +1,59 @@
 /**
- * Our matmul through Dawn in Node (npm `webgpu`), for GPU servers without a
+ * Our kernels through Dawn in Node (npm `webgpu`), for GPU servers without a
  * browser: the same WGSL the browser runs, at sizes a real GPU needs.
  *
- *   npm run bench -- --node [--sizes 1024,2048,4096] [--layouts nt,nn,tn] [--reps 10]
- *     [--trials 3] [--warmup 2] [--tiles sweep|default|"16,16,4,4,16;16,16,8,8,8"]
+ *   npm run bench -- --node [--sections training,demo,memory,matmul]
+ *     [--preset bpe-100m] [--seq-len 1024] [--round-tokens 4096] [--sequences N] [--micro-batch K]
+ *     [--updates 8] [--steps 3] [--warmup-rounds 1] [--gpu-memory 16]
+ *     [--sizes 1024,2048,4096] [--layouts nt,nn,tn] [--reps 10] [--trials 3] [--warmup 2]
+ *     [--tiles sweep|default|"16,16,4,4,16;16,16,8,8,8"] [--budget-s 240]
  *     [--out bench-results/bench-node.json]
  *
- * Every tile configuration (wgX, wgY, rm, rn, tk) that fits the device's
- * limits runs on the same inputs, interleaved, and is checked against float64
- * (sampled entries at big sizes), so a fast but wrong configuration is never
- * reported as the best. Prints one table per section and, last, one JSON line;
+ * Sections:
+ * - training: tokens/s of a preset, `--steps` rounds after `--warmup-rounds`, each
+ *   round `--round-tokens` of synthetic token ids (speed does not depend on
+ *   the text) in sequences of `--seq-len` (default the preset's context, at
+ *   most 1024), trained through DemoReplica in micro-batches as a tab does.
+ * - demo: the same rounds' DeMo encode (compress) and decode (apply of
+ *   `--updates` agreed updates) as a share of the round (bench/demo-share.ts).
+ *   `--sequences` trains fewer sequences than the round holds and scales
+ *   forward + backward linearly, for slow adapters.
+ * - memory: the memory plan (planMemory with a `--gpu-memory` GiB budget) for
+ *   that round against the bytes the device really allocated.
+ * - matmul: every tile configuration that fits the device, checked against
+ *   float64 (bench/node-matmul.ts). It starts no new size once `--budget-s`
+ *   seconds have passed since launch, so a slow GPU still prints a report.
+ * The micro-batch is the plan's unless `--micro-batch` says otherwise.
+ * Prints one table per section and, last, one JSON line with everything;
  * also writes the JSON to --out.
  *
- * Without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
- * and small sizes, e.g. --sizes 64,96x80x72 --tiles default.
+ * The defaults (bpe-100m, 4 sequences of 1024 per round, 3 timed rounds, then
+ * the matmul sweep within 240 s) are sized for a GPU server's ten-minute slot.
+ * Packed for a server without node: npm run bench -- --pack-node, then there
+ * bash bench-results/node-pack/run.sh [these flags].
+ *
+ * Without a GPU (SwiftShader through Vulkan), e.g.:
+ *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json npm run bench -- --node \
+ *     --sections training,demo,memory --preset tinyDemo --round-tokens 4096 --sequences 4 --steps 1
+ *   VK_ICD_FILENAMES=… npm run bench -- --node --sections matmul --sizes 64,96x80x72 --tiles default
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
-import { parseArgs } from '../bench/args';
-import { float64Reference, matmulData, type MatmulData } from '../bench/data';
-import { oursCandidate } from '../bench/ours';
-import { fmt, formatTable } from '../bench/table';
-import { median, timeInterleaved, type TimingOptions } from '../bench/timing';
-import { gflopsOf, sizeLabel, type Agreement, type Layout, type Size } from '../bench/types';
+import { parseArgs, type BenchArgs } from '../bench/args';
+import { trackAllocations, type AllocSnapshot } from '../bench/alloc-tracker';
+import { benchDemoShare, type DemoShareResult } from '../bench/demo-share';
+import { demoShareHeadline, demoShareTable, memoryTable, trainingTokensTable } from '../bench/demo-share-table';
+import { checkMemory, planFor, type MemoryCheck } from '../bench/memory-check';
+import { detailTable, matmulSweep, parseTiles, summaryTable, type MatmulSweep } from '../bench/node-matmul';
+import type { TimingOptions } from '../bench/timing';
+import type { Layout } from '../bench/types';
 import { Gpu } from '../src/gpu/gpu';
-import { DEFAULT_TILES, type MatmulTiles } from '../src/kernels/matmul/matmul';
+import { getPreset } from '../src/model/config';
+import { DEFAULT_DEMO } from '../src/train/demo-trainer';
 
-/**
- * Candidates around the default 64×64 tile: deeper/shallower K steps, 128-wide
- * tiles with more accumulators per thread, fewer or differently shaped threads.
- */
-const TILE_SWEEP: MatmulTiles[] = [
-  DEFAULT_TILES,
-  { wgX: 16, wgY: 16, rm: 4, rn: 4, tk: 8 },
-  { wgX: 16, wgY: 16, rm: 4, rn: 4, tk: 32 },
-  { wgX: 16, wgY: 16, rm: 8, rn: 8, tk: 8 },
-  { wgX: 16, wgY: 16, rm: 8, rn: 8, tk: 16 },
-  { wgX: 16, wgY: 16, rm: 8, rn: 4, tk: 16 },
-  { wgX: 16, wgY: 16, rm: 4, rn: 8, tk: 16 },
-  { wgX: 16, wgY: 8, rm: 8, rn: 8, tk: 16 },
-  { wgX: 8, wgY: 8, rm: 8, rn: 8, tk: 16 },
-  { wgX: 32, wgY: 8, rm: 4, rn: 4, tk: 16 },
-  { wgX: 8, wgY: 32, rm: 4, rn: 4, tk: 16 },
-];
-
-interface TileResult {
-  M: number;
-  N: number;
-  K: number;
-  layout: Layout;
-  tiles: MatmulTiles;
-  wallMs: number | null;
-  wallMsTrials: number[];
-  gflops: number | null;
-  gpuMs: number | null;
-  gpuGflops: number | null;
-  check: Agreement | null;
-  error?: string;
-}
+const started = Date.now();
+const log = (line: string) => console.log(line);
 
 /** Lives as long as the process: see nodeGpu(). */
 let dawnInstance: GPU | null = null;
@@ -77,117 +72,114 @@ async function nodeGpu(): Promise<Gpu> {
   return Gpu.create(dawnInstance);
 }
 
-const tileKey = (t: MatmulTiles) => `${t.wgX},${t.wgY},${t.rm},${t.rn},${t.tk}`;
-
-function parseTiles(spec: string): MatmulTiles[] {
-  if (spec === 'sweep') return TILE_SWEEP;
-  if (spec === 'default') return [DEFAULT_TILES];
-  return spec.split(';').map((one) => {
-    const v = one.split(',').map(Number);
-    if (v.length !== 5 || v.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`--tiles: "${one}" is not wgX,wgY,rm,rn,tk`);
-    return { wgX: v[0], wgY: v[1], rm: v[2], rn: v[3], tk: v[4] };
-  });
+function intFlag(args: BenchArgs, name: string, fallback: number): number {
+  const raw = args.flags.get(name);
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got "${String(raw)}"`);
+  return v;
 }
 
-/** Why a tile configuration cannot run on this device, or null when it can. */
-function tileProblem(gpu: Gpu, t: MatmulTiles): string | null {
-  const l = gpu.limits;
-  if (t.wgX * t.wgY > l.maxComputeInvocationsPerWorkgroup) return `${t.wgX * t.wgY} invocations > ${l.maxComputeInvocationsPerWorkgroup}`;
-  if (t.wgX > l.maxComputeWorkgroupSizeX || t.wgY > l.maxComputeWorkgroupSizeY) return 'workgroup size over the limit';
-  // The shader stages a TK×TILE_M slice of A and a TK×TILE_N slice of B in f32.
-  const bytes = t.tk * (t.wgY * t.rm + t.wgX * t.rn) * 4;
-  if (bytes > l.maxComputeWorkgroupStorageSize) return `${bytes} B workgroup memory > ${l.maxComputeWorkgroupStorageSize}`;
-  return null;
+interface RoundOutcome {
+  training: DemoShareResult;
+  memory: MemoryCheck;
 }
 
-async function benchLayout(gpu: Gpu, d: MatmulData, layout: Layout, tiles: MatmulTiles[], opts: TimingOptions): Promise<TileResult[]> {
-  const size: Size = { M: d.M, N: d.N, K: d.K };
-  const reference = float64Reference(d);
-  const candidates = tiles.map((t) => oursCandidate(gpu, d, layout, { reps: opts.reps, tiles: t, reference }));
+/** One replica trains `--steps` rounds; the training, demo and memory sections all read this one run. */
+async function benchRound(gpu: Gpu, args: BenchArgs): Promise<RoundOutcome> {
+  const preset = String(args.flags.get('preset') ?? 'bpe-100m');
+  const model = getPreset(preset);
+  const seqLen = intFlag(args, 'seq-len', Math.min(1024, model.max_position_embeddings));
+  const roundTokens = intFlag(args, 'round-tokens', 4096);
+  const updates = intFlag(args, 'updates', 8);
+  const roundSequences = Math.ceil(roundTokens / seqLen);
+  const budget = Number(args.flags.get('gpu-memory') ?? 16) * 2 ** 30;
+  const plan = planFor(gpu, { model, seqLen, sequences: roundSequences, updates, chunk: DEFAULT_DEMO.chunk, topk: DEFAULT_DEMO.topk, budget });
+  log(`[bench-node] memory plan for ${preset}, ${roundSequences}×${seqLen} per round: ${plan.fits ? `micro-batch ${plan.microBatch}` : plan.reason}`);
+  const spec = {
+    preset,
+    seqLen,
+    sequences: Math.max(1, Math.min(roundSequences, intFlag(args, 'sequences', roundSequences))),
+    microBatch: Math.max(1, intFlag(args, 'micro-batch', plan.fits ? plan.microBatch : 1)),
+    roundTokens,
+    updates,
+    steps: intFlag(args, 'steps', 3),
+    warmupSteps: intFlag(args, 'warmup-rounds', 1),
+  };
+  // Counting starts on the empty device, so every byte the replica holds is seen.
+  const tracker = trackAllocations(gpu.device);
+  const seen: { snap?: AllocSnapshot } = {};
   try {
-    const timings = await timeInterleaved(candidates, opts);
-    const out: TileResult[] = [];
-    for (const [i, c] of candidates.entries()) {
-      const base = { ...size, layout, tiles: tiles[i], wallMsTrials: timings.trials[i] };
-      const error = timings.errors[i];
-      if (error !== null) {
-        out.push({ ...base, wallMs: null, gflops: null, gpuMs: null, gpuGflops: null, check: null, error });
-        continue;
-      }
-      const fin = await c.finish();
-      const wallMs = median(timings.trials[i]);
-      out.push({ ...base, wallMs, gflops: gflopsOf(size, wallMs), gpuMs: fin.gpuMs, gpuGflops: gflopsOf(size, fin.gpuMs), check: fin.check });
-    }
-    return out;
+    const training = await benchDemoShare(gpu, spec, { log, afterRound: () => void (seen.snap = tracker.snapshot()) });
+    if (!seen.snap) throw new Error('the round ended without an allocation snapshot');
+    return { training, memory: checkMemory(plan, seen.snap) };
   } finally {
-    for (const c of candidates) await c.dispose();
+    tracker.uninstall();
   }
 }
 
-const trusted = (r: TileResult) => (!r.error && r.check?.ok !== false ? r.gflops : null);
-
-function detailTable(results: TileResult[]): string {
-  const rows = results.map((r) => [
-    sizeLabel(r),
-    r.layout,
-    tileKey(r.tiles),
-    r.error ? 'error' : fmt(r.gflops) + (r.check && !r.check.ok ? '!' : ''),
-    fmt(r.gpuGflops),
-    r.error ?? (r.check ? `${r.check.ok ? 'ok' : 'FAIL'} ${r.check.maxAbsDiff.toExponential(1)}` : '—'),
-  ]);
-  return formatTable(['size', 'layout', 'tiles wgX,wgY,rm,rn,tk', 'GFLOP/s', 'GPU(ts) GFLOP/s', 'check'], rows);
-}
-
-/** Per size and layout: the default tiles against the best configuration that passed its check. */
-function summaryTable(results: TileResult[]): string {
-  const groups = new Map<string, TileResult[]>();
-  for (const r of results) {
-    const key = `${sizeLabel(r)} ${r.layout}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  const rows = [...groups.values()].map((g) => {
-    const def = g.find((r) => tileKey(r.tiles) === tileKey(DEFAULT_TILES));
-    const best = g.filter((r) => trusted(r) !== null).sort((a, b) => (b.gflops ?? 0) - (a.gflops ?? 0))[0];
-    const gain = best?.gflops && def?.gflops ? `${(best.gflops / def.gflops).toFixed(2)}×` : '—';
-    return [sizeLabel(g[0]), g[0].layout, fmt(def?.gflops), fmt(def?.gpuGflops), best ? tileKey(best.tiles) : '—', fmt(best?.gflops), fmt(best?.gpuGflops), gain];
+async function benchMatmul(gpu: Gpu, args: BenchArgs): Promise<MatmulSweep & { timing: TimingOptions }> {
+  const timing: TimingOptions = { reps: args.reps, warmup: Math.max(args.warmup, 1), trials: args.trials };
+  const sweep = await matmulSweep(gpu, {
+    sizes: args.sizes,
+    layouts: String(args.flags.get('layouts') ?? 'nt,nn,tn').split(',') as Layout[],
+    tiles: parseTiles(String(args.flags.get('tiles') ?? 'sweep')),
+    timing,
+    deadline: started + intFlag(args, 'budget-s', 240) * 1000,
+    log,
   });
-  return formatTable(['size', 'layout', 'default', 'default GPU(ts)', 'best tiles', 'best', 'best GPU(ts)', 'best/default'], rows);
+  return { ...sweep, timing };
+}
+
+function printRound(r: RoundOutcome, wanted: string[]): void {
+  if (wanted.includes('training')) {
+    log('\ntraining through DemoReplica (forward + backward in micro-batches, synthetic token ids; round = fwd+bwd + encode + decode)');
+    log(trainingTokensTable([r.training]));
+  }
+  if (wanted.includes('demo')) {
+    log(`\n${demoShareHeadline([r.training])}`);
+    log(demoShareTable([r.training]));
+  }
+  if (wanted.includes('memory')) {
+    const p = r.memory.plan;
+    log(`\nmemory plan (budget ${(p.budget / 2 ** 30).toFixed(1)} GiB, micro-batch ${p.microBatch}${p.fits ? '' : `; ${p.reason}`}) against the device's live storage buffers after the round`);
+    log(memoryTable(r.memory));
+    const t = r.training;
+    if (t.effectiveMicroBatch !== p.microBatch) {
+      log(`note: the plan's micro-batch is ${p.microBatch} but forward/backward ran ${t.effectiveMicroBatch} sequences at a time (${t.spec.sequences} of the round's ${t.roundSequences} sequences timed), so activations differ`);
+    }
+    log(`largest buffers: ${r.memory.largest.map((b) => `${b.label} ${(b.bytes / 2 ** 20).toFixed(1)} MiB${b.count > 1 ? ` ×${b.count}` : ''}`).join(', ')}`);
+  }
+}
+
+function printMatmul(m: MatmulSweep & { timing: TimingOptions }): void {
+  log(`\nmatmul through Dawn, every tile configuration (wall clock per rep, median of ${m.timing.trials} trials; "!" = failed its check)`);
+  log(detailTable(m.results));
+  log('\nbest tiles per size and layout (GFLOP/s)');
+  log(summaryTable(m.results));
+  if (m.notRun.length > 0) log(`not run (time budget): ${m.notRun.join(', ')}`);
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), { sizes: '1024,2048,4096', reps: 10, out: 'bench-results/bench-node.json' });
-  const layouts = String(args.flags.get('layouts') ?? 'nt,nn,tn').split(',') as Layout[];
-  const wanted = parseTiles(String(args.flags.get('tiles') ?? 'sweep'));
-  const opts: TimingOptions = { reps: args.reps, warmup: Math.max(args.warmup, 1), trials: args.trials };
+  const wanted = String(args.flags.get('sections') ?? 'training,demo,memory,matmul').split(',');
   const gpu = await nodeGpu();
   const adapter = { ...gpu.info };
-  console.log(`adapter: ${JSON.stringify(adapter)} timestamps: ${gpu.features.timestamp}`);
-  const skipped = wanted.flatMap((t) => (tileProblem(gpu, t) ? [{ tiles: tileKey(t), why: tileProblem(gpu, t) }] : []));
-  const tiles = wanted.filter((t) => !tileProblem(gpu, t));
-  for (const s of skipped) console.log(`skipping tiles ${s.tiles}: ${s.why}`);
-  const results: TileResult[] = [];
-  for (const size of args.sizes) {
-    const d = matmulData(size);
-    for (const layout of layouts) {
-      const t0 = Date.now();
-      results.push(...(await benchLayout(gpu, d, layout, tiles, opts)));
-      console.log(`[bench-node] ${sizeLabel(size)} ${layout}: ${tiles.length} tile configs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    }
-  }
+  log(`adapter: ${JSON.stringify(adapter)} timestamps: ${gpu.features.timestamp}`);
+  const round = ['training', 'demo', 'memory'].some((s) => wanted.includes(s)) ? await benchRound(gpu, args) : null;
+  const matmul = wanted.includes('matmul') ? await benchMatmul(gpu, args) : null;
   const report = {
     adapter,
-    env: { date: new Date().toISOString(), node: process.version, hostCpus: cpus().length, ...opts, timestamps: gpu.features.timestamp },
-    matmulNode: results,
-    skippedTiles: skipped,
+    env: { date: new Date().toISOString(), node: process.version, hostCpus: cpus().length, timestamps: gpu.features.timestamp, argv: process.argv.slice(2).join(' '), wallS: (Date.now() - started) / 1000 },
+    ...(round && { training: round.training, memory: round.memory }),
+    ...(matmul && { matmulNode: matmul.results, skippedTiles: matmul.skippedTiles, matmulNotRun: matmul.notRun, matmulTiming: matmul.timing }),
   };
   mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nmatmul through Dawn, every tile configuration (wall clock per rep, median of ${opts.trials} trials; "!" = failed its check)`);
-  console.log(detailTable(results));
-  console.log('\nbest tiles per size and layout (GFLOP/s)');
-  console.log(summaryTable(results));
-  console.log(`\nwrote ${args.out}`);
-  console.log(JSON.stringify(report));
+  if (round) printRound(round, wanted);
+  if (matmul) printMatmul(matmul);
+  log(`\nwrote ${args.out} (${report.env.wallS.toFixed(0)} s)`);
+  log(JSON.stringify(report));
   gpu.device.destroy();
 }
 

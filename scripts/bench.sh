@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # npm run bench [-- flags]: the browser benchmark (scripts/bench.ts), writing
 # bench-results/bench.json and printing tables. Flags: --sizes 64,128,512x256x128
-# --reps 5 --warmup 1 --trials 3 --out FILE --sections matmul --no-build.
+# --reps 5 --warmup 1 --trials 3 --out FILE --sections matmul,training,demo,share
+# --no-build; DeMo's share of a 4096-token round for tinyDemo, small and
+# bpe-100m alone: npm run bench -- --sections share (scripts/bench.ts lists
+# every flag).
 #
 # npm run bench -- --node [flags]: our kernels through Dawn in Node
-# (scripts/bench-node.ts), for GPU servers without a browser.
+# (scripts/bench-node.ts), for GPU servers without a browser: training
+# tokens/s, DeMo's share and the memory plan of bpe-100m, then matmul tiles.
 #
 # npm run bench -- --pack-node: packs scripts/bench-node.ts for a GPU server
-# that has neither node nor npm (the borrowed H100) into bench-results/node-pack
+# that has neither node nor npm (the borrowed H200) into bench-results/node-pack
 # (~30 MB: node, dawn.node, the Vulkan loader, one bundled script). There:
 #   bash bench-results/node-pack/run.sh [bench-node flags]
+# Its defaults finish in under a minute on an H200; on this machine, e.g.
+#   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json \
+#     bash bench-results/node-pack/run.sh --sections training,demo,memory --preset tinyDemo --sequences 8 --steps 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -17,9 +24,9 @@ cd "$(dirname "$0")/.."
 pack_node() {
   local out=bench-results/node-pack
   rm -rf "$out"
-  # An SSR build resolves the ?raw WGSL import and leaves only `webgpu` external.
-  npx vite build --ssr scripts/bench-node.ts --outDir "$out/app" --logLevel warn
-  rm -rf "$out/app/data" "$out/app/favicon.svg" # public/ rides along with every build
+  # An SSR build resolves the ?raw WGSL imports; its config bundles every
+  # dependency but `webgpu` (the server has no node_modules).
+  npx vite build --config bench/node-pack.config.ts --ssr scripts/bench-node.ts --outDir "$out/app" --logLevel warn
   local wg="$out/app/node_modules/webgpu"
   mkdir -p "$wg/dist/linux-x64" "$out/debs"
   cp node_modules/webgpu/{index.js,package.json,LICENSE.md} "$wg/"

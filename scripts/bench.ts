@@ -2,6 +2,7 @@
  * npm run bench [-- --sizes 64,128,256,512x256x128 --reps 5 --warmup 1 --trials 3 --out bench-results/bench.json]
  *   [--training tiny:8x64,small:2x64] [--train-steps 3] [--sections matmul,training,demo] [--no-build]
  *   [--demo tinyDemo:4x2x32] [--demo-steps 30] [--demo-lr 3e-3] [--demo-adamw-lr 3e-3] [--demo-schedule constant|cosine|wsd] [--demo-warmup 0] [--demo-chunk 64] [--demo-topk 8] [--demo-wd 0]
+ *   [--share tinyDemo:64x4,small:256x1,bpe-100m:16x1:0] [--share-tokens 4096] [--share-updates 8] [--share-steps 1] [--share-warmup 1]
  *
  * Builds the site into bench-results/site (not dist/, which the browser tests
  * build into), serves it with vite preview on a free port, opens bench.html in
@@ -9,7 +10,13 @@
  * section, writes the JSON report and prints a table per section.
  *
  * A section is one entry in SECTIONS: it fills its key of the report and
- * prints its table.
+ * prints its table. Sections: matmul, training, demo (DeMo vs AdamW loss at
+ * equal tokens, tinyDemo), share (DeMo encode + decode as a share of a round
+ * of --share-tokens per tab with --share-updates agreed updates, for each
+ * preset of --share; bench/demo-share.ts says what is timed and what is
+ * scaled). The share section alone, its three default presets:
+ *   npm run bench -- --sections share
+ * (about N minutes on two SwiftShader cores, nearly all of it bpe-100m).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,6 +26,8 @@ import { parseArgs, type BenchArgs } from '../bench/args';
 import { buildPage, servePage } from '../bench/serve';
 import { fmt, formatTable, matmulTable } from '../bench/table';
 import type { DemoBenchResult, DemoBenchSpec } from '../bench/demo';
+import type { DemoShareResult, DemoShareSpec } from '../bench/demo-share';
+import { demoShareHeadline, demoShareTable } from '../bench/demo-share-table';
 import type { ScheduleName } from '../src/train/schedule';
 import type { TrainingResult, TrainingSpec } from '../bench/training';
 import type { BenchReport, MatmulBench } from '../bench/types';
@@ -204,7 +213,61 @@ const demoSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [matmulSection, trainingSection, demoSection];
+/**
+ * `tinyDemo:64x4` → preset tinyDemo, 4 sequences of 64 tokens timed per step;
+ * an optional third number is the micro-batch (default all of them at once),
+ * an optional `:N` the untimed full warm-up steps (default --share-warmup).
+ * SwiftShader trains bpe-100m at seconds a token and compresses or applies
+ * its 108 M parameters in minutes each, so the defaults time a few hundred
+ * tokens of the small presets and 16 of bpe-100m, whose one step is timed
+ * without a full warm-up step (forward + backward is still warmed up; compress
+ * and apply compile in about a second of their minutes). Short sequences cost
+ * less per token than a real run's longer ones (attention), which can only
+ * overstate DeMo's share.
+ */
+const DEFAULT_SHARE = 'tinyDemo:64x4,small:256x1,bpe-100m:16x1:0';
+
+function parseShareSpecs(flags: BenchArgs['flags']): DemoShareSpec[] {
+  const int = (name: string, fallback: number) => {
+    const v = Number(flags.get(name) ?? fallback);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: "${String(flags.get(name))}" is not a non-negative integer`);
+    return v;
+  };
+  const roundTokens = int('share-tokens', 4096);
+  const updates = int('share-updates', 8);
+  const steps = int('share-steps', 1);
+  const warmup = int('share-warmup', 1);
+  return String(flags.get('share') ?? DEFAULT_SHARE)
+    .split(',')
+    .filter(Boolean)
+    .map((item) => {
+      const m = /^([A-Za-z][\w-]*):(\d+)x(\d+)(?:x(\d+))?(?::(\d+))?$/.exec(item);
+      if (!m) throw new Error(`--share: "${item}" is not preset:SEQLENxSEQUENCES[xMICROBATCH][:WARMUP]`);
+      const sequences = Number(m[3]);
+      const microBatch = Number(m[4] ?? sequences);
+      return { preset: m[1], seqLen: Number(m[2]), sequences, microBatch, roundTokens, updates, steps, warmupSteps: Number(m[5] ?? warmup) };
+    });
+}
+
+const shareSection: Section = {
+  name: 'share',
+  async run(page, args, report) {
+    const results: DemoShareResult[] = [];
+    for (const spec of parseShareSpecs(args.flags)) {
+      const t0 = Date.now();
+      results.push((await page.evaluate((s) => globalThis.tesseraBench.demoShare(s), spec)) as DemoShareResult);
+      console.log(`[bench] share ${spec.preset}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
+    report.demoShare = results;
+  },
+  print(report) {
+    const results = (report.demoShare ?? []) as DemoShareResult[];
+    console.log(`\n${demoShareHeadline(results)}`);
+    console.log(demoShareTable(results));
+  },
+};
+
+const SECTIONS: Section[] = [matmulSection, trainingSection, demoSection, shareSection];
 
 function sameAdapter(r: MatmulBench): boolean {
   const all = Object.values(r.adapters).map((a) => JSON.stringify(a));
