@@ -1,16 +1,24 @@
 // Shared part of the DeMo modules: demo-apply.ts and demo-compress.ts put it
 // in front of shaders/demo_apply.wgsl and shaders/demo_compress.wgsl, which
-// hold the entry points. It declares the uniform params, the tensor table,
-// the invocation struct and the block addressing both transforms use.
+// hold the entry points. It declares the uniform params, the tensor table and
+// the block addressing every pass uses.
 //
 // Batching. One dispatch covers every tensor of a model. The tensor table
 // (binding 1, built once on the CPU by demo-table.ts) holds one record per
 // tensor; the tensors' elements are concatenated into one "element space"
 // [0, elements) and their blocks into one "block space" [0, blocks), in
-// table order. A thread of an element pass owns global element g, a
-// workgroup of the top-k pass owns global block g; both find their tensor by
-// binary search over the records' first element / first block. Within a
-// tensor the arithmetic, and its order, is that of a one-tensor kernel.
+// table order. Every pass runs one workgroup per block: workgroup g owns
+// global block g and finds its tensor by binary search over the records'
+// first block. (Apply's bookkeeping passes run one thread per kept entry
+// instead.) Within a tensor the arithmetic, and its order, is that of a
+// one-tensor kernel, so batching changes no bit.
+//
+// Tiles. Each thread of a block's workgroup owns one TILE×TILE tile of the
+// block (rows i0.., columns j0..), so a product over the block's side loads
+// TILE values of each operand per step for TILE² multiply-adds. A block is at
+// most 64×64, so 16×16 tiles of 4 cover it: WG = 256 threads suffice. Edge
+// tiles are clipped: their reads are clamped to the last row / column, their
+// writes skipped.
 //
 // Layouts. A 1-D tensor is [1, n] with blocks [1, c] (the 1-point DCT is the
 // identity). Blocks are numbered row-major over the tensor's grid; f = u·cc + v
@@ -20,16 +28,21 @@
 //   indices / values (per update):            a tensor's blocks·k at `out`
 //   basis (all block sides concatenated):    C_cr at `basisRows`, C_cc at `basisCols`
 //
-// Elementwise passes fold a 2-D grid: g = (wid.y·nwg.x + wid.x)·WG + lid.
+// Grids fold into 2-D: g = wid.y·nwg.x + wid.x.
 
 const WG: u32 = 256u;
+const TILE: u32 = 4u;
+// Largest block side (demo-table.ts DEMO_MAX_BLOCK_SIDE), and the u32 words
+// of a bitmask with one bit per row or column of a block.
+const MAX_SIDE: u32 = 64u;
+const MASK_WORDS: u32 = MAX_SIDE / 32u;
 
 // One layout for both modules, so one wrapper helper packs it; each module
 // reads only the fields its passes need.
 struct Params {
   tensors: u32,  // table rows
-  elements: u32, // Σ R·C over the table
-  blocks: u32,   // Σ block counts over the table
+  elements: u32, // Σ R·C over the table (apply: where its masks start in the scratch)
+  blocks: u32,   // Σ block counts over the table: the block grid
   entries: u32,  // Σ blockCount·k: one update's entries (apply's stride per update)
   updates: u32,  // apply: M, the agreed updates
   quantize: u32, // compress: 1, values are ±1; 0, the coefficients
@@ -51,71 +64,35 @@ struct Tensor {
   k: u32,            // kept coefficients per block
   basisRows: u32,    // offset of C_cr (cr×cr) in the basis buffer
   basisCols: u32,    // offset of C_cc (cc×cc) in the basis buffer
+  masks: u32,        // apply: first word of its blocks' column row masks (MASK_WORDS per block column)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> table: array<Tensor>;
 
-struct Thread {
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-}
-
-// The flat index of a workgroup (the block of the top-k pass). It takes the
-// builtins, not a Thread: uniformity analysis counts a whole struct parameter
-// as non-uniform, which would forbid barriers after a return on it.
+// The flat index of a workgroup: the global block it owns in a block pass.
 fn groupIndex(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.y * nwg.x + wid.x;
 }
 
-fn elementIndex(id: Thread) -> u32 {
-  return groupIndex(id.wid, id.nwg) * WG + id.li;
-}
-
-// The record of the tensor that owns global element g (byBlock false) or
-// global block g (byBlock true): the last row whose first element / block is
-// ≤ g. Row 0 starts at 0 and every tensor has at least one element and one
-// block, so the starts ascend strictly and the answer is unique. The table
-// is read-only storage, so a uniform g gives a uniform record (top-k's
-// barriers depend on it).
-fn tensorOf(g: u32, byBlock: bool) -> Tensor {
+// The record of the tensor that owns global block g (byEntry false) or
+// entry g of one update (byEntry true): the last row whose first block /
+// first entry is ≤ g. Row 0 starts at 0 and every tensor has at least one
+// block and one entry, so the starts ascend strictly and the answer is
+// unique. The table is read-only storage, so a uniform g gives a uniform
+// record (the top-k pass's barriers depend on it).
+fn tensorOf(g: u32, byEntry: bool) -> Tensor {
   var lo = 0u;
   var hi = p.tensors - 1u;
   while (lo < hi) {
     let mid = (lo + hi + 1u) / 2u;
-    let start = select(table[mid].first, table[mid].firstBlock, byBlock);
-    if (start <= g) {
+    if (select(table[mid].firstBlock, table[mid].out, byEntry) <= g) {
       lo = mid;
     } else {
       hi = mid - 1u;
     }
   }
   return table[lo];
-}
-
-// Where global element g sits: its tensor t, its element e within t, its
-// block within t, its (row, column) in the block, and the tensor offset of
-// the block's first element.
-struct Place {
-  t: Tensor,
-  e: u32,
-  block: u32,
-  u: u32,
-  v: u32,
-  origin: u32,
-}
-
-fn place(g: u32) -> Place {
-  let t = tensorOf(g, false);
-  let e = g - t.first;
-  let r = e / t.C;
-  let c = e - r * t.C;
-  let bi = r / t.cr;
-  let bj = c / t.cc;
-  let u = r - bi * t.cr;
-  let v = c - bj * t.cc;
-  return Place(t, e, bi * t.blocksAcross + bj, u, v, bi * t.cr * t.C + bj * t.cc);
 }
 
 // Tensor offset of the first element of t's block b.
@@ -129,4 +106,37 @@ fn blockOrigin(t: Tensor, b: u32) -> u32 {
 fn offsetOf(t: Tensor, origin: u32, f: u32) -> u32 {
   let u = f / t.cc;
   return origin + u * t.C + (f - u * t.cc);
+}
+
+// The tile thread li owns in a block of t: its first row and column, and
+// whether it holds any element at all (threads past the block's last tile
+// row hold none).
+struct Tile {
+  i0: u32,
+  j0: u32,
+  live: bool,
+}
+
+fn tileOf(t: Tensor, li: u32) -> Tile {
+  let across = (t.cc + TILE - 1u) / TILE;
+  let i0 = (li / across) * TILE;
+  return Tile(i0, (li % across) * TILE, i0 < t.cr);
+}
+
+// The tile's four rows and four columns, clamped into the block (reads at a
+// clamped row or column are valid addresses; their results are dropped).
+// TILE is 4 so that a row of a tile is a vec4: the passes keep their TILE²
+// sums as four vec4, and their inner loops never index a private array by a
+// variable (CPU WebGPU, SwiftShader, turns that into per-lane memory traffic).
+fn tileRows(t: Tensor, tile: Tile) -> vec4<u32> {
+  return min(vec4<u32>(tile.i0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(t.cr - 1u));
+}
+
+fn tileCols(t: Tensor, tile: Tile) -> vec4<u32> {
+  return min(vec4<u32>(tile.j0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(t.cc - 1u));
+}
+
+// Whether element (a, b) of the tile lies inside the block.
+fn inBlock(t: Tensor, tile: Tile, a: u32, b: u32) -> bool {
+  return tile.i0 + a < t.cr && tile.j0 + b < t.cc;
 }

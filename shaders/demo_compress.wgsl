@@ -1,17 +1,19 @@
 // DeMo compress (DESIGN.md §4 steps 2–7) for every tensor of a table at once,
 // checked against the float64 demoCompress (src/demo/demo.ref.ts). Five
-// dispatches whatever the number of tensors:
+// dispatches whatever the number of tensors, one workgroup per block; in all
+// but top-k each thread owns a tile of its block (shaders/demo_blocks.wgsl):
 //
-//   momentum:     δ ← β·δ + η·g                          one thread per element
-//   forwardRows:  T[i,v] = Σ_j X[i,j]·Cc[v,j]              one thread per element
-//   forwardCols:  Y[u,v] = Σ_i Cr[u,i]·T[i,v]              one thread per element
-//   topk:         per block, the k largest |Y| (ties to the lower flat index),
-//                 written ascending with their values    one workgroup per block
-//   feedback:     δ ← δ − Crᵀ·K·Cc, K = Y on the kept coefficients, 0 elsewhere
+//   momentum:    δ ← β·δ + η·g
+//   forwardRows: T[i,v] = Σ_j X[i,j]·Cc[v,j]          (X = δ)
+//   forwardCols: Y[u,v] = Σ_i Cr[u,i]·T[i,v]
+//   topk:        the k largest |Y| (ties to the lower flat index), written
+//                ascending with their values                TOPK_WG threads
+//   feedback:    δ ← δ − Crᵀ·K·Cc, K = Y on the kept coefficients, 0 elsewhere
 //
-// Each thread / workgroup finds its tensor in the table and then computes
-// exactly what a one-tensor kernel would, in the same order, so batching
-// changes no bit (shaders/demo_blocks.wgsl).
+// Only top-k shares data within a workgroup. The other passes need no
+// workgroup memory and no barrier: CPU WebGPU (SwiftShader) runs a workgroup
+// that has any as one coroutine per four threads, switching them all at
+// every barrier, which costs more than the arithmetic.
 //
 // Error feedback subtracts the inverse DCT of the kept coefficients (with
 // their unquantized values) from δ instead of zeroing them in Y and
@@ -20,15 +22,16 @@
 // and leaves the untouched part of δ exactly as it was rather than passing it
 // through two f32 DCT round trips.
 //
-// Top-k as a k-way merge: the kept set is defined by the total order
-// (|y| desc, index asc), so any exact selection gives the same bits. Each
-// thread scans its strided share of the block once (at most LOCAL elements)
-// and keeps its best min(k, LOCAL) in order, in registers. Then k rounds: every
-// thread offers its best candidate not yet picked, a fixed-shape tree
-// reduction picks the best offer, and the thread that offered it moves to its
-// next candidate. A thread can never be asked for more than its share holds,
-// so the truncated lists suffice. No atomics, so the result has the same bits
-// every run.
+// Top-k as a merge of sorted lists: the kept set is defined by the total
+// order (|y| desc, index asc), so any exact selection gives the same bits.
+// `lists` threads each scan a strided share of the block and keep their best
+// k in order (workgroup memory); the lists are then merged pairwise, log2
+// levels, each merge keeping the best k of two sorted lists (read from one
+// half of the list memory, written to the other). Any k of the kept set lie
+// among their list's best k, so truncating loses nothing. No atomics, and
+// every merge has a fixed shape, so every run gives the same bits. The
+// workgroup is one subgroup's worth of threads (TOPK_WG), so the barriers
+// between levels stay cheap on a CPU, and a GPU still scans in parallel.
 //
 // Layouts (see shaders/demo_blocks.wgsl, put in front of this file by
 // demo-compress.ts):
@@ -38,12 +41,13 @@
 //   indices:        u32 [entries]    kept f, ascending within each block
 //   values:         f32 [entries]    ±1 (quantize = 1) or the coefficient
 //
-// topk takes its block from the folded workgroup index, k ≤ MAX_K.
+// k ≤ 64 (demo-table.ts DEMO_MAX_TOPK), so SLOTS / k ≥ 8 lists fit.
 
-const MAX_K: u32 = 64u;
 const NONE: u32 = 0xffffffffu;
-// Elements one top-k thread scans at most: a block is at most 64×64.
-const LOCAL: u32 = 4096u / WG;
+// Candidate slots of the top-k lists: lists·k ≤ SLOTS (twice, 8 KiB of workgroup memory).
+const SLOTS: u32 = 512u;
+// Threads of a top-k workgroup: at most this many lists.
+const TOPK_WG: u32 = 32u;
 
 // momentum
 @group(0) @binding(2) var<storage, read_write> momentumM: array<f32>;
@@ -71,47 +75,105 @@ const LOCAL: u32 = 4096u / WG;
 @group(0) @binding(5) var<storage, read> basisF: array<f32>;
 
 @compute @workgroup_size(WG)
-fn momentum(id: Thread) {
-  let g = elementIndex(id);
-  if (g >= p.elements) { return; }
+fn momentum(
+  @builtin(local_invocation_index) li: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let g = groupIndex(wid, nwg);
+  if (g >= p.blocks) { return; }
   let t = tensorOf(g, false);
-  let i = t.offset + g - t.first;
-  momentumM[i] = p.decay * momentumM[i] + p.lr * gradM[i];
+  let tile = tileOf(t, li);
+  if (!tile.live) { return; }
+  let flat = t.offset + blockOrigin(t, g - t.firstBlock);
+  for (var a = 0u; a < TILE; a++) {
+    for (var b = 0u; b < TILE; b++) {
+      if (inBlock(t, tile, a, b)) {
+        let i = flat + (tile.i0 + a) * t.C + tile.j0 + b;
+        momentumM[i] = p.decay * momentumM[i] + p.lr * gradM[i];
+      }
+    }
+  }
 }
 
 @compute @workgroup_size(WG)
-fn forwardRows(id: Thread) {
-  let g = elementIndex(id);
-  if (g >= p.elements) { return; }
-  // Element (i, v) of T = X·Ccᵀ: i is this element's row in the block.
-  let at = place(g);
-  let row = at.t.offset + at.origin + at.u * at.t.C;
-  let basis = at.t.basisCols + at.v * at.t.cc;
-  var acc = 0.0;
-  for (var j = 0u; j < at.t.cc; j++) {
-    acc += momentumR[row + j] * basisR[basis + j];
+fn forwardRows(
+  @builtin(local_invocation_index) li: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let g = groupIndex(wid, nwg);
+  if (g >= p.blocks) { return; }
+  let t = tensorOf(g, false);
+  let tile = tileOf(t, li);
+  if (!tile.live) { return; }
+  let origin = blockOrigin(t, g - t.firstBlock);
+  let flat = t.offset + origin;
+  // Element (i, v) of T = X·Ccᵀ for the tile's rows i and frequencies v;
+  // accA is row A of the tile.
+  let x = vec4<u32>(flat) + tileRows(t, tile) * t.C;
+  let c = vec4<u32>(t.basisCols) + tileCols(t, tile) * t.cc;
+  var acc0 = vec4<f32>();
+  var acc1 = vec4<f32>();
+  var acc2 = vec4<f32>();
+  var acc3 = vec4<f32>();
+  for (var j = 0u; j < t.cc; j++) {
+    let xj = vec4<f32>(momentumR[x.x + j], momentumR[x.y + j], momentumR[x.z + j], momentumR[x.w + j]);
+    let cj = vec4<f32>(basisR[c.x + j], basisR[c.y + j], basisR[c.z + j], basisR[c.w + j]);
+    acc0 += xj.x * cj;
+    acc1 += xj.y * cj;
+    acc2 += xj.z * cj;
+    acc3 += xj.w * cj;
   }
-  rowsR[g] = acc;
+  var sums = array<vec4<f32>, TILE>(acc0, acc1, acc2, acc3);
+  let rows = t.first + origin;
+  for (var a = 0u; a < TILE; a++) {
+    for (var b = 0u; b < TILE; b++) {
+      if (inBlock(t, tile, a, b)) { rowsR[rows + (tile.i0 + a) * t.C + tile.j0 + b] = sums[a][b]; }
+    }
+  }
 }
 
 @compute @workgroup_size(WG)
-fn forwardCols(id: Thread) {
-  let g = elementIndex(id);
-  if (g >= p.elements) { return; }
-  // Element (u, v) of Y = Cr·T.
-  let at = place(g);
-  let column = at.t.first + at.origin + at.v;
-  let basis = at.t.basisRows + at.u * at.t.cr;
-  var acc = 0.0;
-  for (var i = 0u; i < at.t.cr; i++) {
-    acc += basisC[basis + i] * rowsC[column + i * at.t.C];
+fn forwardCols(
+  @builtin(local_invocation_index) li: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let g = groupIndex(wid, nwg);
+  if (g >= p.blocks) { return; }
+  let t = tensorOf(g, false);
+  let tile = tileOf(t, li);
+  if (!tile.live) { return; }
+  let origin = t.first + blockOrigin(t, g - t.firstBlock);
+  // Element (u, v) of Y = Cr·T for the tile's frequencies u and v; accA is
+  // row A of the tile.
+  let c = vec4<u32>(t.basisRows) + tileRows(t, tile) * t.cr;
+  let r = vec4<u32>(origin) + tileCols(t, tile);
+  var acc0 = vec4<f32>();
+  var acc1 = vec4<f32>();
+  var acc2 = vec4<f32>();
+  var acc3 = vec4<f32>();
+  for (var i = 0u; i < t.cr; i++) {
+    let ci = vec4<f32>(basisC[c.x + i], basisC[c.y + i], basisC[c.z + i], basisC[c.w + i]);
+    let row = i * t.C;
+    let ri = vec4<f32>(rowsC[r.x + row], rowsC[r.y + row], rowsC[r.z + row], rowsC[r.w + row]);
+    acc0 += ci.x * ri;
+    acc1 += ci.y * ri;
+    acc2 += ci.z * ri;
+    acc3 += ci.w * ri;
   }
-  coeffsC[g] = acc;
+  var sums = array<vec4<f32>, TILE>(acc0, acc1, acc2, acc3);
+  for (var a = 0u; a < TILE; a++) {
+    for (var b = 0u; b < TILE; b++) {
+      if (inBlock(t, tile, a, b)) { coeffsC[origin + (tile.i0 + a) * t.C + tile.j0 + b] = sums[a][b]; }
+    }
+  }
 }
 
-var<workgroup> redMag: array<f32, WG>;
-var<workgroup> redIdx: array<u32, WG>;
-var<workgroup> picks: array<u32, MAX_K>;
+// The top-k lists, twice: each merge level reads one half and writes the other.
+var<workgroup> listMag: array<f32, 2 * SLOTS>;
+var<workgroup> listIdx: array<u32, 2 * SLOTS>;
 
 // (|y| desc, index asc): does (ma, ia) come before (mb, ib)? NONE ranks last.
 fn before(ma: f32, ia: u32, mb: f32, ib: u32) -> bool {
@@ -120,7 +182,58 @@ fn before(ma: f32, ia: u32, mb: f32, ib: u32) -> bool {
   return ma > mb || (ma == mb && ia < ib);
 }
 
-@compute @workgroup_size(WG)
+// How many top-k lists a block of `size` elements uses: a power of two, at
+// most one per thread, one per element, and SLOTS / k.
+fn listCount(size: u32, k: u32) -> u32 {
+  let most = min(min(TOPK_WG, SLOTS / k), size);
+  return 1u << (31u - countLeadingZeros(most));
+}
+
+// The list at slot `at` (length k) keeps its best k of the block's elements
+// f = first, first + stride, … (coefficients at `origin`).
+fn scanShare(t: Tensor, origin: u32, at: u32, first: u32, stride: u32) {
+  let k = t.k;
+  for (var s = 0u; s < k; s++) {
+    listMag[at + s] = 0.0;
+    listIdx[at + s] = NONE;
+  }
+  let last = at + k - 1u;
+  for (var f = first; f < t.cr * t.cc; f += stride) {
+    let m = abs(coeffsK[offsetOf(t, origin, f)]);
+    if (before(m, f, listMag[last], listIdx[last])) {
+      // Insert, dropping the last one.
+      var j = k - 1u;
+      while (j > 0u && before(m, f, listMag[at + j - 1u], listIdx[at + j - 1u])) {
+        listMag[at + j] = listMag[at + j - 1u];
+        listIdx[at + j] = listIdx[at + j - 1u];
+        j--;
+      }
+      listMag[at + j] = m;
+      listIdx[at + j] = f;
+    }
+  }
+}
+
+// The best k of the sorted lists at slots `a` and `b`, sorted, to slot `to`
+// (in the other half). Their indices are distinct (each element is scanned
+// once), and ia + ib = r < k keeps both heads inside their lists.
+fn mergeLists(a: u32, b: u32, to: u32, k: u32) {
+  var ia = 0u;
+  var ib = 0u;
+  for (var r = 0u; r < k; r++) {
+    if (before(listMag[a + ia], listIdx[a + ia], listMag[b + ib], listIdx[b + ib])) {
+      listMag[to + r] = listMag[a + ia];
+      listIdx[to + r] = listIdx[a + ia];
+      ia++;
+    } else {
+      listMag[to + r] = listMag[b + ib];
+      listIdx[to + r] = listIdx[b + ib];
+      ib++;
+    }
+  }
+}
+
+@compute @workgroup_size(TOPK_WG)
 fn topk(
   @builtin(local_invocation_index) li: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -129,65 +242,29 @@ fn topk(
   // Workgroup-uniform, so returning here keeps the barriers below uniform.
   let g = groupIndex(wid, nwg);
   if (g >= p.blocks) { return; }
-  let t = tensorOf(g, true);
+  let t = tensorOf(g, false);
   let b = g - t.firstBlock;
-  // Y of this block's tensor starts at t.first; offsetOf gives tensor offsets.
   let origin = t.first + blockOrigin(t, b);
-  let size = t.cr * t.cc;
-  // This thread's share f = li, li + WG, …: its best `keep`, best first.
-  let keep = min(t.k, LOCAL);
-  var mags: array<f32, LOCAL>;
-  var idxs: array<u32, LOCAL>;
-  var held = 0u;
-  for (var f = li; f < size; f += WG) {
-    let m = abs(coeffsK[offsetOf(t, origin, f)]);
-    if (held < keep || before(m, f, mags[keep - 1u], idxs[keep - 1u])) {
-      // Insert, dropping the last one when the list is full.
-      var j = min(held, keep - 1u);
-      while (j > 0u && before(m, f, mags[j - 1u], idxs[j - 1u])) {
-        mags[j] = mags[j - 1u];
-        idxs[j] = idxs[j - 1u];
-        j--;
-      }
-      mags[j] = m;
-      idxs[j] = f;
-      held = min(held + 1u, keep);
-    }
-  }
-  var head = 0u;
-  for (var r = 0u; r < t.k; r++) {
-    var bestMag = 0.0;
-    var bestIdx = NONE;
-    if (head < held) {
-      bestMag = mags[head];
-      bestIdx = idxs[head];
-    }
-    redMag[li] = bestMag;
-    redIdx[li] = bestIdx;
+  let k = t.k;
+  let lists = listCount(t.cr * t.cc, k);
+  if (li < lists) { scanShare(t, origin, li * k, li, lists); }
+  // Level w merges lists li and li + w (each the result of the level before) into li.
+  var half = 0u;
+  for (var w = 1u; w < lists; w *= 2u) {
     workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-      if (li < s && before(redMag[li + s], redIdx[li + s], redMag[li], redIdx[li])) {
-        redMag[li] = redMag[li + s];
-        redIdx[li] = redIdx[li + s];
-      }
-      workgroupBarrier();
-    }
-    let win = redIdx[0];
-    if (li == 0u) { picks[r] = win; }
-    // Indices are distinct, so exactly one thread offered the winner.
-    if (head < held && idxs[head] == win) { head++; }
-    // Nobody may overwrite redMag/redIdx for the next round before all have read [0].
-    workgroupBarrier();
+    if (li < lists && li % (2u * w) == 0u) { mergeLists(half + li * k, half + (li + w) * k, SLOTS - half + li * k, k); }
+    half = SLOTS - half;
   }
-  // Sort the k distinct picks ascending: each lands at its rank.
-  if (li < t.k) {
-    let f = picks[li];
+  workgroupBarrier();
+  // List 0 holds the kept set; each lands at its rank by index.
+  for (var r = li; r < k; r += TOPK_WG) {
+    let f = listIdx[half + r];
     var rank = 0u;
-    for (var s = 0u; s < t.k; s++) {
-      rank += select(0u, 1u, picks[s] < f);
+    for (var s = 0u; s < k; s++) {
+      rank += select(0u, 1u, listIdx[half + s] < f);
     }
     let coeff = coeffsK[offsetOf(t, origin, f)];
-    let out = t.out + b * t.k + rank;
+    let out = t.out + b * k + rank;
     indicesK[out] = f;
     // Sign bit 1 means negative; −0 and +0 both travel as +1 (as the reference).
     valuesK[out] = select(coeff, select(1.0, -1.0, coeff < 0.0), p.quantize == 1u);
@@ -195,21 +272,49 @@ fn topk(
 }
 
 @compute @workgroup_size(WG)
-fn feedback(id: Thread) {
-  let g = elementIndex(id);
-  if (g >= p.elements) { return; }
-  // Element (i, j) of Crᵀ·K·Cc, K the block's kept coefficients (unquantized).
-  let at = place(g);
-  let t = at.t;
-  let base = t.out + at.block * t.k;
-  var sent = 0.0;
+fn feedback(
+  @builtin(local_invocation_index) li: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let g = groupIndex(wid, nwg);
+  if (g >= p.blocks) { return; }
+  let t = tensorOf(g, false);
+  let tile = tileOf(t, li);
+  if (!tile.live) { return; }
+  let b = g - t.firstBlock;
+  let blockAt = blockOrigin(t, b);
+  let origin = t.first + blockAt;
+  // Element (i, j) of Crᵀ·K·Cc: Σ over kept (u, v), ascending, of
+  // Cr[u,i]·(Cc[v,j]·Y[u,v]); sentA is row A of the tile.
+  let r = vec4<u32>(t.basisRows) + tileRows(t, tile);
+  let c = vec4<u32>(t.basisCols) + tileCols(t, tile);
+  var sent0 = vec4<f32>();
+  var sent1 = vec4<f32>();
+  var sent2 = vec4<f32>();
+  var sent3 = vec4<f32>();
+  let kept = t.out + b * t.k;
   for (var s = 0u; s < t.k; s++) {
-    let f = indicesF[base + s];
+    let f = indicesF[kept + s];
     let u = f / t.cc;
     let v = f - u * t.cc;
-    let coeff = coeffsF[t.first + at.origin + u * t.C + v];
-    sent += basisF[t.basisRows + u * t.cr + at.u] * basisF[t.basisCols + v * t.cc + at.v] * coeff;
+    let ru = u * t.cr;
+    let cv = v * t.cc;
+    let rs = vec4<f32>(basisF[r.x + ru], basisF[r.y + ru], basisF[r.z + ru], basisF[r.w + ru]);
+    let cs = vec4<f32>(basisF[c.x + cv], basisF[c.y + cv], basisF[c.z + cv], basisF[c.w + cv]) * coeffsF[origin + u * t.C + v];
+    sent0 += rs.x * cs;
+    sent1 += rs.y * cs;
+    sent2 += rs.z * cs;
+    sent3 += rs.w * cs;
   }
-  let i = t.offset + at.e;
-  momentumF[i] = momentumF[i] - sent;
+  var sums = array<vec4<f32>, TILE>(sent0, sent1, sent2, sent3);
+  let flat = t.offset + blockAt;
+  for (var a = 0u; a < TILE; a++) {
+    for (var bb = 0u; bb < TILE; bb++) {
+      if (inBlock(t, tile, a, bb)) {
+        let i = flat + (tile.i0 + a) * t.C + tile.j0 + bb;
+        momentumF[i] = momentumF[i] - sums[a][bb];
+      }
+    }
+  }
 }

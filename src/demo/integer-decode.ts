@@ -5,7 +5,7 @@
  * on integers whose every operation is exact: then any summation order, on
  * any device, gives the same integer, and its sign is the direction.
  *
- * Scheme (mirrors the WGSL kernel to be written against this file):
+ * Scheme (shaders/demo_apply.wgsl computes exactly this):
  *   B_n  = round(2^8 · C_n)                       integers, built once on the CPU
  *   s, m = Σ of the ±1 values, number of updates that kept a coefficient
  *   Aq   = round(2^5 · s/m), half away from zero,  by exact integer division
@@ -22,7 +22,12 @@
  *     |X[i,j]| = |Σ_u Σ_v B_r[u,i]·Aq[u,v]·B_c[v,j]| ≤ 32 · L_r · L_c,
  *   where L_n = max_i Σ_u |B_n[u,i]| (largest column ℓ1 norm). Every partial
  *   sum, in any order, and every T[i,v] (|T| ≤ 32·L_r) is bounded by the same
- *   sums of absolute values, so no intermediate can exceed this either.
+ *   sums of absolute values, so no intermediate can exceed this either. The
+ *   same holds for any sum that leaves out terms equal to 0, which is what
+ *   the GPU's sparse decode does: T only over the rows u with Aq[u,v] kept
+ *   by some update (an Aq nobody kept is 0), X only over the columns v
+ *   holding one (another column of T is all 0). Its partial sums are partial
+ *   sums of the same terms, and its result is the same integer.
  *   Shape-only bound: |C_n| ≤ √(2/n), so for n = 64 every |B| ≤ round(256/√32)
  *   = round(45.25) = 45 and L ≤ 64·45 = 2880, giving
  *     |X| ≤ 32 · 2880² = 265 420 800 < 2^28 = 2^31 / 8.

@@ -7,6 +7,7 @@ import { decayFactorF32, decodeErrorBound, demoApplyExact } from '../../demo/int
 import { compareArrays, type CompareResult } from '../testing/compare';
 import { mulberry32, randomFloats } from '../testing/random';
 import { type CheckOptions, type CheckResult, type KernelCheck, shapeString, toF32, withinTolerance } from '../check';
+import { demoApplySparseCheck } from './demo-apply-sparse.check';
 import { demoBatchedCheck } from './demo-batched.check';
 import { bitMismatches, flatLayout, flatten, makeUpdates, packInOrder } from './demo-check-common';
 import { applyOnce } from './demo-once';
@@ -158,5 +159,6 @@ export const demoApplyChecks: KernelCheck[] = [
       'DeMo steps 1, 8, 9 (decay, integer aggregate, i32 inverse DCT, sign step) batched over one table of [37,52], [97], [120] and [128,96] in one flat buffer, 4 updates from demoCompress: bit for bit equal to demoApplyExact in slot order and in a permuted order, the NaN guards between the tensors untouched; signs equal the float64 demoApply wherever |idct(A)| exceeds decodeErrorBound; timed: the whole table',
     run: runApplyCheck,
   },
+  demoApplySparseCheck,
   demoBatchedCheck,
 ];

@@ -20,7 +20,7 @@ export interface DemoApplyArgs extends DemoTableArgs {
   signs: Binding;
   /** i32: demoBasisBuffer(gpu, table). */
   basis: Binding;
-  /** Two buffers of demoApplyScratchBytes(table) bytes each (Aq and T). */
+  /** Two buffers of demoApplyScratchBytes(table) bytes each (sign sums and column masks; counts and row masks). Only the words of kept coefficients are used, cleared first. */
   scratch: readonly [Binding, Binding];
 }
 
@@ -30,9 +30,14 @@ export interface DemoTensorUpdate {
   values: ArrayLike<number>;
 }
 
-/** Bytes of each of the two scratch buffers `demoApply` needs: Aq and T, i32 per element of the table. */
+/**
+ * Bytes of each of the two scratch buffers `demoApply` needs: per element of
+ * the table a sign sum (then Aq) and a count, then the kept-coefficient
+ * bitmasks (per block its columns, in the first; per block column its rows,
+ * in the second; the larger sets the size of both).
+ */
 export function demoApplyScratchBytes(table: DemoTable): number {
-  return demoScratchBytes(table);
+  return demoScratchBytes(table) + table.maskWords * 4;
 }
 
 /** The quantized bases round(2^8·C_n) of every block side of `table`, concatenated as i32; upload once per table. */
@@ -67,19 +72,24 @@ export function packDemoUpdates(table: DemoTable, updates: readonly (readonly De
 }
 
 /**
- * `demo.aggregate`, `demo.inverse_rows`, `demo.apply`: DESIGN.md §4 steps 1,
- * 8 and 9 for every tensor of the table, giving exactly demoApplyExact's
- * bits (integer direction, decay stored before the step). Three dispatches
- * whatever the number of tensors; record them in order.
+ * `demo.clear`, `demo.accumulate`, `demo.prepare`, `demo.inverse`:
+ * DESIGN.md §4 steps 1, 8 and 9 for every tensor of the table, giving
+ * exactly demoApplyExact's bits (the integer direction summed over the kept
+ * coefficients only, the decay stored before the step). Four dispatches
+ * whatever the number of tensors (only `demo.prepare`, the decay, when there
+ * are no updates); record them in order.
  */
 export function demoApply(gpu: Gpu, args: DemoApplyArgs): Dispatch[] {
   checkArgs(args);
   const pass = demoPasses(gpu, code, args, args);
-  const [mean, rows] = args.scratch;
+  const [sum, count] = args.scratch;
+  const prepare = pass('demo.prepare', 'prepare', [args.param, sum, count]);
+  if (args.updates === 0) return [prepare];
   return [
-    pass('demo.aggregate', 'aggregate', [args.param, mean, args.indices, args.signs]),
-    pass('demo.inverse_rows', 'inverseRows', [mean, rows, args.basis]),
-    pass('demo.apply', 'apply', [args.param, rows, args.basis]),
+    pass('demo.clear', 'clear', [args.indices, sum, count], 'entries'),
+    pass('demo.accumulate', 'accumulate', [args.indices, sum, count, args.signs], 'entries'),
+    prepare,
+    pass('demo.inverse', 'inverse', [args.param, sum, count, args.basis]),
   ];
 }
 
@@ -96,5 +106,5 @@ function checkArgs(args: DemoApplyArgs): void {
   requireWords('demoApply', 'indices', args.indices, args.updates * table.entries);
   requireWords('demoApply', 'signs', args.signs, args.updates * table.entries);
   requireWords('demoApply', 'basis', args.basis, table.basisLength);
-  args.scratch.forEach((s, i) => requireWords('demoApply', `scratch ${i}`, s, table.elements));
+  args.scratch.forEach((s, i) => requireWords('demoApply', `scratch ${i}`, s, demoApplyScratchBytes(table) / 4));
 }

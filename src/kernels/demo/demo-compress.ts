@@ -40,7 +40,8 @@ export function demoDctBasisBuffer(gpu: Gpu, table: DemoTable): GPUBuffer {
  * `demo.feedback`: DESIGN.md §4 steps 2–7 for every tensor of the table
  * (momentum, block DCT, top-k with ties to the lower index, optional 1-bit
  * values, error feedback of the unquantized kept coefficients). Five
- * dispatches whatever the number of tensors; record them in order.
+ * dispatches whatever the number of tensors, one workgroup per block; record
+ * them in order.
  */
 export function demoCompress(gpu: Gpu, args: DemoCompressArgs): Dispatch[] {
   checkArgs(args);
@@ -50,7 +51,7 @@ export function demoCompress(gpu: Gpu, args: DemoCompressArgs): Dispatch[] {
     pass('demo.momentum', 'momentum', [args.momentum, args.grad]),
     pass('demo.forward_rows', 'forwardRows', [args.momentum, rows, args.basis]),
     pass('demo.forward_cols', 'forwardCols', [rows, coeffs, args.basis]),
-    pass('demo.topk', 'topk', [coeffs, args.indices, args.values], 'blocks'),
+    pass('demo.topk', 'topk', [coeffs, args.indices, args.values]),
     pass('demo.feedback', 'feedback', [args.momentum, coeffs, args.indices, args.basis]),
   ];
 }

@@ -1,7 +1,7 @@
 /**
  * What demo-apply.ts and demo-compress.ts share: the WGSL part both modules
  * start with (shaders/demo_blocks.wgsl: the uniform params, the tensor table,
- * the invocation struct, block addressing), its params packing, the table
+ * block addressing and tiles), its params packing, the table
  * upload and the pass builder.
  */
 import blocksPart from '../../../shaders/demo_blocks.wgsl?raw';
@@ -11,7 +11,7 @@ import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
 import type { DemoTable } from './demo-table';
 
-/** Threads per workgroup: one tensor element each, or one block per workgroup in top-k. */
+/** Threads per workgroup: a block pass gives each a 4×4 tile of its block (a block is at most 64×64); an entry pass, one kept entry. */
 export const DEMO_WG = 256;
 
 /** The arguments every batched DeMo op takes. */
@@ -28,7 +28,7 @@ export function demoTableBuffer(gpu: Gpu, table: DemoTable): GPUBuffer {
   return gpu.upload('demo.table', table.records);
 }
 
-/** Bytes of each of the two scratch buffers either op needs: one 4-byte value per element of the table. */
+/** One 4-byte value per element of the table: each of compress's two scratch buffers, and the per-element part of apply's. */
 export function demoScratchBytes(table: DemoTable): number {
   return table.elements * 4;
 }
@@ -55,8 +55,8 @@ function demoParams(table: DemoTable, s: DemoScalars): ArrayBuffer {
     .bytes();
 }
 
-/** Which grid a pass runs on: one thread per element of the table, or one workgroup per block. */
-export type DemoGrid = 'elements' | 'blocks';
+/** Which grid a pass runs on: one workgroup per block, or one thread per kept entry of every update (updates·entries). */
+export type DemoGrid = 'blocks' | 'entries';
 
 /** Builds the dispatch of one entry point of `variant`; `buffers` follow the table (binding 2 on). */
 export type DemoPass = (label: string, entry: string, buffers: Binding[], grid?: DemoGrid) => Dispatch;
@@ -66,12 +66,12 @@ export function demoPasses(gpu: Gpu, variant: string, args: DemoTableArgs, scala
   const { table } = args;
   const limit = args.gridLimit ?? gpu.limits.maxComputeWorkgroupsPerDimension;
   const grids: Record<DemoGrid, Workgroups> = {
-    elements: foldGrid(Math.ceil(table.elements / DEMO_WG), limit),
     blocks: foldGrid(table.blocks, limit),
+    entries: foldGrid(Math.ceil(((scalars.updates ?? 0) * table.entries) / DEMO_WG), limit),
   };
   const shader = specialize(`${blocksPart}\n${variant}`, { WG: DEMO_WG });
   const uniform = demoParams(table, scalars);
-  return (label, entry, buffers, on = 'elements') => ({
+  return (label, entry, buffers, on = 'blocks') => ({
     label,
     pipeline: gpu.pipeline(`demo.${entry}`, shader, entry),
     params: uniform,

@@ -26,6 +26,9 @@ describe('demoTable', () => {
     expect(table.tensors.map((t) => t.k)).toEqual([8, 1, 8, 1]);
     expect(table.tensors.map((t) => t.out)).toEqual([0, 8, 105, 137]);
     expect([table.elements, table.blocks, table.entries, table.span]).toEqual([14310, 103, 138, 14465]);
+    // Two mask words per block column: 1·52, 97·1, 4·48 and 1·1 columns.
+    expect(table.tensors.map((t) => t.masks)).toEqual([0, 104, 298, 682]);
+    expect(table.maskWords).toBe(684);
   });
 
   it('gives each distinct block side one basis slot and writes the WGSL record order', () => {
@@ -34,8 +37,8 @@ describe('demoTable', () => {
     expect([...table.basisOffset.values()]).toEqual([0, 1369, 4073, 4074, 8170]);
     expect(table.basisLength).toBe(8170 + 48 * 48);
     const third = Array.from(table.records.subarray(2 * DEMO_TABLE_WORDS, 3 * DEMO_TABLE_WORDS));
-    // offset, first, firstBlock, out, R, C, cr, cc, blocksAcross, k, basisRows, basisCols
-    expect(third).toEqual([2176, 2021, 98, 105, 128, 96, 64, 48, 2, 8, 4074, 8170]);
+    // offset, first, firstBlock, out, R, C, cr, cc, blocksAcross, k, basisRows, basisCols, masks
+    expect(third).toEqual([2176, 2021, 98, 105, 128, 96, 64, 48, 2, 8, 4074, 8170, 298]);
   });
 
   it('concatenates the bases at their offsets', () => {

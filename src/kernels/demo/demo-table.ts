@@ -15,7 +15,10 @@ export const DEMO_MAX_BLOCK_SIDE = 64;
 export const DEMO_MAX_TOPK = 64;
 
 /** u32 words of one record: the fields of the WGSL struct Tensor, in order. */
-export const DEMO_TABLE_WORDS = 12;
+export const DEMO_TABLE_WORDS = 13;
+
+/** Words of apply's row masks per block column: one bit per block row, up to DEMO_MAX_BLOCK_SIDE. */
+export const DEMO_MASK_WORDS = DEMO_MAX_BLOCK_SIDE / 32;
 
 /** One tensor to put in a table: its shape and its element offset in the flat buffers. */
 export interface DemoTensorSpec {
@@ -38,6 +41,8 @@ export interface DemoTableTensor {
   /** First entry in the indices/values of one update, and how many (blocks·k). */
   out: number;
   entries: number;
+  /** First word of its blocks' column row masks in apply's mask scratch (DEMO_MASK_WORDS per block column). */
+  masks: number;
 }
 
 export interface DemoTable {
@@ -52,6 +57,8 @@ export interface DemoTable {
   entries: number;
   /** One past the last element any tensor covers in the flat buffers. */
   span: number;
+  /** Σ blocks·cc·DEMO_MASK_WORDS: apply's row masks, one bitmask of rows per block column. */
+  maskWords: number;
   /** Distinct block sides, in basis order, and each one's offset in the concatenated bases. */
   sides: number[];
   basisOffset: ReadonlyMap<number, number>;
@@ -76,7 +83,7 @@ export function demoTable(specs: readonly DemoTensorSpec[], chunk: number, topk:
   if (specs.length === 0) throw new RangeError('demoTable: no tensors');
   const tensors: DemoTableTensor[] = [];
   let span = 0;
-  let [elements, blocks, entries] = [0, 0, 0];
+  let [elements, blocks, entries, maskWords] = [0, 0, 0, 0];
   specs.forEach((s, t) => {
     if (!Number.isInteger(s.offset) || s.offset < span) {
       throw new RangeError(`demoTable: tensor ${t} at offset ${s.offset} overlaps the one before (which ends at ${span}) or is not an integer`);
@@ -84,14 +91,17 @@ export function demoTable(specs: readonly DemoTensorSpec[], chunk: number, topk:
     const block = blockShape(s.shape, chunk);
     const grid = blockGrid(s.shape, block);
     const k = keptPerBlock(grid.size, topk);
-    tensors.push({ shape: [...s.shape], block, grid, k, offset: s.offset, first: elements, firstBlock: blocks, out: entries, entries: grid.count * k });
+    tensors.push({ shape: [...s.shape], block, grid, k, offset: s.offset, first: elements, firstBlock: blocks, out: entries, entries: grid.count * k, masks: maskWords });
     span = s.offset + elementCount(s.shape);
     elements += grid.R * grid.C;
     blocks += grid.count;
     entries += grid.count * k;
+    maskWords += grid.count * grid.cc * DEMO_MASK_WORDS;
   });
   // Every index the kernels form stays below these, so u32 arithmetic cannot wrap.
-  if (span >= 2 ** 32 || elements >= 2 ** 31) throw new RangeError(`demoTable: ${elements} elements spanning ${span} do not fit u32 indexing`);
+  if (span >= 2 ** 32 || elements >= 2 ** 31 || elements + maskWords >= 2 ** 32) {
+    throw new RangeError(`demoTable: ${elements} elements (${maskWords} mask words) spanning ${span} do not fit u32 indexing`);
+  }
   const sides = [...new Set(tensors.flatMap((t) => [t.grid.cr, t.grid.cc]))];
   const basisOffset = new Map<number, number>();
   let basisLength = 0;
@@ -102,10 +112,10 @@ export function demoTable(specs: readonly DemoTensorSpec[], chunk: number, topk:
   const records = new Uint32Array(tensors.length * DEMO_TABLE_WORDS);
   tensors.forEach((t, i) => {
     const g = t.grid;
-    const record = [t.offset, t.first, t.firstBlock, t.out, g.R, g.C, g.cr, g.cc, g.blocksAcross, t.k, basisOffset.get(g.cr)!, basisOffset.get(g.cc)!];
+    const record = [t.offset, t.first, t.firstBlock, t.out, g.R, g.C, g.cr, g.cc, g.blocksAcross, t.k, basisOffset.get(g.cr)!, basisOffset.get(g.cc)!, t.masks];
     records.set(record, i * DEMO_TABLE_WORDS);
   });
-  return { chunk, topk, tensors, elements, blocks, entries, span, sides, basisOffset, basisLength, records };
+  return { chunk, topk, tensors, elements, blocks, entries, span, maskWords, sides, basisOffset, basisLength, records };
 }
 
 /** The bases of every side of `table`, concatenated at its basisOffset (f32 DCT or i32 quantized). */
