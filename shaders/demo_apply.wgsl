@@ -23,7 +23,7 @@
 // integer-decode.ts's proof that nothing wraps (blocks up to 64×64, basis
 // ×2^8, values ×2^5) covers it unchanged. A thread recomputes T for its own
 // four rows instead of sharing it: that costs 4 multiply-adds per kept
-// coefficient, no more than its X does per kept column, and needs no
+// coefficient (against 64 per kept column for its X), and needs no
 // workgroup memory and no barrier (which CPU WebGPU makes very costly).
 //
 // The decay is written to memory in `prepare` and the step applied in the
@@ -157,9 +157,9 @@ fn prepare(
   // Step 1, stored now; step 9 is the next dispatch (see the top).
   let flat = t.offset + blockAt;
   for (var a = 0u; a < TILE; a++) {
-    for (var bb = 0u; bb < TILE; bb++) {
-      if (inBlock(t, tile, a, bb)) {
-        let i = flat + (tile.i0 + a) * t.C + tile.j0 + bb;
+    for (var c = 0u; c < WIDE; c++) {
+      if (inBlock(t, tile, a, c)) {
+        let i = flat + (tile.i0 + a) * t.C + tile.j0 + c;
         paramP[i] = paramP[i] * p.decay;
       }
     }
@@ -170,8 +170,8 @@ fn prepare(
   let columns = p.elements + MASK_WORDS * g;
   let colMask = vec2<u32>(bitcast<u32>(sumP[columns]), bitcast<u32>(sumP[columns + 1u]));
   let origin = t.first + blockAt;
-  for (var bb = 0u; bb < TILE; bb++) {
-    let j = tile.j0 + bb;
+  for (var c = 0u; c < WIDE; c++) {
+    let j = tile.j0 + c;
     if (j >= t.cc || !marked(colMask, j)) { continue; }
     let rows = p.elements + t.masks + MASK_WORDS * (b * t.cc + j);
     let rowMask = vec2<u32>(countP[rows], countP[rows + 1u]);
@@ -183,6 +183,11 @@ fn prepare(
       }
     }
   }
+}
+
+// basisI at four offsets, each plus `step`.
+fn basisAt(at: vec4<u32>, step: u32) -> vec4<i32> {
+  return vec4<i32>(basisI[at.x + step], basisI[at.y + step], basisI[at.z + step], basisI[at.w + step]);
 }
 
 @compute @workgroup_size(WG)
@@ -199,13 +204,13 @@ fn inverse(
   let b = g - t.firstBlock;
   let blockAt = blockOrigin(t, b);
   let origin = t.first + blockAt;
-  let rowBasis = vec4<u32>(t.basisRows) + tileRows(t, tile);
-  let colBasis = vec4<u32>(t.basisCols) + tileCols(t, tile);
-  // X for the tile: xA is row A of it.
-  var x0 = vec4<i32>();
-  var x1 = vec4<i32>();
-  var x2 = vec4<i32>();
-  var x3 = vec4<i32>();
+  let r = vec4<u32>(t.basisRows) + tileRows(t, tile);
+  let c0 = vec4<u32>(t.basisCols) + tileCols(t, tile, 0u);
+  let c1 = vec4<u32>(t.basisCols) + tileCols(t, tile, 1u);
+  let c2 = vec4<u32>(t.basisCols) + tileCols(t, tile, 2u);
+  let c3 = vec4<u32>(t.basisCols) + tileCols(t, tile, 3u);
+  // X for the tile.
+  var x: array<vec4<i32>, 16>;
   let columns = p.elements + MASK_WORDS * g;
   for (var h = 0u; h < MASK_WORDS; h++) {
     var colBits = bitcast<u32>(sumI[columns + h]);
@@ -220,27 +225,20 @@ fn inverse(
         while (rowBits != 0u) {
           let u = 32u * hu + countTrailingZeros(rowBits);
           rowBits &= rowBits - 1u;
-          let ru = u * t.cr;
-          let br = vec4<i32>(basisI[rowBasis.x + ru], basisI[rowBasis.y + ru], basisI[rowBasis.z + ru], basisI[rowBasis.w + ru]);
-          tv += sumI[origin + u * t.C + v] * br;
+          tv += sumI[origin + u * t.C + v] * basisAt(r, u * t.cr);
         }
       }
-      let qv = v * t.cc;
-      let bc = vec4<i32>(basisI[colBasis.x + qv], basisI[colBasis.y + qv], basisI[colBasis.z + qv], basisI[colBasis.w + qv]);
-      x0 += tv.x * bc;
-      x1 += tv.y * bc;
-      x2 += tv.z * bc;
-      x3 += tv.w * bc;
+      let cv = v * t.cc;
+      addOuterI32(&x, tv, array<vec4<i32>, 4>(basisAt(c0, cv), basisAt(c1, cv), basisAt(c2, cv), basisAt(c3, cv)));
     }
   }
   // Step 9: p − η·sign(X); ±η is exact, so this is one correctly rounded f32 add.
-  var xs = array<vec4<i32>, TILE>(x0, x1, x2, x3);
   let flat = t.offset + blockAt;
   for (var a = 0u; a < TILE; a++) {
-    for (var bb = 0u; bb < TILE; bb++) {
-      let xv = xs[a][bb];
-      if (inBlock(t, tile, a, bb) && xv != 0) {
-        let i = flat + (tile.i0 + a) * t.C + tile.j0 + bb;
+    for (var c = 0u; c < WIDE; c++) {
+      let xv = sumI32(&x, a, c);
+      if (inBlock(t, tile, a, c) && xv != 0) {
+        let i = flat + (tile.i0 + a) * t.C + tile.j0 + c;
         paramI[i] = select(paramI[i] + p.lr, paramI[i] - p.lr, xv > 0);
       }
     }

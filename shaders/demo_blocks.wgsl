@@ -13,12 +13,13 @@
 // instead.) Within a tensor the arithmetic, and its order, is that of a
 // one-tensor kernel, so batching changes no bit.
 //
-// Tiles. Each thread of a block's workgroup owns one TILE×TILE tile of the
+// Tiles. Each thread of a block's workgroup owns one TILE×WIDE tile of the
 // block (rows i0.., columns j0..), so a product over the block's side loads
-// TILE values of each operand per step for TILE² multiply-adds. A block is at
-// most 64×64, so 16×16 tiles of 4 cover it: WG = 256 threads suffice. Edge
-// tiles are clipped: their reads are clamped to the last row / column, their
-// writes skipped.
+// TILE + WIDE values per step for TILE·WIDE multiply-adds, and the fixed
+// cost of a thread (finding its tensor, its loop) is shared by 64 elements.
+// A block is at most 64×64, so 16×4 tiles cover it: WG = 64 threads
+// suffice. Edge tiles are clipped: their reads are clamped to the last row /
+// column, their writes skipped.
 //
 // Layouts. A 1-D tensor is [1, n] with blocks [1, c] (the 1-point DCT is the
 // identity). Blocks are numbered row-major over the tensor's grid; f = u·cc + v
@@ -30,8 +31,9 @@
 //
 // Grids fold into 2-D: g = wid.y·nwg.x + wid.x.
 
-const WG: u32 = 256u;
+const WG: u32 = 64u;
 const TILE: u32 = 4u;
+const WIDE: u32 = 16u;
 // Largest block side (demo-table.ts DEMO_MAX_BLOCK_SIDE), and the u32 words
 // of a bitmask with one bit per row or column of a block.
 const MAX_SIDE: u32 = 64u;
@@ -118,25 +120,74 @@ struct Tile {
 }
 
 fn tileOf(t: Tensor, li: u32) -> Tile {
-  let across = (t.cc + TILE - 1u) / TILE;
+  let across = (t.cc + WIDE - 1u) / WIDE;
   let i0 = (li / across) * TILE;
-  return Tile(i0, (li % across) * TILE, i0 < t.cr);
+  return Tile(i0, (li % across) * WIDE, i0 < t.cr);
 }
 
-// The tile's four rows and four columns, clamped into the block (reads at a
-// clamped row or column are valid addresses; their results are dropped).
-// TILE is 4 so that a row of a tile is a vec4: the passes keep their TILE²
-// sums as four vec4, and their inner loops never index a private array by a
-// variable (CPU WebGPU, SwiftShader, turns that into per-lane memory traffic).
+// The tile's four rows, and its columns 4q … 4q + 3, clamped into the block
+// (reads at a clamped row or column are valid addresses; their results are
+// dropped). A tile row is four vec4: the passes keep their sums as sixteen
+// vec4, and their inner loops never index a private array by a variable
+// (CPU WebGPU, SwiftShader, turns that into per-lane memory traffic).
 fn tileRows(t: Tensor, tile: Tile) -> vec4<u32> {
   return min(vec4<u32>(tile.i0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(t.cr - 1u));
 }
 
-fn tileCols(t: Tensor, tile: Tile) -> vec4<u32> {
-  return min(vec4<u32>(tile.j0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(t.cc - 1u));
+fn tileCols(t: Tensor, tile: Tile, q: u32) -> vec4<u32> {
+  return min(vec4<u32>(tile.j0 + 4u * q) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(t.cc - 1u));
 }
 
-// Whether element (a, b) of the tile lies inside the block.
-fn inBlock(t: Tensor, tile: Tile, a: u32, b: u32) -> bool {
-  return tile.i0 + a < t.cr && tile.j0 + b < t.cc;
+// Whether element (a, c) of the tile lies inside the block.
+fn inBlock(t: Tensor, tile: Tile, a: u32, c: u32) -> bool {
+  return tile.i0 + a < t.cr && tile.j0 + c < t.cc;
+}
+
+// Tile sums: sums[4·a + q] holds row a, columns 4q … 4q + 3. These add the
+// outer product of a column x (the tile's rows) and a row c (its columns).
+fn addOuterF32(sums: ptr<function, array<vec4<f32>, 16>>, x: vec4<f32>, c: array<vec4<f32>, 4>) {
+  (*sums)[0] += x.x * c[0];
+  (*sums)[1] += x.x * c[1];
+  (*sums)[2] += x.x * c[2];
+  (*sums)[3] += x.x * c[3];
+  (*sums)[4] += x.y * c[0];
+  (*sums)[5] += x.y * c[1];
+  (*sums)[6] += x.y * c[2];
+  (*sums)[7] += x.y * c[3];
+  (*sums)[8] += x.z * c[0];
+  (*sums)[9] += x.z * c[1];
+  (*sums)[10] += x.z * c[2];
+  (*sums)[11] += x.z * c[3];
+  (*sums)[12] += x.w * c[0];
+  (*sums)[13] += x.w * c[1];
+  (*sums)[14] += x.w * c[2];
+  (*sums)[15] += x.w * c[3];
+}
+
+fn addOuterI32(sums: ptr<function, array<vec4<i32>, 16>>, x: vec4<i32>, c: array<vec4<i32>, 4>) {
+  (*sums)[0] += x.x * c[0];
+  (*sums)[1] += x.x * c[1];
+  (*sums)[2] += x.x * c[2];
+  (*sums)[3] += x.x * c[3];
+  (*sums)[4] += x.y * c[0];
+  (*sums)[5] += x.y * c[1];
+  (*sums)[6] += x.y * c[2];
+  (*sums)[7] += x.y * c[3];
+  (*sums)[8] += x.z * c[0];
+  (*sums)[9] += x.z * c[1];
+  (*sums)[10] += x.z * c[2];
+  (*sums)[11] += x.z * c[3];
+  (*sums)[12] += x.w * c[0];
+  (*sums)[13] += x.w * c[1];
+  (*sums)[14] += x.w * c[2];
+  (*sums)[15] += x.w * c[3];
+}
+
+// Element (a, c) of tile sums.
+fn sumF32(sums: ptr<function, array<vec4<f32>, 16>>, a: u32, c: u32) -> f32 {
+  return (*sums)[4u * a + c / 4u][c % 4u];
+}
+
+fn sumI32(sums: ptr<function, array<vec4<i32>, 16>>, a: u32, c: u32) -> i32 {
+  return (*sums)[4u * a + c / 4u][c % 4u];
 }

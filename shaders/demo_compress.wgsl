@@ -49,30 +49,35 @@ const SLOTS: u32 = 512u;
 // Threads of a top-k workgroup: at most this many lists.
 const TOPK_WG: u32 = 32u;
 
+// The DCT basis, at the same binding in every pass that reads it.
+@group(0) @binding(2) var<storage, read> basis: array<f32>;
+
 // momentum
 @group(0) @binding(2) var<storage, read_write> momentumM: array<f32>;
 @group(0) @binding(3) var<storage, read> gradM: array<f32>;
 
-// forwardRows
-@group(0) @binding(2) var<storage, read> momentumR: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rowsR: array<f32>;
-@group(0) @binding(4) var<storage, read> basisR: array<f32>;
+// forwardRows (and basis)
+@group(0) @binding(3) var<storage, read> momentumR: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rowsR: array<f32>;
 
-// forwardCols
-@group(0) @binding(2) var<storage, read> rowsC: array<f32>;
-@group(0) @binding(3) var<storage, read_write> coeffsC: array<f32>;
-@group(0) @binding(4) var<storage, read> basisC: array<f32>;
+// forwardCols (and basis)
+@group(0) @binding(3) var<storage, read> rowsC: array<f32>;
+@group(0) @binding(4) var<storage, read_write> coeffsC: array<f32>;
 
 // topk
 @group(0) @binding(2) var<storage, read> coeffsK: array<f32>;
 @group(0) @binding(3) var<storage, read_write> indicesK: array<u32>;
 @group(0) @binding(4) var<storage, read_write> valuesK: array<f32>;
 
-// feedback
-@group(0) @binding(2) var<storage, read_write> momentumF: array<f32>;
-@group(0) @binding(3) var<storage, read> coeffsF: array<f32>;
-@group(0) @binding(4) var<storage, read> indicesF: array<u32>;
-@group(0) @binding(5) var<storage, read> basisF: array<f32>;
+// feedback (and basis)
+@group(0) @binding(3) var<storage, read_write> momentumF: array<f32>;
+@group(0) @binding(4) var<storage, read> coeffsF: array<f32>;
+@group(0) @binding(5) var<storage, read> indicesF: array<u32>;
+
+// basis at four offsets, each plus `step`.
+fn basisAt(at: vec4<u32>, step: u32) -> vec4<f32> {
+  return vec4<f32>(basis[at.x + step], basis[at.y + step], basis[at.z + step], basis[at.w + step]);
+}
 
 @compute @workgroup_size(WG)
 fn momentum(
@@ -87,9 +92,9 @@ fn momentum(
   if (!tile.live) { return; }
   let flat = t.offset + blockOrigin(t, g - t.firstBlock);
   for (var a = 0u; a < TILE; a++) {
-    for (var b = 0u; b < TILE; b++) {
-      if (inBlock(t, tile, a, b)) {
-        let i = flat + (tile.i0 + a) * t.C + tile.j0 + b;
+    for (var c = 0u; c < WIDE; c++) {
+      if (inBlock(t, tile, a, c)) {
+        let i = flat + (tile.i0 + a) * t.C + tile.j0 + c;
         momentumM[i] = p.decay * momentumM[i] + p.lr * gradM[i];
       }
     }
@@ -108,30 +113,28 @@ fn forwardRows(
   let tile = tileOf(t, li);
   if (!tile.live) { return; }
   let origin = blockOrigin(t, g - t.firstBlock);
-  let flat = t.offset + origin;
-  // Element (i, v) of T = X·Ccᵀ for the tile's rows i and frequencies v;
-  // accA is row A of the tile.
-  let x = vec4<u32>(flat) + tileRows(t, tile) * t.C;
-  let c = vec4<u32>(t.basisCols) + tileCols(t, tile) * t.cc;
-  var acc0 = vec4<f32>();
-  var acc1 = vec4<f32>();
-  var acc2 = vec4<f32>();
-  var acc3 = vec4<f32>();
+  // Element (i, v) of T = X·Ccᵀ for the tile's rows i and frequencies v.
+  let x = vec4<u32>(t.offset + origin) + tileRows(t, tile) * t.C;
+  let c0 = vec4<u32>(t.basisCols) + tileCols(t, tile, 0u) * t.cc;
+  let c1 = vec4<u32>(t.basisCols) + tileCols(t, tile, 1u) * t.cc;
+  let c2 = vec4<u32>(t.basisCols) + tileCols(t, tile, 2u) * t.cc;
+  let c3 = vec4<u32>(t.basisCols) + tileCols(t, tile, 3u) * t.cc;
+  var sums: array<vec4<f32>, 16>;
   for (var j = 0u; j < t.cc; j++) {
     let xj = vec4<f32>(momentumR[x.x + j], momentumR[x.y + j], momentumR[x.z + j], momentumR[x.w + j]);
-    let cj = vec4<f32>(basisR[c.x + j], basisR[c.y + j], basisR[c.z + j], basisR[c.w + j]);
-    acc0 += xj.x * cj;
-    acc1 += xj.y * cj;
-    acc2 += xj.z * cj;
-    acc3 += xj.w * cj;
+    addOuterF32(&sums, xj, array<vec4<f32>, 4>(basisAt(c0, j), basisAt(c1, j), basisAt(c2, j), basisAt(c3, j)));
   }
-  var sums = array<vec4<f32>, TILE>(acc0, acc1, acc2, acc3);
   let rows = t.first + origin;
   for (var a = 0u; a < TILE; a++) {
-    for (var b = 0u; b < TILE; b++) {
-      if (inBlock(t, tile, a, b)) { rowsR[rows + (tile.i0 + a) * t.C + tile.j0 + b] = sums[a][b]; }
+    for (var c = 0u; c < WIDE; c++) {
+      if (inBlock(t, tile, a, c)) { rowsR[rows + (tile.i0 + a) * t.C + tile.j0 + c] = sumF32(&sums, a, c); }
     }
   }
+}
+
+// T at four offsets, each plus `step`.
+fn rowsAt(at: vec4<u32>, step: u32) -> vec4<f32> {
+  return vec4<f32>(rowsC[at.x + step], rowsC[at.y + step], rowsC[at.z + step], rowsC[at.w + step]);
 }
 
 @compute @workgroup_size(WG)
@@ -146,27 +149,20 @@ fn forwardCols(
   let tile = tileOf(t, li);
   if (!tile.live) { return; }
   let origin = t.first + blockOrigin(t, g - t.firstBlock);
-  // Element (u, v) of Y = Cr·T for the tile's frequencies u and v; accA is
-  // row A of the tile.
+  // Element (u, v) of Y = Cr·T for the tile's frequencies u and v.
   let c = vec4<u32>(t.basisRows) + tileRows(t, tile) * t.cr;
-  let r = vec4<u32>(origin) + tileCols(t, tile);
-  var acc0 = vec4<f32>();
-  var acc1 = vec4<f32>();
-  var acc2 = vec4<f32>();
-  var acc3 = vec4<f32>();
+  let r0 = vec4<u32>(origin) + tileCols(t, tile, 0u);
+  let r1 = vec4<u32>(origin) + tileCols(t, tile, 1u);
+  let r2 = vec4<u32>(origin) + tileCols(t, tile, 2u);
+  let r3 = vec4<u32>(origin) + tileCols(t, tile, 3u);
+  var sums: array<vec4<f32>, 16>;
   for (var i = 0u; i < t.cr; i++) {
-    let ci = vec4<f32>(basisC[c.x + i], basisC[c.y + i], basisC[c.z + i], basisC[c.w + i]);
     let row = i * t.C;
-    let ri = vec4<f32>(rowsC[r.x + row], rowsC[r.y + row], rowsC[r.z + row], rowsC[r.w + row]);
-    acc0 += ci.x * ri;
-    acc1 += ci.y * ri;
-    acc2 += ci.z * ri;
-    acc3 += ci.w * ri;
+    addOuterF32(&sums, basisAt(c, i), array<vec4<f32>, 4>(rowsAt(r0, row), rowsAt(r1, row), rowsAt(r2, row), rowsAt(r3, row)));
   }
-  var sums = array<vec4<f32>, TILE>(acc0, acc1, acc2, acc3);
   for (var a = 0u; a < TILE; a++) {
-    for (var b = 0u; b < TILE; b++) {
-      if (inBlock(t, tile, a, b)) { coeffsC[origin + (tile.i0 + a) * t.C + tile.j0 + b] = sums[a][b]; }
+    for (var col = 0u; col < WIDE; col++) {
+      if (inBlock(t, tile, a, col)) { coeffsC[origin + (tile.i0 + a) * t.C + tile.j0 + col] = sumF32(&sums, a, col); }
     }
   }
 }
@@ -197,10 +193,13 @@ fn scanShare(t: Tensor, origin: u32, at: u32, first: u32, stride: u32) {
     listMag[at + s] = 0.0;
     listIdx[at + s] = NONE;
   }
+  // The list's last entry, kept in registers: most elements lose to it.
   let last = at + k - 1u;
+  var lastMag = 0.0;
+  var lastIdx = NONE;
   for (var f = first; f < t.cr * t.cc; f += stride) {
     let m = abs(coeffsK[offsetOf(t, origin, f)]);
-    if (before(m, f, listMag[last], listIdx[last])) {
+    if (before(m, f, lastMag, lastIdx)) {
       // Insert, dropping the last one.
       var j = k - 1u;
       while (j > 0u && before(m, f, listMag[at + j - 1u], listIdx[at + j - 1u])) {
@@ -210,6 +209,8 @@ fn scanShare(t: Tensor, origin: u32, at: u32, first: u32, stride: u32) {
       }
       listMag[at + j] = m;
       listIdx[at + j] = f;
+      lastMag = listMag[last];
+      lastIdx = listIdx[last];
     }
   }
 }
@@ -286,34 +287,28 @@ fn feedback(
   let blockAt = blockOrigin(t, b);
   let origin = t.first + blockAt;
   // Element (i, j) of Crᵀ·K·Cc: Σ over kept (u, v), ascending, of
-  // Cr[u,i]·(Cc[v,j]·Y[u,v]); sentA is row A of the tile.
+  // Cr[u,i]·(Cc[v,j]·Y[u,v]).
   let r = vec4<u32>(t.basisRows) + tileRows(t, tile);
-  let c = vec4<u32>(t.basisCols) + tileCols(t, tile);
-  var sent0 = vec4<f32>();
-  var sent1 = vec4<f32>();
-  var sent2 = vec4<f32>();
-  var sent3 = vec4<f32>();
+  let c0 = vec4<u32>(t.basisCols) + tileCols(t, tile, 0u);
+  let c1 = vec4<u32>(t.basisCols) + tileCols(t, tile, 1u);
+  let c2 = vec4<u32>(t.basisCols) + tileCols(t, tile, 2u);
+  let c3 = vec4<u32>(t.basisCols) + tileCols(t, tile, 3u);
+  var sums: array<vec4<f32>, 16>;
   let kept = t.out + b * t.k;
   for (var s = 0u; s < t.k; s++) {
     let f = indicesF[kept + s];
     let u = f / t.cc;
     let v = f - u * t.cc;
-    let ru = u * t.cr;
+    let y = coeffsF[origin + u * t.C + v];
     let cv = v * t.cc;
-    let rs = vec4<f32>(basisF[r.x + ru], basisF[r.y + ru], basisF[r.z + ru], basisF[r.w + ru]);
-    let cs = vec4<f32>(basisF[c.x + cv], basisF[c.y + cv], basisF[c.z + cv], basisF[c.w + cv]) * coeffsF[origin + u * t.C + v];
-    sent0 += rs.x * cs;
-    sent1 += rs.y * cs;
-    sent2 += rs.z * cs;
-    sent3 += rs.w * cs;
+    addOuterF32(&sums, basisAt(r, u * t.cr), array<vec4<f32>, 4>(basisAt(c0, cv) * y, basisAt(c1, cv) * y, basisAt(c2, cv) * y, basisAt(c3, cv) * y));
   }
-  var sums = array<vec4<f32>, TILE>(sent0, sent1, sent2, sent3);
   let flat = t.offset + blockAt;
   for (var a = 0u; a < TILE; a++) {
-    for (var bb = 0u; bb < TILE; bb++) {
-      if (inBlock(t, tile, a, bb)) {
-        let i = flat + (tile.i0 + a) * t.C + tile.j0 + bb;
-        momentumF[i] = momentumF[i] - sums[a][bb];
+    for (var c = 0u; c < WIDE; c++) {
+      if (inBlock(t, tile, a, c)) {
+        let i = flat + (tile.i0 + a) * t.C + tile.j0 + c;
+        momentumF[i] = momentumF[i] - sumF32(&sums, a, c);
       }
     }
   }

@@ -49,10 +49,10 @@ export function demoCompress(gpu: Gpu, args: DemoCompressArgs): Dispatch[] {
   const [rows, coeffs] = args.scratch;
   return [
     pass('demo.momentum', 'momentum', [args.momentum, args.grad]),
-    pass('demo.forward_rows', 'forwardRows', [args.momentum, rows, args.basis]),
-    pass('demo.forward_cols', 'forwardCols', [rows, coeffs, args.basis]),
+    pass('demo.forward_rows', 'forwardRows', [args.basis, args.momentum, rows]),
+    pass('demo.forward_cols', 'forwardCols', [args.basis, rows, coeffs]),
     pass('demo.topk', 'topk', [coeffs, args.indices, args.values]),
-    pass('demo.feedback', 'feedback', [args.momentum, coeffs, args.indices, args.basis]),
+    pass('demo.feedback', 'feedback', [args.basis, args.momentum, coeffs, args.indices]),
   ];
 }
 

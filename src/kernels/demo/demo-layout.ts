@@ -11,8 +11,8 @@ import { params } from '../../gpu/params';
 import { specialize } from '../../gpu/wgsl';
 import type { DemoTable } from './demo-table';
 
-/** Threads per workgroup: a block pass gives each a 4×4 tile of its block (a block is at most 64×64); an entry pass, one kept entry. */
-export const DEMO_WG = 256;
+/** Threads per workgroup: a block pass gives each a 4×16 tile of its block (a block is at most 64×64); an entry pass, one kept entry. */
+export const DEMO_WG = 64;
 
 /** The arguments every batched DeMo op takes. */
 export interface DemoTableArgs {
