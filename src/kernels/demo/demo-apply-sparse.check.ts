@@ -2,7 +2,7 @@
  * Update sets that a sparse apply could get wrong, each bit for bit against
  * demoApplyExact in slot order and in a shuffled order: no updates (decay
  * only), one update (every count is 1), 40 updates with random kept sets and
- * signs (kept columns spill past one chunk of workgroup memory), and 520
+ * signs (kept rows and columns past 32 use both words of the bitmasks), and 520
  * updates that keep every coefficient of every block, several of them more
  * than once, with the signs of the attained i32 worst case for each block's
  * last element (|X| reaches 32·L_r·L_c there; integer-decode.ts).
@@ -25,7 +25,7 @@ const WEIGHT_DECAY = 0.1;
 /** Bit-exact: 0 error allowed. */
 const tolerance = { kind: 'absScaled', value: 0 } as const;
 
-/** A full 64×64 block, one 37×52 block, 97 one-element blocks (k = 1), 1-D blocks of 60, 64×48 blocks (more than 32 columns). */
+/** A full 64×64 block, one 37×52 block, 97 one-element blocks (k = 1), 1-D blocks of 60, 64×48 blocks (rows and columns past 32). */
 const SHAPES = [[64, 64], [37, 52], [97], [120], [128, 96]];
 
 /** Updates needed for the cover case to keep every coefficient of a 64×64 block with k = 8, and some more to keep some twice. */
