@@ -4,8 +4,9 @@
  * only), one update (every count is 1), 40 updates with random kept sets and
  * signs (kept rows and columns past 32 use both words of the bitmasks), and 520
  * updates that keep every coefficient of every block, several of them more
- * than once, with the signs of the attained i32 worst case for each block's
- * last element (|X| reaches 32·L_r·L_c there; integer-decode.ts).
+ * than once, all agreeing on the signs that make each block's last element
+ * as large as the decode allows (|X| there is 32 times the ℓ1 norms of its
+ * two basis columns: the attained worst case of integer-decode.ts).
  */
 import type { Gpu } from '../../gpu/gpu';
 import { elementCount } from '../../demo/blocks';
@@ -48,7 +49,7 @@ function coverUpdate(t: DemoTableTensor, m: number, sign: (f: number) => Sign): 
   return { indices, values };
 }
 
-/** sgn(B_r[u, cr−1]·B_c[v, cc−1]) (+1 for 0): every update agreeing on it makes that element's |X| the attained worst. */
+/** sgn(B_r[u, cr−1]·B_c[v, cc−1]) (+1 for 0): every update agreeing on it makes that element's |X| as large as it can be. */
 function worstSigns(t: DemoTableTensor): (f: number) => Sign {
   const { cr, cc } = t.grid;
   const [br, bc] = [quantizedBasis(cr), quantizedBasis(cc)];
@@ -167,6 +168,6 @@ async function runSparseCheck(gpu: Gpu, opts: CheckOptions = {}): Promise<CheckR
 
 export const demoApplySparseCheck: KernelCheck = {
   name: 'demo.apply.sparse',
-  description: `DeMo apply's sparse decode on update sets chosen to break it, over one table of [64,64], [37,52], [97], [120] and [128,96]: 0 updates (decay only), 1 update, 40 updates with random kept sets and signs, and ${COVER_UPDATES} updates that keep every coefficient of every block (some twice) with the signs of the attained i32 worst case; each bit for bit equal to demoApplyExact in slot order and shuffled, the NaN guards between tensors untouched; timed: the 40 updates`,
+  description: `DeMo apply's sparse decode on update sets chosen to break it, over one table of [64,64], [37,52], [97], [120] and [128,96]: 0 updates (decay only), 1 update, 40 updates with random kept sets and signs, and ${COVER_UPDATES} updates that keep every coefficient of every block (some twice), all with the signs that maximize each block's last |X|; each bit for bit equal to demoApplyExact in slot order and shuffled, the NaN guards between tensors untouched; timed: the 40 updates`,
   run: runSparseCheck,
 };
