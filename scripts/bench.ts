@@ -16,7 +16,7 @@
  * preset of --share; bench/demo-share.ts says what is timed and what is
  * scaled). The share section alone, its three default presets:
  *   npm run bench -- --sections share
- * (about 7 minutes on two SwiftShader cores, 6 of them bpe-100m).
+ * (about 2 minutes on two SwiftShader cores after the build, most of it bpe-100m).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
