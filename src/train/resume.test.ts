@@ -5,6 +5,7 @@
  * a GPU) and is skipped when Dawn finds no adapter.
  */
 import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Gpu } from '../gpu/gpu';
 import { tryNodeGpu } from '../gpu/test-node-gpu';
@@ -62,6 +63,26 @@ describe('ResumeStore', () => {
       expect(await store.load(RUN, 'm', 3)).toBeNull();
       expect(String(warn.mock.calls.at(-1)?.[0])).toMatch(why);
     }
+    warn.mockRestore();
+    store.close();
+  });
+
+  it('stores big buffers in pieces and puts them back together; a missing piece refuses the record', async () => {
+    const store = await ResumeStore.open('resume-test-3', 2);
+    const params = Float32Array.from([1, 2, 3, 4, 5]);
+    const momentum = Float32Array.from([-1, -2, -3, -4, -5]);
+    await store.put(record({ params, momentum }));
+    const back = await store.load(RUN, 'm', 5);
+    expect(back?.params).toEqual(params);
+    expect(back?.momentum).toEqual(momentum);
+    // The pieces are there as separate keys (three of two floats at most, per buffer).
+    const raw = await openDB('resume-test-3', 1);
+    expect((await raw.getAllKeys('state')).map(String).sort()).toEqual(['latest', 'momentum:0', 'momentum:1', 'momentum:2', 'params:0', 'params:1', 'params:2']);
+    await raw.delete('state', 'momentum:1');
+    raw.close();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    expect(await store.load(RUN, 'm', 5)).toBeNull();
+    expect(String(warn.mock.calls.at(-1)?.[0])).toMatch(/momentum is not 5 floats/);
     warn.mockRestore();
     store.close();
   });
