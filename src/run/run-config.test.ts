@@ -68,3 +68,17 @@ describe('run config: dataset', () => {
     }
   });
 });
+
+describe('the run configs in docs/runs', () => {
+  it('each parses, and the 100 M run uses the preset at its full context with the GPT-2 data', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../../docs/runs/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files).toContain('bpe-100m.json');
+    for (const f of files) expect(() => parseRunConfig(JSON.parse(readFileSync(new URL(f, dir), 'utf8')), f), f).not.toThrow();
+    const run = parseRunConfig(JSON.parse(readFileSync(new URL('bpe-100m.json', dir), 'utf8')));
+    expect(run.model).toEqual(getPreset('bpe-100m'));
+    expect(run.seqLen).toBe(run.model.max_position_embeddings);
+    expect(run.dataset).toBe('web-gpt2');
+  });
+});
