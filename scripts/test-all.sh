@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: type check, unit tests (vitest, CPU), browser tests (Playwright
-# in headless Chromium with SwiftShader WebGPU). Ends with "N passed, N failed".
+# in headless Chromium with SwiftShader WebGPU), and every kernel check in
+# headless Firefox (wgpu on lavapipe). Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-browser.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -23,6 +24,17 @@ echo "== browser tests"
 CI=1 npx playwright test 2>&1 | tee test-results/playwright.log
 if [ -f test-results/playwright.json ]; then
   read -r p f < <(node -e 'const s=require("./test-results/playwright.json").stats;console.log(s.expected + s.flaky, s.unexpected)')
+  passed=$((passed + p)); failed=$((failed + f))
+else failed=$((failed + 1)); fi
+
+echo "== Firefox kernel checks"
+# Its own vitest config: it needs Firefox and a build, and each kernel check
+# counts as its own test.
+# A file that fails to load fails no test but is not a success: count it.
+rm -f test-results/firefox.json
+npx vitest run --config e2e/firefox/vitest.config.ts --reporter=default --reporter=json --outputFile=test-results/firefox.json
+if [ -f test-results/firefox.json ]; then
+  read -r p f < <(node -e 'const r=require("./test-results/firefox.json");const f=r.numFailedTests+(r.numRuntimeErrorTestSuites||0);console.log(r.numPassedTests, f || (r.success ? 0 : 1))')
   passed=$((passed + p)); failed=$((failed + f))
 else failed=$((failed + 1)); fi
 
