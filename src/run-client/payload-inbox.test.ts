@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PayloadInbox } from './payload-inbox';
+import { hashOf, payload } from './test-fakes';
+
+function inbox(timeoutMs?: number) {
+  const asked: string[] = [];
+  return { asked, inbox: new PayloadInbox((h) => asked.push(h), timeoutMs) };
+}
+
+describe('PayloadInbox', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('answers a held payload without asking the relay', async () => {
+    const { asked, inbox: box } = inbox();
+    const bytes = payload(1);
+    box.keep(hashOf(bytes), 3, bytes);
+    await expect(box.want(hashOf(bytes))).resolves.toBe(bytes);
+    expect(asked).toEqual([]);
+  });
+
+  it('asks the relay for a missing payload and answers every waiter when it arrives', async () => {
+    const { asked, inbox: box } = inbox();
+    const bytes = payload(2);
+    const h = hashOf(bytes);
+    const first = box.want(h);
+    const second = box.want(h);
+    expect(asked).toEqual([h, h]);
+    box.receive(h, bytes, 'relay', 4);
+    await expect(first).resolves.toBe(bytes);
+    await expect(second).resolves.toBe(bytes);
+    expect(box.get(h)).toBe(bytes);
+  });
+
+  it('drops relay bytes that do not match their hash, and the waiter times out with a clear error', async () => {
+    vi.useFakeTimers();
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const { inbox: box } = inbox(5000);
+    const h = hashOf(payload(3));
+    const waiting = box.want(h);
+    const outcome = waiting.then(
+      () => 'resolved',
+      (e: Error) => e.message,
+    );
+    box.receive(h, payload(4), 'relay', 1);
+    expect(box.has(h)).toBe(false);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(await outcome).toBe(`payload ${h.slice(0, 12)} did not arrive within 5000 ms`);
+  });
+
+  it('times out after the default of 10 s when no payload comes', async () => {
+    vi.useFakeTimers();
+    const { inbox: box } = inbox();
+    const waiting = box.want('ab'.repeat(32)).catch((e: Error) => e.message);
+    await vi.advanceTimersByTimeAsync(9999);
+    box.receive('cd'.repeat(32), payload(5), 'peer', 0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await waiting).toMatch(/^payload abababababab did not arrive within 10000 ms$/);
+  });
+
+  it('does not check peer payloads again (the mesh did) and keeps the first copy of a hash', () => {
+    const { inbox: box } = inbox();
+    const h = 'ef'.repeat(32);
+    box.receive(h, payload(6), 'peer', 2);
+    box.receive(h, payload(7), 'peer', 2);
+    expect(box.get(h)).toEqual(payload(6));
+    // This tab's own update replaces whatever was there.
+    box.keep(h, 2, payload(8));
+    expect(box.get(h)).toEqual(payload(8));
+  });
+
+  it('prunes payloads older than the last round', () => {
+    const { inbox: box } = inbox();
+    const [a, b, c] = [payload(10), payload(11), payload(12)];
+    box.keep(hashOf(a), 3, a);
+    box.receive(hashOf(b), b, 'relay', 4);
+    box.receive(hashOf(c), c, 'peer', 5);
+    box.prune(5);
+    expect([a, b, c].map((p) => box.has(hashOf(p)))).toEqual([false, true, true]);
+    box.prune(7);
+    expect([a, b, c].map((p) => box.has(hashOf(p)))).toEqual([false, false, false]);
+  });
+});

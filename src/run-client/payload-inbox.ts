@@ -1,0 +1,67 @@
+/**
+ * The update payloads a tab holds, by hash, with the round each arrived in:
+ * its own, its peers' (over the mesh) and the relay's. Whoever needs one it
+ * lacks asks the coordinator's relay for it and waits, for a while.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { commitment } from '../protocol/commitment';
+
+export const DEFAULT_RELAY_TIMEOUT_MS = 10_000;
+
+export class PayloadInbox {
+  private held = new Map<string, { step: number; bytes: Uint8Array }>();
+  private readonly waiting = new Map<string, ((b: Uint8Array) => void)[]>();
+
+  constructor(
+    /** Asks the coordinator's relay for the payload of `hash` (a `relayGet`). */
+    private readonly askRelay: (hash: string) => void,
+    private readonly relayTimeoutMs = DEFAULT_RELAY_TIMEOUT_MS,
+  ) {}
+
+  has(hash: string): boolean {
+    return this.held.has(hash);
+  }
+
+  get(hash: string): Uint8Array | undefined {
+    return this.held.get(hash)?.bytes;
+  }
+
+  /** This tab's own update of round `step`. */
+  keep(hash: string, step: number, bytes: Uint8Array): void {
+    this.held.set(hash, { step, bytes });
+  }
+
+  /** A payload from a peer or the relay while round `step` runs; it answers whoever waits for it. */
+  receive(hash: string, bytes: Uint8Array, from: 'peer' | 'relay', step: number): void {
+    // The mesh verified peer payloads; the relay's are checked here (the coordinator is not trusted with bytes either).
+    if (from === 'relay' && bytesToHex(commitment(bytes)) !== hash) {
+      console.error(`relay sent a payload that does not match hash ${hash}`);
+      return;
+    }
+    if (!this.held.has(hash)) this.held.set(hash, { step, bytes });
+    for (const resolve of this.waiting.get(hash) ?? []) resolve(bytes);
+    this.waiting.delete(hash);
+  }
+
+  /** The payload for `hash`: held already, or asked of the relay. */
+  want(hash: string): Promise<Uint8Array> {
+    const held = this.held.get(hash);
+    if (held) return Promise.resolve(held.bytes);
+    const timeoutMs = this.relayTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`payload ${hash.slice(0, 12)} did not arrive within ${timeoutMs} ms`)), timeoutMs);
+      const list = this.waiting.get(hash) ?? [];
+      list.push((b) => {
+        clearTimeout(timer);
+        resolve(b);
+      });
+      this.waiting.set(hash, list);
+      this.askRelay(hash);
+    });
+  }
+
+  /** Keeps round `step`'s payloads and the last round's (a late witness or apply may still want those), no older. */
+  prune(step: number): void {
+    this.held = new Map([...this.held].filter(([, p]) => p.step >= step - 1));
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * What a member tab owes each round (docs/run.md): train its assigned range,
+ * commit and upload the update, offer it to the round's peers once the
+ * coordinator has the commit, witness what it holds (with its verifier
+ * scores), apply the agreed set, and at an epoch's end maybe upload the
+ * checkpoint. GPU work reaches this class through the tab's one chain.
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import type { ServerMessageOf } from '../net/messages';
+import type { PeerMesh } from '../net/peer-mesh';
+import { signWitness } from '../net/witness-signature';
+import { commitment, signCheckpoint, signCommitment, type KeyPair } from '../protocol/commitment';
+import type { RunConfig } from '../run/run-config';
+import type { Round, RunState } from '../run/types';
+import { referenceSlots } from '../verify/references';
+import type { CatchUpSource } from './catch-up';
+import { checkpointUploaders } from './checkpoint-duty';
+import type { CoordinatorSocket } from './coordinator-socket';
+import type { PayloadInbox } from './payload-inbox';
+import type { ReplicaSync } from './replica-sync';
+import { LOSS_MAX, appendBounded, type RunViewStore } from './run-view';
+import { myChecks, trustedSlots } from './verifier-duty';
+import type { RunWorkerLink } from './worker-link';
+
+export interface RoundDeps {
+  id: string;
+  identity: KeyPair;
+  worker: Pick<RunWorkerLink, 'request'>;
+  source: Pick<CatchUpSource, 'putCheckpoint'>;
+  socket: Pick<CoordinatorSocket, 'send' | 'sendPayload'>;
+  mesh(): Pick<PeerMesh, 'state' | 'send'> | null;
+  inbox: PayloadInbox;
+  replica: ReplicaSync;
+  view: RunViewStore;
+  /** The run's config; throws before the coordinator sent it. */
+  config(): RunConfig;
+  server(): RunState | null;
+  /** Runs GPU work on the tab's one chain. */
+  enqueue(work: () => Promise<void>): void;
+}
+
+/** This tab's held payloads as the witness bitmap over the round's slots (LSB-first). */
+export function heldBitmap(commitments: readonly (string | null)[], has: (hash: string) => boolean): Uint8Array {
+  const held = new Uint8Array(Math.ceil(commitments.length / 8));
+  commitments.forEach((h, i) => {
+    if (h !== null && has(h)) held[i >> 3] |= 1 << (i & 7);
+  });
+  return held;
+}
+
+export class RoundDuties {
+  /** This tab's latest update, kept to send again if the socket dropped before the coordinator had it. */
+  lastUpdate: { step: number; hash: string; signature: string; bytes: Uint8Array } | null = null;
+  private witnessedStep = -1;
+  private offeredStep = -1;
+  tokens = 0;
+  trainMs = 0;
+  /** Bytes offered to peers over the mesh. */
+  meshBytesSent = 0;
+
+  constructor(private readonly deps: RoundDeps) {}
+
+  async train(round: Round, slot: number): Promise<void> {
+    const { replica, view } = this.deps;
+    const config = this.deps.config();
+    if (replica.appliedStep !== round.step) {
+      // Behind (a missed agreed set): catch up now, sit this round out.
+      console.warn(`run client: round ${round.step} starts while this tab has applied ${replica.appliedStep} rounds; catching up instead of training`);
+      await replica.replayTo(round.step);
+      return;
+    }
+    const { start, count } = round.assignments[slot];
+    const t = await this.deps.worker.request<'train'>({ type: 'train', step: round.step, start, count, lrBits: round.lrBits });
+    this.tokens += t.tokens;
+    this.trainMs += t.ms;
+    const hash = commitment(t.update);
+    const hashHex = bytesToHex(hash);
+    this.deps.inbox.keep(hashHex, round.step, t.update);
+    const signature = signCommitment(hash, this.deps.identity.secretKey, { runId: hexToBytes(config.runId), step: round.step });
+    this.lastUpdate = { step: round.step, hash: hashHex, signature: bytesToHex(signature), bytes: t.update };
+    this.sendUpdate();
+    view.current.lossHistory = appendBounded(view.current.lossHistory, { step: round.step, loss: t.loss }, LOSS_MAX);
+    view.update({});
+  }
+
+  /** Commit and upload the latest update, unless the coordinator's round already has it. */
+  sendUpdate(): void {
+    const u = this.lastUpdate;
+    const server = this.deps.server();
+    const round = server?.round;
+    if (!u || !round || round.step !== u.step || server?.phase !== 'RoundTrain') return;
+    const slot = round.slots.indexOf(this.deps.id);
+    if (slot < 0 || round.commitments[slot] !== null) return;
+    // The commit first: the coordinator takes a payload only for a commitment it has verified.
+    this.deps.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature });
+    this.deps.socket.sendPayload({ type: 'relayPut', step: u.step, hash: u.hash }, u.bytes);
+  }
+
+  /**
+   * Offers this round's update to the round's peers once the coordinator has
+   * acknowledged the commit: bytes that left before their commitment was on
+   * record could be committed first by a copier.
+   */
+  offerToPeers(step: number | undefined): void {
+    const u = this.lastUpdate;
+    const round = this.deps.server()?.round;
+    const mesh = this.deps.mesh();
+    if (!u || !round || u.step !== step || round.step !== step || this.offeredStep >= step || !mesh) return;
+    this.offeredStep = step;
+    for (const peer of round.slots) {
+      if (peer === this.deps.id || mesh.state(peer) !== 'connected') continue;
+      this.meshBytesSent += u.bytes.length;
+      mesh.send(peer, u.bytes, u.hash).catch((e: unknown) => console.warn(`sending to ${peer.slice(0, 8)}: ${String(e)}`));
+    }
+  }
+
+  /** Queues this round's witness once its checks are drawn, once per round. */
+  maybeWitness(): void {
+    const s = this.deps.server();
+    const round = s?.round;
+    // The checks are drawn just after commits close; witness once they are known.
+    if (!s || !round || s.phase !== 'RoundWitness' || round.checks === null || this.witnessedStep >= round.step) return;
+    if (!round.slots.includes(this.deps.id)) return;
+    this.witnessedStep = round.step;
+    this.deps.enqueue(() => this.witness(round));
+  }
+
+  private async witness(round: Round): Promise<void> {
+    const { inbox, replica } = this.deps;
+    const config = this.deps.config();
+    const wanted = round.commitments.filter((h): h is string => h !== null);
+    await Promise.all(wanted.map((h) => inbox.want(h).catch(() => null)));
+    const held = heldBitmap(round.commitments, (h) => inbox.has(h));
+    if (replica.checksum === null || replica.appliedStep !== round.step) return; // not in step: witnessing would be wrong
+    const scores = await this.verifyChecks(round);
+    const checksum = hexToBytes(replica.checksum);
+    const signature = signWitness({ runId: hexToBytes(config.runId), step: round.step, held, checksum, scores }, this.deps.identity.secretKey);
+    const sent = this.deps.socket.send({ type: 'witness', step: round.step, held: bytesToHex(held), checksum: replica.checksum, scores, signature: bytesToHex(signature) });
+    if (!sent) this.witnessedStep = round.step - 1; // the socket is down: witness again once it is back
+  }
+
+  /** Scores the updates this tab was drawn to verify against its own and the round's other trusted updates. */
+  private async verifyChecks(round: Round): Promise<{ slot: number; score: number }[]> {
+    const own = this.lastUpdate;
+    const state = this.deps.server();
+    const me = this.deps.id;
+    if (!own || own.step !== round.step || !state) return []; // drawn only when it committed; a reload since loses its update
+    const held = (slot: number) => this.deps.inbox.get(round.commitments[slot] as string);
+    const checks = myChecks(round, me).flatMap((c) => {
+      const bytes = held(c.slot);
+      return bytes ? [{ slot: c.slot, update: bytes, unit: c.units[c.verifiers.indexOf(me)] }] : [];
+    });
+    if (checks.length === 0) return [];
+    const config = this.deps.config();
+    const mine = round.slots.indexOf(me);
+    const max = config.verification.references;
+    // One more than each candidate uses: the worker leaves out the candidate's own slot.
+    const order = referenceSlots(mine, trustedSlots(config, state, round).filter((slot) => held(slot)), -1, max + 1, round.slots.length);
+    const references = order.map((slot) => ({ slot, update: slot === mine ? own.bytes : (held(slot) as Uint8Array) }));
+    const r = await this.deps.worker.request<'verify'>({
+      type: 'verify',
+      step: round.step,
+      checks,
+      references,
+      maxReferences: max,
+      maxProofErrorPermille: config.verification.maxProofErrorPermille,
+    });
+    for (const p of r.proofs) console.info(`verify: step ${round.step} slot ${p.slot} unit ${p.unit}: proof error ${p.errorPermille}‰`);
+    const view = this.deps.view;
+    const v = view.current.verified;
+    view.current.verified = { checks: v.checks + r.scores.length, ms: v.ms + r.ms, recomputeMs: v.recomputeMs + r.recomputeMs, maxRoundMs: Math.max(v.maxRoundMs, r.ms) };
+    return r.scores;
+  }
+
+  async applyAgreed(msg: ServerMessageOf<'agreed'>): Promise<void> {
+    const { replica } = this.deps;
+    if (!replica.loaded || msg.step < replica.appliedStep) return;
+    if (msg.step > replica.appliedStep) await replica.replayTo(msg.step);
+    if (msg.step !== replica.appliedStep) return;
+    const updates = await Promise.all(msg.hashes.map((h) => this.deps.inbox.want(h)));
+    await replica.apply(msg.step, msg.hashes, updates, msg.lrBits);
+    this.deps.view.update({});
+  }
+
+  /**
+   * The epoch checkpoint of `step` (server/checkpoint-uploads.ts), when this
+   * tab is one of its uploaders and holds exactly those parameters. A failed
+   * upload is logged, not fatal: the other uploader, or the previous
+   * checkpoint and the stored updates, still serve joiners.
+   */
+  async uploadCheckpoint(step: number): Promise<void> {
+    const { replica } = this.deps;
+    const config = this.deps.config();
+    const server = this.deps.server();
+    if (!replica.loaded || replica.appliedStep !== step || server === null || !checkpointUploaders(config, server).includes(this.deps.id)) return;
+    try {
+      const { bytes } = await this.deps.worker.request<'export'>({ type: 'export' });
+      const signature = signCheckpoint(bytes, this.deps.identity.secretKey, { runId: hexToBytes(config.runId), step });
+      const answer = await this.deps.source.putCheckpoint(step, this.deps.id, bytes, signature);
+      console.info(`run client: offered the checkpoint of step ${step} (${bytes.length} bytes): ${answer}`);
+    } catch (err) {
+      console.warn(`run client: could not upload the checkpoint of step ${step}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
