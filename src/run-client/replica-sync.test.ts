@@ -33,12 +33,29 @@ describe('ReplicaSync', () => {
     tab.source.rounds = [0, 1, 2].map((s) => agreedRound(s));
     tab.server.step = 9; // the live round is ahead of the stored history (its agreed set is not stored yet)
     await tab.replica.catchUp(BUDGET);
-    expect(tab.source.agreedFrom).toEqual([0]);
+    // A page that brought rounds asks again; an empty answer means nothing newer is stored.
+    expect(tab.source.agreedFrom).toEqual([0, 3]);
     expect(tab.worker.applied()).toEqual([0, 1, 2]);
     expect(tab.replica.appliedStep).toBe(3);
     await tab.replica.replayTo(9);
-    expect(tab.source.agreedFrom).toEqual([0, 3]);
+    expect(tab.source.agreedFrom).toEqual([0, 3, 3]);
     expect(tab.worker.applied()).toEqual([0, 1, 2]);
+  });
+
+  it('replays page after page until it reaches the step (the coordinator sends a bounded page at a time)', async () => {
+    const tab = makeTab();
+    tab.source.rounds = [0, 1, 2, 3, 4, 5].map((s) => agreedRound(s));
+    const all = tab.source.agreedSince.bind(tab.source);
+    // Pages of two rounds.
+    tab.source.agreedSince = async (from: number) => {
+      const page = await all(from);
+      const rounds = page.rounds.slice(0, 2);
+      return { toStep: rounds.length > 0 ? rounds[rounds.length - 1].step + 1 : from, rounds };
+    };
+    tab.server.step = 6;
+    await tab.replica.catchUp(BUDGET);
+    expect(tab.worker.applied()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(tab.source.agreedFrom).toEqual([0, 2, 4]);
   });
 
   it('stops before any download when the model does not fit, with the plan\'s reason', async () => {

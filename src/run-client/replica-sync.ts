@@ -117,9 +117,11 @@ export class ReplicaSync {
   /** Applies the stored agreed rounds until this tab has seen every round before `step`. */
   async replayTo(step: number): Promise<void> {
     while (this.appliedStep < step) {
-      const { toStep, rounds } = await this.deps.source.agreedSince(this.appliedStep);
+      const from = this.appliedStep;
+      const { toStep, rounds } = await this.deps.source.agreedSince(from);
       for (const r of rounds) await this.apply(r.step, r.hashes, r.payloads, r.lrBits);
-      if (rounds.length === 0 || toStep <= this.appliedStep) break; // the server has nothing newer yet
+      // The server has nothing newer yet; a full page (at most 256 rounds) asks for the next one.
+      if (rounds.length === 0 || toStep <= from) break;
     }
     this.deps.view.update({});
   }

@@ -109,6 +109,28 @@ describe('RoundDuties', () => {
     });
   });
 
+  describe('sendUpdate on later states', () => {
+    it('commits an update whose training ended before the state that opens its round, once, and again only after a reconnect', async () => {
+      const tab = await memberAt(5);
+      const round = tab.server.round as Round;
+      // The tab still holds the previous round's state when its training ends.
+      tab.server.round = makeRound(4, round.slots);
+      await tab.duties.train(round, 0);
+      expect(tab.socket.sent).toEqual([]);
+      // The state of round 5 arrives: the commit goes out.
+      tab.server.round = round;
+      tab.duties.sendUpdate();
+      expect(tab.socket.types()).toEqual(['commit']);
+      // Other states of the round (other tabs' commits, before the coordinator's own shows this one): not sent twice.
+      tab.duties.sendUpdate();
+      tab.duties.sendUpdate();
+      expect(tab.socket.types()).toEqual(['commit']);
+      // After a reconnect the coordinator may have lost it: sent again.
+      tab.duties.sendUpdate(true);
+      expect(tab.socket.types()).toEqual(['commit', 'commit']);
+    });
+  });
+
   describe('offerToPeers', () => {
     it('offers the update to connected peers once the commit of that round is acknowledged, once', async () => {
       const tab = await memberAt(5);

@@ -51,6 +51,8 @@ export function heldBitmap(commitments: readonly (string | null)[], has: (hash: 
 export class RoundDuties {
   /** This tab's latest update, kept to send again if the socket dropped before the coordinator had it. */
   lastUpdate: { step: number; hash: string; signature: string; bytes: Uint8Array } | null = null;
+  /** The step whose update this tab last sent the coordinator. */
+  private sentStep = -1;
   private witnessedStep = -1;
   private offeredStep = -1;
   tokens = 0;
@@ -83,17 +85,26 @@ export class RoundDuties {
     view.update({});
   }
 
-  /** Commit and upload the latest update, unless the coordinator's round already has it. */
-  sendUpdate(): void {
+  /**
+   * Commit and upload the latest update, unless the coordinator's round
+   * already has it. Called after training, on every state (the state that
+   * opens the round may come after the training ends: an update waiting for
+   * it would otherwise never be committed, and the round would wait out its
+   * train time), and after a reconnect (`again`: the coordinator may have
+   * lost what was sent before). Sent once per step otherwise.
+   */
+  sendUpdate(again = false): void {
     const u = this.lastUpdate;
     const server = this.deps.server();
     const round = server?.round;
     if (!u || !round || round.step !== u.step || server?.phase !== 'RoundTrain') return;
+    if (!again && this.sentStep === u.step) return;
     const slot = round.slots.indexOf(this.deps.id);
     if (slot < 0 || round.commitments[slot] !== null) return;
     // The commit first: the coordinator takes a payload only for a commitment it has verified.
-    this.deps.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature });
+    const sent = this.deps.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature });
     this.deps.socket.sendPayload({ type: 'relayPut', step: u.step, hash: u.hash }, u.bytes);
+    if (sent) this.sentStep = u.step;
   }
 
   /**

@@ -146,6 +146,7 @@ export class RunClient {
       case 'state':
         this.server = msg.state;
         this.view.update({});
+        this.duties.sendUpdate();
         return this.duties.maybeWitness();
       case 'round':
         return this.round(msg.round);
@@ -194,7 +195,7 @@ export class RunClient {
       if (!this.replica.loaded) await this.catchUp();
       else await this.replica.replayTo(msg.state.step);
       await this.sendJoin();
-      this.duties.sendUpdate();
+      this.duties.sendUpdate(true);
       this.duties.maybeWitness();
     });
   }
