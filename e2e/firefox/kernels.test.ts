@@ -5,11 +5,10 @@
  * failure names the kernel. KERNELS=rope,demo runs only the checks whose
  * names start with those.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import type { CheckResult } from '../../src/kernels/check';
 import { kernelChecks } from '../../src/kernels/registry';
 import { launchFirefox, webGpuProblem, type FirefoxSession } from './firefox';
-import { serveProductionBuild, type ServedBuild } from './serve-build';
 
 interface Setup {
   firefox: FirefoxSession;
@@ -21,12 +20,10 @@ interface Setup {
 const only = process.env.KERNELS?.split(',').filter(Boolean);
 const names = kernelChecks.map((c) => c.name).filter((n) => !only || only.some((p) => n.startsWith(p)));
 
-let build: ServedBuild | undefined;
 let firefox: FirefoxSession | undefined;
 let setup: Promise<Setup>;
 
 async function start(): Promise<Setup> {
-  build = await serveProductionBuild();
   firefox = await launchFirefox();
   const { page } = firefox;
   const errors: string[] = [];
@@ -34,7 +31,7 @@ async function start(): Promise<Setup> {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(`uncaught: ${e instanceof Error ? e.message : String(e)}`));
-  await page.goto(build.url);
+  await page.goto(inject('buildUrl'));
   const problem = await webGpuProblem(page);
   if (problem) throw new Error(problem);
   await page.waitForFunction(() => 'tessera' in globalThis, { timeout: 60_000 });
@@ -53,7 +50,6 @@ beforeAll(() => {
 
 afterAll(async () => {
   await firefox?.close();
-  await build?.close();
 });
 
 test('Firefox runs the app with a WebGPU adapter and lists every kernel check', async () => {

@@ -11,9 +11,12 @@ export default defineConfig({
   test: {
     include: ['e2e/firefox/**/*.test.ts'],
     environment: 'node',
+    globalSetup: ['e2e/firefox/build-setup.ts'],
+    // Files one after another: each drives browsers on a CPU GPU driver.
+    fileParallelism: false,
     // One check on a CPU Vulkan driver; the whole model's checks are the slowest.
     testTimeout: 5 * 60_000,
-    // Building the app and starting Firefox.
+    // Building the app and starting the browsers.
     hookTimeout: 3 * 60_000,
   },
 });

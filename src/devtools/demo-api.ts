@@ -6,6 +6,7 @@
  */
 import { elementCount } from '../demo/blocks';
 import { decayFactorF32 } from '../demo/integer-decode';
+import type { Gpu } from '../gpu/gpu';
 import { pageGpu } from '../gpu/page-gpu';
 import { packDemoUpdates } from '../kernels/demo/demo-apply';
 import { applyOnce, compressOnce } from '../kernels/demo/demo-once';
@@ -51,8 +52,12 @@ export interface DevtoolsApplyArgs {
   weightDecay: number;
 }
 
-/** p ← p·(1−ηλ), then p ← p − η·sign(idct(mean of the updates)), decoded exactly in integers on the GPU. */
-export async function applyUpdates(args: DevtoolsApplyArgs): Promise<Float32Array> {
+/**
+ * p ← p·(1−ηλ), then p ← p − η·sign(idct(mean of the updates)), decoded
+ * exactly in integers on the GPU: the page's, or `gpu` where there is no page
+ * (the Node client's Dawn, compared bit for bit with the browsers').
+ */
+export async function applyUpdates(args: DevtoolsApplyArgs, gpu?: Gpu): Promise<Float32Array> {
   const { param, shape, updates, chunk, weightDecay } = args;
   const lr = Math.fround(args.lr);
   if (param.length !== elementCount(shape)) throw new RangeError(`demo.apply: param has ${param.length} values, shape [${shape}] needs ${elementCount(shape)}`);
@@ -68,7 +73,6 @@ export async function applyUpdates(args: DevtoolsApplyArgs): Promise<Float32Arra
   const table = demoTable([{ shape, offset: 0 }], chunk, topk);
   // Validates every update (lengths, indices, ±1 values) before touching the GPU.
   const packed = packDemoUpdates(table, updates.map((u) => [u]));
-  const gpu = await pageGpu();
   const run = { label: 'demo.devtools.apply', lr, decay: decayFactorF32(lr, weightDecay), param, packed, updates: updates.length };
-  return (await applyOnce(gpu, table, run)).param;
+  return (await applyOnce(gpu ?? (await pageGpu()), table, run)).param;
 }

@@ -83,7 +83,7 @@ export const tessera = {
   gpu: { info, profile },
   kernels: { list, check },
   model: { create: createModel, fromSafetensors },
-  demo: { compress: compressGradient, apply: applyUpdates },
+  demo: { compress: compressGradient, apply: (args: Parameters<typeof applyUpdates>[0]) => applyUpdates(args) },
   run: runApi,
 };
 
