@@ -14,7 +14,8 @@
  * equal tokens, tinyDemo), share (DeMo encode + decode as a share of a round
  * of --share-tokens per tab with --share-updates agreed updates, for each
  * preset of --share; bench/demo-share.ts says what is timed and what is
- * scaled). The share section alone, its three default presets:
+ * scaled), engines (the same matmul and DeMo round in Chromium, Firefox and
+ * Node: bench/engines.ts). The share section alone, its three default presets:
  *   npm run bench -- --sections share
  * (about 2 minutes on two SwiftShader cores after the build, most of it bpe-100m).
  */
@@ -28,6 +29,7 @@ import { fmt, formatTable, matmulTable } from '../bench/table';
 import type { DemoBenchResult, DemoBenchSpec } from '../bench/demo';
 import type { DemoShareResult, DemoShareSpec } from '../bench/demo-share';
 import { demoShareHeadline, demoShareTable } from '../bench/demo-share-table';
+import { benchEngines, type EngineResult } from '../bench/engines';
 import type { ScheduleName } from '../src/train/schedule';
 import type { TrainingResult, TrainingSpec } from '../bench/training';
 import type { BenchReport, MatmulBench } from '../bench/types';
@@ -267,7 +269,34 @@ const shareSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [matmulSection, trainingSection, demoSection, shareSection];
+/**
+ * The same matmul and DeMo round on Chromium, Firefox and Node (bench/engines.ts):
+ * --engines-size 256 (M=N=K), --engines-round tinyDemo:64x8 (preset:SEQLENxSEQUENCES, one micro-batch).
+ */
+const enginesSection: Section = {
+  name: 'engines',
+  async run(page, args, report) {
+    const n = Number(args.flags.get('engines-size') ?? 256);
+    const m = /^([\w-]+):(\d+)x(\d+)$/.exec(String(args.flags.get('engines-round') ?? 'tinyDemo:64x8'));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--engines-size: "${String(args.flags.get('engines-size'))}" is not a positive integer`);
+    if (!m) throw new Error('--engines-round: not preset:SEQLENxSEQUENCES');
+    const [seqLen, sequences] = [Number(m[2]), Number(m[3])];
+    const round = { preset: m[1], seqLen, sequences, microBatch: sequences, roundTokens: 4096, updates: 8, steps: 2, warmupSteps: 1 };
+    report.engines = await benchEngines(page, { matmul: { M: n, N: n, K: n }, reps: args.reps, round }, (line) => console.log(line));
+  },
+  print(report) {
+    const results = (report.engines ?? []) as EngineResult[];
+    console.log('\nengines (ours matmul nt, wall clock; a DeMo round of 4096 tokens with 8 agreed updates, forward + backward timed and scaled)');
+    console.log(
+      formatTable(
+        ['engine', 'adapter', 'matmul GFLOP/s', 'fwd+bwd tokens/s', 'round tokens/s', 'DeMo share', 'error'],
+        results.map((r) => [r.engine, r.adapter, fmt(r.matmulGflops), fmt(r.trainTokensPerSec), fmt(r.roundTokensPerSec), r.demoShare === null ? '' : `${(100 * r.demoShare).toFixed(2)} %`, r.error ?? '']),
+      ),
+    );
+  },
+};
+
+const SECTIONS: Section[] = [matmulSection, trainingSection, demoSection, shareSection, enginesSection];
 
 function sameAdapter(r: MatmulBench): boolean {
   const all = Object.values(r.adapters).map((a) => JSON.stringify(a));
