@@ -21,6 +21,13 @@ import type { KeyPair } from '../protocol/commitment';
 const MAX_BINARY_BYTES = 64 * 1024 * 1024;
 const RETRY_MS = [250, 500, 1000, 2000, 4000];
 
+/** The coordinator's socket URL (ws(s)://host/ws) from its HTTP origin. */
+export function socketUrl(origin: string): string {
+  const u = new URL('/ws', origin);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
+}
+
 export interface SocketEvents {
   /** Authenticated (again, after a reconnect): the server's view of the run follows in `welcome`. */
   message: (msg: ServerMessage) => void;

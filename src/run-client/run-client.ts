@@ -11,7 +11,7 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ServerMessage, ServerMessageOf } from '../net/messages';
-import { PeerMesh } from '../net/peer-mesh';
+import { PeerMesh, type PeerMeshOptions } from '../net/peer-mesh';
 import type { KeyPair } from '../protocol/commitment';
 import type { RunConfig } from '../run/run-config';
 import type { Round, RunState } from '../run/types';
@@ -36,6 +36,8 @@ export interface RunClientOptions {
   relayTimeoutMs?: number;
   /** The GPU memory this tab may use, in bytes (DEFAULT_GPU_MEMORY unless the volunteer set it). */
   gpuMemory?: number;
+  /** Makes WebRTC connections; the browser's by default, node-datachannel's in the headless client. */
+  createPeer?: PeerMeshOptions['createPeer'];
 }
 
 /** The GPU memory a tab may use unless its volunteer says otherwise: what a laptop GPU can spare. */
@@ -50,6 +52,8 @@ export class RunClient {
   private wantJoin = false;
   private gpuMemory: number;
   private meshBytesReceived = 0;
+  /** Set by leaveAtRoundBoundary: resolves once the client has left. */
+  private leaving: { done: Promise<void>; resolve: () => void } | null = null;
   private readonly view: RunViewStore;
   private readonly chain = new WorkChain((err) => this.fail(err));
   private readonly inbox: PayloadInbox;
@@ -112,6 +116,8 @@ export class RunClient {
   }
 
   leave(): void {
+    this.leaving?.resolve();
+    this.leaving = null;
     if (!this.wantJoin) return;
     this.wantJoin = false;
     this.socket.send({ type: 'leave' });
@@ -119,6 +125,28 @@ export class RunClient {
     this.mesh?.destroy();
     this.mesh = null;
     this.view.update({ status: 'left', peers: [] });
+  }
+
+  /**
+   * Leaves once the round in flight is agreed and applied, so the run keeps
+   * this client's update and the replica stands at a round's end (what a
+   * resume record holds). Trains no round after it. At once when this client
+   * holds no slot of a round in flight.
+   */
+  leaveAtRoundBoundary(): Promise<void> {
+    if (!this.wantJoin) return Promise.resolve();
+    const s = this.server;
+    const inRound = s?.round?.slots.includes(this.id) && s.clients[this.id]?.status === 'member' && (s.phase === 'RoundTrain' || s.phase === 'RoundWitness');
+    if (!inRound) {
+      this.leave();
+      return Promise.resolve();
+    }
+    if (!this.leaving) {
+      let resolve = () => {};
+      const done = new Promise<void>((r) => (resolve = r));
+      this.leaving = { done, resolve };
+    }
+    return this.leaving.done;
   }
 
   setDuty(duty: number): void {
@@ -157,7 +185,9 @@ export class RunClient {
         if (msg.to === 'Cooldown') this.chain.enqueue(() => this.duties.uploadCheckpoint(msg.step));
         return this.duties.maybeWitness();
       case 'agreed':
-        return this.chain.enqueue(() => this.duties.applyAgreed(msg));
+        this.chain.enqueue(() => this.duties.applyAgreed(msg));
+        if (this.leaving) this.chain.enqueue(async () => this.leave());
+        return;
       case 'resync':
         console.warn(`run client: checksum ${this.replica.checksum} disagrees with the majority ${msg.checksum} at step ${msg.step}; resyncing`);
         this.replica.forget();
@@ -201,7 +231,11 @@ export class RunClient {
   }
 
   private createMesh(): PeerMesh {
-    const mesh = new PeerMesh({ localId: this.id, sendSignal: (to, data) => this.socket.send({ type: 'signal', to, data: data as never }) });
+    const mesh = new PeerMesh({
+      localId: this.id,
+      sendSignal: (to, data) => this.socket.send({ type: 'signal', to, data: data as never }),
+      createPeer: this.opts.createPeer,
+    });
     mesh.on('payload', (_from, hash, bytes) => {
       this.meshBytesReceived += bytes.length;
       this.gotPayload(hash, bytes, 'peer');
@@ -235,7 +269,7 @@ export class RunClient {
     const slot = round.slots.indexOf(this.id);
     for (const peer of round.slots) if (peer !== this.id && this.mesh && this.mesh.state(peer) !== 'connected') this.mesh.connect(peer);
     this.view.update({ status: slot >= 0 ? 'training' : this.view.current.status });
-    if (slot < 0) return;
+    if (slot < 0 || this.leaving) return;
     this.chain.enqueue(() => this.duties.train(round, slot));
   }
 

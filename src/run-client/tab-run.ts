@@ -7,6 +7,7 @@
  */
 import { loadIdentity } from './identity';
 import { httpCatchUp } from './catch-up';
+import { socketUrl } from './coordinator-socket';
 import { DEFAULT_GPU_MEMORY, RunClient, type RunView } from './run-client';
 import { RunWorkerLink } from './worker-link';
 
@@ -29,12 +30,6 @@ export async function setGpuMemory(bytes: number): Promise<void> {
 export function coordinatorOrigin(href = location.href): string {
   const named = new URL(href).searchParams.get('coordinator');
   return named ? new URL(named).origin : new URL(href).origin;
-}
-
-function socketUrl(origin: string): string {
-  const u = new URL('/ws', origin);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  return u.href;
 }
 
 export function tabRun(): Promise<RunClient> {

@@ -15,12 +15,20 @@ interface Pending {
 /** Distributive Omit, so each request keeps its own fields. */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
+/** What the link uses of a Worker: a tab's Web Worker, or the headless client's in-process one. */
+export interface WorkerPort {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  onmessage: ((ev: MessageEvent) => void) | null;
+  onerror: ((ev: ErrorEvent) => void) | null;
+  terminate(): void;
+}
+
 export class RunWorkerLink {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: WorkerPort,
     private readonly onFatal: (message: string) => void = () => {},
   ) {
     worker.onmessage = (ev) => this.receive(ev.data);
@@ -41,7 +49,7 @@ export class RunWorkerLink {
   }
 
   setDuty(duty: number): void {
-    this.worker.postMessage({ type: 'duty', duty });
+    this.worker.postMessage({ type: 'duty', duty }, []);
   }
 
   terminate(): void {

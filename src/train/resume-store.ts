@@ -33,6 +33,16 @@ export interface ResumeRecord {
   momentum: Float32Array;
 }
 
+/** Where a client keeps its one resume record: IndexedDB in a tab (ResumeStore), a file for the headless client. */
+export interface RecordStore {
+  /** The stored record of this run and model, or null: nothing stored, or another run's or model's, or malformed (logged). */
+  load(runId: string, modelKey: string, floats: number): Promise<ResumeRecord | null>;
+  /** Replaces the stored record, atomically: a restart sees the old one or this one, never a mix. */
+  put(record: ResumeRecord): Promise<void>;
+  /** Forgets the stored record: a checkpoint load or a resync starts a new line of state. */
+  clear(): Promise<void>;
+}
+
 const HEX16 = /^[0-9a-f]{16}$/;
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -68,7 +78,7 @@ type Meta = Omit<ResumeRecord, 'params' | 'momentum'> & { floats: number; chunks
 const BUFFERS = ['params', 'momentum'] as const;
 const chunkKey = (buffer: (typeof BUFFERS)[number], i: number) => `${buffer}:${i}`;
 
-export class ResumeStore {
+export class ResumeStore implements RecordStore {
   private constructor(
     private readonly db: IDBPDatabase,
     private readonly chunkFloats: number,
