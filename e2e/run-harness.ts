@@ -127,7 +127,7 @@ export async function openTab(url: string, name: string, prepare?: (context: Bro
  * in error for 20 polls in a row fails the wait (a transient error, such as
  * a payload lost while the coordinator restarts, clears at the next round).
  */
-export async function waitForStep(tabs: Pick<Tab, 'state'>[], step: number, timeoutMs: number): Promise<RunView[]> {
+export async function waitForStep<V extends Pick<RunView, 'status' | 'error' | 'appliedStep'>>(tabs: { state(): Promise<V> }[], step: number, timeoutMs: number): Promise<V[]> {
   const deadline = Date.now() + timeoutMs;
   const errorPolls = tabs.map(() => 0);
   for (;;) {

@@ -22,6 +22,9 @@ import { createAdapterGpu, listAdapters } from './node-adapter';
 import { createNodePeer } from './node-peer';
 import { writeJsonLines } from './progress';
 
+/** Signals this close together are one request to leave, not a second one to exit now. */
+const SAME_SIGNAL_MS = 1000;
+
 async function run(args: ClientArgs & { coordinator: string }): Promise<void> {
   const { key, created } = await loadOrCreateKey(args.keyFile);
   const clientId = Buffer.from(key.publicKey).toString('hex');
@@ -50,17 +53,21 @@ async function run(args: ClientArgs & { coordinator: string }): Promise<void> {
   });
 
   let leaving = false;
+  let firstSignalAt = 0;
   const json = args.json || !process.stdout.isTTY;
   const stopReporting = json
     ? writeJsonLines(client, (line) => process.stdout.write(`${line}\n`))
     : showDisplay(client, () => ({ coordinator: args.coordinator, adapter, leaving }));
 
   const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C under `npm run` reaches this process twice (from the terminal, and forwarded by npm): one press, one signal.
+    if (leaving && Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
     if (leaving) {
       console.error(`tessera client: ${signal} again; exiting without waiting for the round`);
       process.exit(130);
     }
     leaving = true;
+    firstSignalAt = Date.now();
     console.error(`tessera client: ${signal}; leaving the run once the round in flight is applied (send it again to exit now)`);
     void client.leaveAtRoundBoundary().then(() => {
       stopReporting();

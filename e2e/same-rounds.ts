@@ -1,0 +1,28 @@
+/**
+ * The check every mixed run makes: for each step, every client applied the
+ * same agreed set and reached the same checksum (tabs report it through
+ * `tessera.run.state()`, headless clients through their JSON lines).
+ */
+import { expect } from '@playwright/test';
+import type { RunView } from '../src/run-client/run-client';
+
+type Applied = Pick<RunView, 'applied' | 'appliedStep'>;
+
+/** For every step in [from, to) every view applied the same agreed hashes and checksum. */
+export function expectSameRounds(views: Applied[], from: number, to: number): void {
+  expect(to - from).toBeGreaterThan(0);
+  for (let step = from; step < to; step++) {
+    const rounds = views.map((v) => v.applied.find((a) => a.step === step));
+    rounds.forEach((r, i) => expect(r, `client ${i} applied step ${step}`).toBeDefined());
+    for (const r of rounds) {
+      expect(r!.checksum, `step ${step} checksum`).toBe(rounds[0]!.checksum);
+      expect(r!.hashes, `step ${step} agreed set`).toEqual(rounds[0]!.hashes);
+    }
+  }
+}
+
+/** The steps every view still lists (views keep a bounded history). */
+export function sharedSteps(views: Applied[]): [number, number] {
+  const from = Math.max(...views.map((v) => Math.min(...v.applied.map((a) => a.step))));
+  return [from, Math.min(...views.map((v) => v.appliedStep))];
+}
