@@ -1,38 +1,23 @@
 /**
- * Engines in one run: two Chromium tabs (Dawn on SwiftShader) and a Firefox
- * tab (wgpu/naga on lavapipe, driven by puppeteer-core) train together
- * against the real coordinator, and every round every one of them holds the
- * same agreed set and the same checksum.
+ * Engines in one run: two Chromium tabs (Dawn on SwiftShader), a Firefox tab
+ * (wgpu/naga on lavapipe, driven by puppeteer-core) and the headless client
+ * (Dawn in Node, WebRTC through node-datachannel) train together against the
+ * real coordinator, and every round every one of them holds the same agreed
+ * set and the same checksum.
  */
 import { expect, test } from '@playwright/test';
-import type { RunView } from '../src/run-client/run-client';
+import { join } from 'node:path';
 import { openFirefoxTab, type FirefoxTab } from './firefox/firefox-tab';
+import { startNodeClient, type NodeClient } from './node-client-process';
+import { expectSameRounds, sharedSteps, type ClientView } from './same-rounds';
 import { buildApp, freshDir, openTab, startCoordinator, status, testConfig, waitForStatus, waitForStep, type CoordinatorProcess, type Tab } from './run-harness';
-
-/** For every step in [from, to) every view applied the same agreed hashes and checksum. */
-function expectSameRounds(views: RunView[], from: number, to: number): void {
-  expect(to - from).toBeGreaterThan(0);
-  for (let step = from; step < to; step++) {
-    const rounds = views.map((v) => v.applied.find((a) => a.step === step));
-    rounds.forEach((r, i) => expect(r, `client ${i} applied step ${step}`).toBeDefined());
-    for (const r of rounds) {
-      expect(r!.checksum, `step ${step} checksum`).toBe(rounds[0]!.checksum);
-      expect(r!.hashes, `step ${step} agreed set`).toEqual(rounds[0]!.hashes);
-    }
-  }
-}
-
-/** The steps every view still lists (views keep a bounded history). */
-function sharedSteps(views: RunView[]): [number, number] {
-  const from = Math.max(...views.map((v) => Math.min(...v.applied.map((a) => a.step))));
-  return [from, Math.min(...views.map((v) => v.appliedStep))];
-}
 
 test.describe.configure({ mode: 'serial' });
 
 let coordinator: CoordinatorProcess | null = null;
 const chromiumTabs: Tab[] = [];
 let firefox: FirefoxTab | null = null;
+let headless: NodeClient | null = null;
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
@@ -43,36 +28,61 @@ test.afterEach(async () => {
   await Promise.all(chromiumTabs.splice(0).map((t) => t.close().catch(() => {})));
   await firefox?.close().catch(() => {});
   firefox = null;
+  await headless?.kill();
+  headless = null;
   await coordinator?.stop().catch(() => {});
   coordinator = null;
 });
 
-test('two Chromium tabs and a Firefox tab train one run bit-identically for 10 rounds; the Firefox tab closed mid-round is dropped like any other', async () => {
+test('two Chromium tabs, a Firefox tab and a headless client train one run bit-identically; the headless client killed and restarted rejoins as itself; a Firefox tab closed mid-round is dropped', async () => {
   test.setTimeout(900_000);
   const dir = freshDir('engines');
-  coordinator = await startCoordinator(dir, testConfig({ initMinClients: 3, globalBatch: { start: 8, end: 8, warmupTokens: 0 } }));
+  coordinator = await startCoordinator(dir, testConfig({ initMinClients: 4, globalBatch: { start: 8, end: 8, warmupTokens: 0 } }));
   const url = coordinator.url;
-  const [a, b, ff] = await Promise.all([openTab(url, 'chromium-a'), openTab(url, 'chromium-b'), openFirefoxTab(url, 'firefox')]);
+  const nodeDir = join(dir, 'node-client');
+  const [a, b, ff, node] = await Promise.all([
+    openTab(url, 'chromium-a'),
+    openTab(url, 'chromium-b'),
+    openFirefoxTab(url, 'firefox'),
+    startNodeClient({ coordinator: url, stateDir: nodeDir, name: 'node' }),
+  ]);
   chromiumTabs.push(a, b);
   firefox = ff;
+  headless = node;
 
-  // Ten rounds, one checksum.
-  let views = await waitForStep([a, b, ff], 10, 600_000);
+  // Ten rounds, one checksum, on three engines.
+  const views = await waitForStep<ClientView>([a, b, ff, node], 10, 600_000);
   expectSameRounds(views, ...sharedSteps(views));
-  const ids = views.map((v) => v.clientId);
-  expect(new Set(ids).size).toBe(3);
-  const s = await status(url);
+  const ids = views.map((v) => v.clientId!);
+  expect(new Set(ids).size).toBe(4);
+  let s = await status(url);
   for (const id of ids) expect(s.clients.find((c) => c.id === id)?.points, `points of ${id}`).toBeGreaterThan(0);
+
+  // The headless client's WebRTC (node-datachannel) talks to Chromium's and Firefox's.
+  await node.waitFor((v) => v.peers.connected === 3, 60_000);
+
+  // The headless client killed (a crash) and restarted on its state folder: the same client, its points growing.
+  const nodeId = ids[3];
+  const pointsBefore = s.clients.find((c) => c.id === nodeId)!.points;
+  await node.kill();
+  headless = await startNodeClient({ coordinator: url, stateDir: nodeDir, name: 'node-restarted' });
+  const back = await headless.waitFor((v) => v.status === 'training' && v.appliedStep >= views[0].appliedStep + 2, 300_000);
+  expect(back.clientId).toBe(nodeId);
+  await waitForStatus(url, (st) => st.clients.find((c) => c.id === nodeId)!.points > pointsBefore, 120_000);
+  const after = await waitForStep<ClientView>([a, b, ff, headless], back.appliedStep + 2, 300_000);
+  expectSameRounds(after, back.appliedStep, after[3].appliedStep);
 
   // A Firefox tab closed while a round trains: the others go on without it.
   const mid = await waitForStatus(url, (st) => st.state === 'RoundTrain', 60_000);
-  const firefoxId = views[2].clientId!;
+  const firefoxId = ids[2];
   await ff.close();
   firefox = null;
-  views = await waitForStep([a, b], mid.step + 4, 300_000);
-  expectSameRounds(views, ...sharedSteps(views));
-  const later = views[0].applied.filter((r) => r.step >= mid.step + 2);
+  const survivors = await waitForStep<ClientView>([a, b, headless], mid.step + 4, 300_000);
+  expectSameRounds(survivors, mid.step + 1, Math.min(...survivors.map((v) => v.appliedStep)));
+  const later = survivors[0].applied.filter((r) => r.step >= mid.step + 2);
   expect(later.length).toBeGreaterThan(0);
-  for (const r of later) expect(r.hashes.length).toBe(2);
-  expect((await status(url)).clients.find((c) => c.id === firefoxId)!.state).toBe('gone');
+  for (const r of later) expect(r.hashes.length).toBe(3);
+  s = await status(url);
+  expect(s.clients.find((c) => c.id === firefoxId)!.state).toBe('gone');
+  expect(s.clients.find((c) => c.id === nodeId)!.state).toBe('member');
 });

@@ -8,6 +8,9 @@ import type { RunView } from '../src/run-client/run-client';
 
 type Applied = Pick<RunView, 'applied' | 'appliedStep'>;
 
+/** What a tab and a headless client both report, for the waits and checks of a mixed run. */
+export type ClientView = Pick<RunView, 'status' | 'error' | 'appliedStep' | 'applied' | 'clientId'>;
+
 /** For every step in [from, to) every view applied the same agreed hashes and checksum. */
 export function expectSameRounds(views: Applied[], from: number, to: number): void {
   expect(to - from).toBeGreaterThan(0);
