@@ -7,6 +7,7 @@
  * record or the new one, never a mix. A record that fails its checks is
  * ignored (logged), never half-loaded.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recordProblem, type RecordStore, type ResumeRecord } from '../train/resume-store';
@@ -58,17 +59,23 @@ export class FileResumeStore implements RecordStore {
     const header = Buffer.alloc(padded(4 + meta.length));
     header.writeUInt32LE(meta.length, 0);
     meta.copy(header, 4);
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w', 0o600);
+    // A name of its own per write: two writes at once each rename a whole file, the later one wins.
+    const tmp = `${this.path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
-      await writeAll(fh, header);
-      await writeAll(fh, new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
-      await writeAll(fh, new Uint8Array(momentum.buffer, momentum.byteOffset, momentum.byteLength));
-      await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        await writeAll(fh, header);
+        await writeAll(fh, new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
+        await writeAll(fh, new Uint8Array(momentum.buffer, momentum.byteOffset, momentum.byteLength));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
     }
-    await rename(tmp, this.path);
   }
 
   async clear(): Promise<void> {
