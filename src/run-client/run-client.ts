@@ -189,6 +189,7 @@ export class RunClient {
         if (this.leaving) this.chain.enqueue(async () => this.leave());
         return;
       case 'resync':
+        if (!this.wantJoin) return;
         console.warn(`run client: checksum ${this.replica.checksum} disagrees with the majority ${msg.checksum} at step ${msg.step}; resyncing`);
         this.replica.forget();
         return this.chain.enqueue(() => this.catchUp());
@@ -205,7 +206,11 @@ export class RunClient {
           // Final: the coordinator refuses this key from now on.
           this.wantJoin = false;
           this.socket.close();
-          this.view.update({ status: 'error', error: `ejected from the run: ${msg.message}` });
+          this.mesh?.destroy();
+          this.mesh = null;
+          this.leaving?.resolve();
+          this.leaving = null;
+          this.view.update({ status: 'error', error: `ejected from the run: ${msg.message}`, peers: [] });
         }
         return;
       case 'ack':
@@ -222,6 +227,7 @@ export class RunClient {
     if (!this.mesh) this.mesh = this.createMesh();
     this.view.update({ clientId: msg.clientId });
     this.chain.enqueue(async () => {
+      if (!this.wantJoin) return;
       if (!this.replica.loaded) await this.catchUp();
       else await this.replica.replayTo(msg.state.step);
       await this.sendJoin();
@@ -245,18 +251,25 @@ export class RunClient {
     return mesh;
   }
 
+  /** Catches the replica up, unless the client has left meanwhile (a resync or welcome queued before the leave). */
   private async catchUp(): Promise<void> {
+    if (!this.wantJoin) return;
     try {
       await this.replica.catchUp(this.gpuMemory);
     } catch (err) {
       if (err instanceof ModelDoesNotFit) this.wantJoin = false;
       throw err;
     }
+    if (!this.wantJoin && this.view.current.status === 'catching-up') this.view.update({ status: 'left' });
   }
 
   private async sendJoin(): Promise<void> {
+    // Left while catching up: the status says so, and nothing is sent.
+    if (!this.wantJoin) return;
+    // Back after a reconnect while a leave was pending: the round it waited for is lost, so leave now.
+    if (this.leaving) return this.leave();
     const me = this.server?.clients[this.id];
-    if (!this.wantJoin || me?.status === 'member' || me?.status === 'joining') {
+    if (me?.status === 'member' || me?.status === 'joining') {
       this.view.update({ status: me?.status === 'member' ? 'training' : 'joining' });
       return;
     }
