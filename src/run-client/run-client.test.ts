@@ -317,21 +317,17 @@ describe('RunClient.leaveAtRoundBoundary', () => {
     expect(ws.closes).toEqual([]);
     expect(t.client.state().status).toBe('training');
 
-    // The next round lists it: it trains no round after this one (train() is not even entered: no replay either).
-    ws.deliver({ type: 'round', epoch: 0, round: makeRound(1, [t.id]) });
-    await settle();
-    expect(t.worker.calls.length).toBe(callsBefore);
-    expect(t.source.agreedFrom).toEqual([]);
-    expect(left.resolved).toBe(false);
-    expect(ws.types()).not.toContain('leave');
-
-    // The agreed set of the round in flight (empty: nothing to fetch). Hold the apply to see the leave wait for it.
+    // The agreed set of the round in flight (empty: nothing to fetch), then the next round, which lists it.
+    // Hold the apply to see the leave wait for it.
     let finishApply = () => {};
     const applyInner = t.worker.handlers.apply;
     t.worker.handlers.apply = (m) => new Promise((resolve) => (finishApply = () => resolve(applyInner(m))));
     ws.deliver(t.agreed(0));
+    ws.deliver({ type: 'round', epoch: 0, round: makeRound(1, [t.id]) });
     await until(() => t.worker.applied().length === 1, 'the apply of round 0');
     await settle();
+    expect(t.worker.calls.length).toBe(callsBefore + 1);
+    expect(t.source.agreedFrom).toEqual([]);
     expect(left.resolved).toBe(false);
     expect(ws.types()).not.toContain('leave');
 
@@ -392,6 +388,21 @@ describe('RunClient.leaveAtRoundBoundary', () => {
     await settle();
     expect(ws.types().filter((x) => x === 'leave')).toHaveLength(1);
     expect(t.client.state().status).toBe('left');
+  });
+
+  it('leaves at once when a round it was not in flight for begins (the run must not wait for its commit)', async () => {
+    const t = setup();
+    await t.joinWith(t.state({ phase: 'RoundWitness', member: true, slots: [t.id] }));
+    const ws = t.socket();
+    await settle();
+    const left = track(t.client.leaveAtRoundBoundary());
+    await settle();
+    expect(left.resolved).toBe(false);
+    // A new round that lists it, before any agreed set this client waited for: it leaves rather than sit in the slot.
+    ws.deliver({ type: 'round', epoch: 0, round: makeRound(1, [t.id]) });
+    await until(() => left.resolved, 'the leave');
+    expect(t.worker.types().filter((x) => x === 'train')).toEqual([]);
+    expect(ws.types().filter((x) => x === 'leave')).toHaveLength(1);
   });
 
   it('gives a second call while pending a promise that resolves with the first', async () => {

@@ -282,7 +282,9 @@ export class RunClient {
     const slot = round.slots.indexOf(this.id);
     for (const peer of round.slots) if (peer !== this.id && this.mesh && this.mesh.state(peer) !== 'connected') this.mesh.connect(peer);
     this.view.update({ status: slot >= 0 ? 'training' : this.view.current.status });
-    if (slot < 0 || this.leaving) return;
+    if (slot < 0) return;
+    // Leaving: a round that began after the boundary is not trained, and the run must not wait for it.
+    if (this.leaving) return this.chain.enqueue(async () => this.leave());
     this.chain.enqueue(() => this.duties.train(round, slot));
   }
 
