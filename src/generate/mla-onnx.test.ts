@@ -1,11 +1,19 @@
 import * as ort from 'onnxruntime-web';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Gpu } from '../gpu/gpu';
+import { tryNodeGpu } from '../gpu/test-node-gpu';
+import { GpuModel } from '../model/gpu-model';
 import { compareArrays } from '../kernels/testing/compare';
 import { parseModelConfig, PRESETS, type ModelConfig } from '../model/config';
 import { initParams } from '../model/init';
 import { referenceForward, toFloat64Params } from '../model/reference-model';
+import { generate } from './generate';
 import { buildMlaOnnx } from './mla-onnx';
 import { MlaSession } from './mla-session';
+import { argmax, GREEDY } from './sampling';
+
+const gpu = await tryNodeGpu();
+afterAll(() => gpu?.device.destroy());
 
 ort.env.wasm.numThreads = 1;
 
@@ -65,5 +73,64 @@ describe.each(CONFIGS)('the ONNX model (%s), on onnxruntime-web wasm', (_name, c
     for (let i = 3; i < 7; i++) stepwise.set(await session.decode(ids[i]), i * V);
     expect(session.length).toBe(7);
     expectClose(stepwise, whole, 'prefill 3 + decode 4');
+  });
+});
+
+/** Greedy decoding by running a whole-sequence forward on the growing text, as our trainer computes logits. */
+async function greedyByForward(forward: (ids: number[]) => Promise<ArrayLike<number>>, prompt: number[], n: number, V: number): Promise<number[]> {
+  const ids = [...prompt];
+  for (let i = 0; i < n; i++) {
+    const logits = await forward(ids);
+    const last = Array.prototype.slice.call(logits, (ids.length - 1) * V, ids.length * V) as number[];
+    ids.push(argmax(last));
+  }
+  return ids.slice(prompt.length);
+}
+
+async function greedyByOnnx(config: ModelConfig, model: Uint8Array, prompt: number[], n: number): Promise<number[]> {
+  const session = await MlaSession.create(ort, model, config, 'wasm');
+  const out: number[] = [];
+  for await (const t of generate(session, prompt, { sampling: GREEDY, maxTokens: n, eotToken: null, seed: 0 })) out.push(t.token);
+  return out;
+}
+
+describe.each(CONFIGS.filter(([name]) => name.startsWith('awkward')))('greedy generation (%s)', (_name, config) => {
+  const params = initParams(config, 5);
+  const model = buildMlaOnnx(config, params);
+  const prompt = tokens(4, config.vocab_size, 9);
+
+  it('gives 32 tokens, the same as greedy decoding with the float64 reference forward', async () => {
+    const p64 = toFloat64Params(params);
+    const ref = await greedyByForward(async (ids) => referenceForward(p64, config, Int32Array.from(ids), 1, ids.length).logits, prompt, 32, config.vocab_size);
+    const got = await greedyByOnnx(config, model, prompt, 32);
+    expect(got).toHaveLength(32);
+    expect(got).toEqual(ref);
+    // Not a degenerate text: the model says more than one thing.
+    expect(new Set(got).size).toBeGreaterThan(1);
+  });
+
+  it.skipIf(gpu === null)('gives the same 32 tokens as greedy decoding with our WGSL forward', async () => {
+    const m = GpuModel.fromParams(gpu as Gpu, config, params);
+    try {
+      const ours = await greedyByForward((ids) => m.logits({ inputIds: Int32Array.from(ids), batch: 1, seqLen: ids.length }), prompt, 32, config.vocab_size);
+      expect(await greedyByOnnx(config, model, prompt, 32)).toEqual(ours);
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
+describe.skipIf(gpu === null).each(CONFIGS)('the ONNX model (%s) against our WGSL forward', (_name, config) => {
+  it('gives the GPU model’s logits for a prompt', async () => {
+    const params = initParams(config, 13);
+    const session = await MlaSession.create(ort, buildMlaOnnx(config, params), config, 'wasm');
+    const ids = tokens(9, config.vocab_size, 4);
+    const m = GpuModel.fromParams(gpu as Gpu, config, params);
+    try {
+      const ours = await m.logits({ inputIds: Int32Array.from(ids), batch: 1, seqLen: ids.length });
+      expectClose(await session.prefill(ids), ours, 'ONNX vs WGSL');
+    } finally {
+      m.dispose();
+    }
   });
 });
