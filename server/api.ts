@@ -7,6 +7,7 @@
  *   GET /api/checkpoint/latest         safetensors bytes; X-Tessera-Epoch, -Step, -Checksum headers. With
  *                                      Accept: application/gzip: gzip of them, resumable (Range, ETag, If-Range),
  *                                      plus X-Tessera-Size (checkpoint-download.ts)
+ *   GET /api/checkpoint/latest/hf      the latest checkpoint as a Hugging Face model folder, tar (hf-export.ts)
  *   GET /api/updates?fromStep=N[&limit=M]  the catch-up bundle (update-bundle.ts), at most M rounds (default and max 256)
  *   PUT /api/checkpoint/S?client=ID    a member's epoch checkpoint of step S (checkpoint-uploads.ts): safetensors,
  *                                      gzip with Content-Encoding: gzip, X-Tessera-Signature = hex signCheckpoint
@@ -17,6 +18,7 @@ import { gunzip } from 'node:zlib';
 import { z } from 'zod';
 import { CheckpointDownloads, sendCompressedCheckpoint, wantsGzip } from './checkpoint-download';
 import type { Coordinator } from './coordinator';
+import { sendHfExport } from './hf-export';
 import type { Store } from './store';
 import { encodeUpdateBundle } from '../src/net/update-bundle';
 import { hexToBytes } from '@noble/hashes/utils.js';
@@ -105,6 +107,9 @@ export function handleApi(ctx: ApiContext, req: IncomingMessage, path: string, q
     case '/api/checkpoint/latest':
       parseQuery(query, noQuery);
       return latestCheckpoint(ctx, req, res, head);
+    case '/api/checkpoint/latest/hf':
+      parseQuery(query, noQuery);
+      return sendHfExport(ctx, res, head);
     case '/api/updates': {
       const q = parseQuery(query, updatesQuery);
       return sendBytes(res, updates(ctx, q.fromStep, q.limit ?? MAX_BUNDLE_ROUNDS), {}, head);
