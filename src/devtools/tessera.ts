@@ -79,12 +79,19 @@ async function fromSafetensors(bytes: Uint8Array | ArrayBuffer, config?: string 
   return handle(GpuModel.fromSafetensors(await pageGpu(), u8, config === undefined ? undefined : resolveConfig(config)));
 }
 
+/** The generation model's checks (src/generate/onnx-checks.ts) on this page's WebGPU, with our WGSL forward beside. */
+async function generationChecks(): Promise<import('../generate/onnx-checks').OnnxCheck[]> {
+  const [{ ort }, { onnxChecks }] = await Promise.all([import('../generate/ort-browser'), import('../generate/onnx-checks')]);
+  return onnxChecks(ort, 'webgpu', await pageGpu());
+}
+
 export const tessera = {
   gpu: { info, profile },
   kernels: { list, check },
   model: { create: createModel, fromSafetensors },
   demo: { compress: compressGradient, apply: (args: Parameters<typeof applyUpdates>[0]) => applyUpdates(args) },
   run: runApi,
+  generate: { checks: generationChecks },
 };
 
 export type TesseraApi = typeof tessera;

@@ -149,6 +149,16 @@ export class RunClient {
     return this.leaving.done;
   }
 
+  /** This tab's parameters as a safetensors checkpoint, read between the GPU work of rounds (Try the model uses it). */
+  exportParams(): Promise<Uint8Array> {
+    return new Promise((resolve, reject) =>
+      this.chain.enqueue(async () => {
+        if (!this.replica.loaded) return reject(new Error('this tab holds no parameters yet: contribute first'));
+        await this.opts.worker.request<'export'>({ type: 'export' }).then(({ bytes }) => resolve(bytes), reject);
+      }),
+    );
+  }
+
   setDuty(duty: number): void {
     this.opts.worker.setDuty(duty);
   }

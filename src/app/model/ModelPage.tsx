@@ -1,11 +1,13 @@
 /**
  * Model: the MLA presets and their parameter tensors under the Hugging Face
- * DeepseekV3 names our checkpoints use (DESIGN.md §2). Pure computation from
- * the config, so it works without WebGPU.
+ * DeepseekV3 names our checkpoints use (DESIGN.md §2), computed from the
+ * config, and Try the model (TryModel.tsx), which falls back to wasm, so the
+ * page works without WebGPU.
  */
 import { useMemo, useState } from 'react';
 import { PRESETS, PRESET_NAMES, hfConfigJson, numel, parameterCount, parameterSpecs, type ModelConfig, type PresetName } from '../../model/config';
 import { formatCount, formatInt } from '../format';
+import { TryModel } from './TryModel';
 
 /** Config fields in DESIGN.md §2's order, with its short letters. */
 const FIELDS: { key: keyof ModelConfig; letter?: string }[] = [
@@ -35,6 +37,7 @@ export function ModelPage() {
         A Multi-head Latent Attention transformer with dense SwiGLU MLPs. Config fields and tensor names follow Hugging
         Face's <code>DeepseekV3Config</code>, so exported checkpoints load as <code>DeepseekV3ForCausalLM</code>.
       </p>
+      <TryModel />
       <PresetTable selected={selected} onSelect={setSelected} />
       <ParameterTable preset={selected} />
     </section>
