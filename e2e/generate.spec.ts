@@ -4,6 +4,7 @@
  * and streams a continuation; the same tab's live parameters load too, on
  * wasm while the tab trains.
  */
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { buildApp, freshDir, openTab, startCoordinator, testConfig, waitForStep, type CoordinatorProcess, type Tab } from './run-harness';
 
@@ -61,6 +62,12 @@ test('a tab trains in the run, then Try the model streams text from the latest c
   await expect(panel.getByTestId('try-rate')).toContainText(/\d+ tokens · prefill/);
   expect(((await output.textContent()) ?? '').length).toBeGreaterThan(prompt.length);
   await expect(panel.getByTestId('try-error')).toHaveCount(0);
+  // Download for Hugging Face: a tar of one folder with the model, its config and the tokenizer.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('hf-download').click()]);
+  expect(download.suggestedFilename()).toMatch(/^tessera-step-\d+\.tar$/);
+  const tar = readFileSync((await download.path())!).toString('latin1');
+  for (const file of ['model.safetensors', 'config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) expect(tar).toContain(`/${file}`);
+
   // The tab trained on meanwhile.
   const before = (await tab.state()).appliedStep;
   await waitForStep([tab], before + 1, 120_000);

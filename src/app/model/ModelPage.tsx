@@ -7,6 +7,7 @@
 import { useMemo, useState } from 'react';
 import { PRESETS, PRESET_NAMES, hfConfigJson, numel, parameterCount, parameterSpecs, type ModelConfig, type PresetName } from '../../model/config';
 import { formatCount, formatInt } from '../format';
+import { HfDownload } from './HfDownload';
 import { TryModel } from './TryModel';
 
 /** Config fields in DESIGN.md §2's order, with its short letters. */
@@ -38,6 +39,7 @@ export function ModelPage() {
         Face's <code>DeepseekV3Config</code>, so exported checkpoints load as <code>DeepseekV3ForCausalLM</code>.
       </p>
       <TryModel />
+      <HfDownload />
       <PresetTable selected={selected} onSelect={setSelected} />
       <ParameterTable preset={selected} />
     </section>
