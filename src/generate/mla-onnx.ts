@@ -1,5 +1,5 @@
 /**
- * The model as an ONNX graph for generation (docs/generation.md), built from
+ * The model as an ONNX graph for generation (docs/design.md §15), built from
  * a checkpoint's parameters: MLA in its absorbed inference form. Per layer
  * the cache holds only what MLA needs, the normalized latent c_kv [T, rkv]
  * and the rotated, head-shared k_pe [T, dr], never per-head keys and values:
