@@ -4,6 +4,7 @@
  */
 import { benchDemo, type DemoBenchResult, type DemoBenchSpec } from './demo';
 import { benchDemoShare, type DemoShareResult, type DemoShareSpec } from './demo-share';
+import { benchGeneration, type GenerationResult, type GenerationSpec } from './generation';
 import { Gpu } from '../src/gpu/gpu';
 import { drawLossChart } from './loss-chart';
 import { benchMatmul } from './matmul';
@@ -23,6 +24,8 @@ export interface TesseraBench {
   demo(spec?: Partial<DemoBenchSpec>): Promise<DemoBenchResult>;
   /** DeMo encode + decode as a share of a round of spec.roundTokens, on a fresh device (bench/demo-share.ts). */
   demoShare(spec: DemoShareSpec): Promise<DemoShareResult>;
+  /** Generation tokens/s (prefill and decode) with onnxruntime-web per backend (bench/generation.ts). */
+  generation(spec: GenerationSpec): Promise<GenerationResult>;
 }
 
 function toSize(s: SizeSpec): Size {
@@ -38,6 +41,7 @@ const api: TesseraBench = {
   training: (spec) => benchTraining(spec),
   lossChart: (title, series) => drawLossChart(title, series),
   demo: (spec) => benchDemo(spec),
+  generation: (spec) => benchGeneration(spec, (line) => console.log(`[bench] ${line}`)),
   demoShare: async (spec) => {
     const gpu = await Gpu.create();
     try {

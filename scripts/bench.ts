@@ -15,7 +15,8 @@
  * of --share-tokens per tab with --share-updates agreed updates, for each
  * preset of --share; bench/demo-share.ts says what is timed and what is
  * scaled), engines (the same matmul and DeMo round in Chromium, Firefox and
- * Node: bench/engines.ts). The share section alone, its three default presets:
+ * Node: bench/engines.ts), generation (onnxruntime-web prefill and decode
+ * tokens/s, WebGPU against wasm: bench/generation.ts). The share section alone, its three default presets:
  *   npm run bench -- --sections share
  * (about 2 minutes on two SwiftShader cores after the build, most of it bpe-100m).
  */
@@ -30,6 +31,7 @@ import type { DemoBenchResult, DemoBenchSpec } from '../bench/demo';
 import type { DemoShareResult, DemoShareSpec } from '../bench/demo-share';
 import { demoShareHeadline, demoShareTable } from '../bench/demo-share-table';
 import { benchEngines, type EngineResult } from '../bench/engines';
+import type { GenerationResult } from '../bench/generation';
 import type { ScheduleName } from '../src/train/schedule';
 import type { TrainingResult, TrainingSpec } from '../bench/training';
 import type { BenchReport, MatmulBench } from '../bench/types';
@@ -296,7 +298,37 @@ const enginesSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [matmulSection, trainingSection, demoSection, shareSection, enginesSection];
+/**
+ * Generation tokens/s with onnxruntime-web, WebGPU against wasm (bench/generation.ts):
+ * --generation tinyDemo:32x32,bpe-100m:16x4 (preset:PROMPTxDECODE, the defaults).
+ */
+const generationSection: Section = {
+  name: 'generation',
+  async run(page, args, report) {
+    const results: GenerationResult[] = [];
+    for (const item of String(args.flags.get('generation') ?? 'tinyDemo:32x32,bpe-100m:16x4').split(',').filter(Boolean)) {
+      const m = /^([\w-]+):(\d+)x(\d+)$/.exec(item);
+      if (!m) throw new Error(`--generation: "${item}" is not preset:PROMPTxDECODE`);
+      const spec = { preset: m[1], promptTokens: Number(m[2]), decodeTokens: Number(m[3]), backends: ['webgpu', 'wasm'] as ('webgpu' | 'wasm')[] };
+      results.push((await page.evaluate((s) => globalThis.tesseraBench.generation(s), spec)) as GenerationResult);
+    }
+    report.generation = results;
+  },
+  print(report) {
+    const results = (report.generation ?? []) as GenerationResult[];
+    console.log('\ngeneration (onnxruntime-web, fresh weights; prefill timed after one warm-up, greedy decode on the cache)');
+    console.log(
+      formatTable(
+        ['preset', 'parameters', 'prompt', 'decoded', 'backend', 'load ms', 'prefill tokens/s', 'decode tokens/s', 'error'],
+        results.flatMap((r) =>
+          r.backends.map((b) => [r.preset, String(r.parameters), String(r.promptTokens), String(r.decodeTokens), b.backend, fmt(b.loadMs), fmt(b.prefillTokensPerSec), fmt(b.decodeTokensPerSec), b.error ?? '']),
+        ),
+      ),
+    );
+  },
+};
+
+const SECTIONS: Section[] = [matmulSection, trainingSection, demoSection, shareSection, enginesSection, generationSection];
 
 function sameAdapter(r: MatmulBench): boolean {
   const all = Object.values(r.adapters).map((a) => JSON.stringify(a));

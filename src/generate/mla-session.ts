@@ -27,7 +27,7 @@ export class MlaSession {
   }
 
   static async create(ort: Ort, model: Uint8Array, config: ModelConfig, backend: Backend): Promise<MlaSession> {
-    const session = await ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
     return new MlaSession(ort, session, config, backend);
   }
 
