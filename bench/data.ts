@@ -71,7 +71,7 @@ function sampleIndices(total: number, count: number): Uint32Array {
   return out;
 }
 
-/** DESIGN.md §3's matmul tolerance: max |got − ref| ≤ 1e-4 · max |ref|. */
+/** docs/design.md §3's matmul tolerance: max |got − ref| ≤ 1e-4 · max |ref|. */
 export function agreement(got: ArrayLike<number>, ref: Reference): Agreement {
   const n = ref.indices ? ref.indices.length : got.length;
   if (!ref.indices && got.length !== ref.values.length) return { against: ref.label, maxAbsDiff: Infinity, maxAbsRef: 0, ok: false };

@@ -1,5 +1,5 @@
 /**
- * DeMo's share of a round at realistic work per tab (DESIGN.md §13). DeMo
+ * DeMo's share of a round at realistic work per tab (docs/design.md §13). DeMo
  * costs per parameter per round while training costs per token, so a share
  * measured on a toy batch says nothing: this times the three parts of a
  * round separately on the real model and projects them to `roundTokens`.

@@ -1,5 +1,5 @@
 /**
- * DeMo vs AdamW at equal tokens (DESIGN.md §10): N replicas exchange codec
+ * DeMo vs AdamW at equal tokens (docs/design.md §10): N replicas exchange codec
  * bytes (src/train/demo-simulation.ts) while one AdamW replica trains on the
  * same sequences with N× the batch. Reports bytes per update against the dense
  * fp32 gradient, the encode+decode share of a step, and both loss curves.

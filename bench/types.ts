@@ -22,7 +22,7 @@ export interface Agreement {
   against: string;
   maxAbsDiff: number;
   maxAbsRef: number;
-  /** maxAbsDiff ≤ 1e-4 · maxAbsRef, the matmul tolerance of DESIGN.md §3. */
+  /** maxAbsDiff ≤ 1e-4 · maxAbsRef, the matmul tolerance of docs/design.md §3. */
   ok: boolean;
 }
 

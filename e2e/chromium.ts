@@ -1,6 +1,6 @@
 /**
  * Debian's Chromium with SwiftShader's WebGPU: the only browser this project's
- * machines can run (Playwright cannot download its own). See ENVIRONMENT.md.
+ * machines can run (Playwright cannot download its own; scripts/ensure-browser.sh installs it).
  */
 import type { LaunchOptions } from '@playwright/test';
 

@@ -1,5 +1,5 @@
 /**
- * A Wallet Standard wallet injected into a page for tests (ENVIRONMENT.md):
+ * A Wallet Standard wallet injected into a page for tests (no wallet extension runs headless):
  * it registers itself through the standard's window events, and signs
  * messages through a function the test exposes, with a key only the test
  * process holds. It signs no transactions (claims need only signMessage).

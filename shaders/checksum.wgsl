@@ -1,4 +1,4 @@
-// Parameter checksum (DESIGN.md §4: every client reports one each round, and
+// Parameter checksum (docs/design.md §4: every client reports one each round, and
 // a client that disagrees with the majority resyncs). 64 bits over a flat f32
 // buffer, computed on its bit patterns with u32 arithmetic only, so every GPU
 // gives the same bits for the same input:

@@ -1,4 +1,4 @@
-// DeMo apply (DESIGN.md §4 steps 1, 8, 9) for every tensor of a table at
+// DeMo apply (docs/design.md §4 steps 1, 8, 9) for every tensor of a table at
 // once, bit-exact against demoApplyExact (src/demo/integer-decode.ts). Four
 // dispatches whatever the number of tensors (only `prepare` when there are
 // no updates):

@@ -1,4 +1,4 @@
-// DeMo compress (DESIGN.md §4 steps 2–7) for every tensor of a table at once,
+// DeMo compress (docs/design.md §4 steps 2–7) for every tensor of a table at once,
 // checked against the float64 demoCompress (src/demo/demo.ref.ts). Five
 // dispatches whatever the number of tensors, one workgroup per block; in all
 // but top-k each thread owns a tile of its block (shaders/demo_blocks.wgsl):

@@ -1,6 +1,6 @@
 /**
  * What the coordinator's claim endpoint needs from a chain, and nothing else
- * (DESIGN.md §11: keep the chain client narrow so it can be swapped). Two
+ * (docs/design.md §6: keep the chain client narrow so it can be swapped). Two
  * implementations share all claim logic (treasury-client.ts) and differ only
  * in how a transaction reaches a ledger: LiteSVM inside the process
  * (litesvm-chain.ts) or a Solana RPC endpoint (rpc-chain.ts).

@@ -1,5 +1,5 @@
 /**
- * The rewards service (DESIGN.md §6): nonces, wallet bindings, the points
+ * The rewards service (docs/design.md §6): nonces, wallet bindings, the points
  * ledger by wallet, and claims paid in SPL tokens through the chain layer.
  *
  * A claim is decided in ONE synchronous SQLite transaction (use the nonce,

@@ -1,5 +1,5 @@
 /**
- * The block rule of DeMo (DESIGN.md §4 step 3) and the wire width of the
+ * The block rule of DeMo (docs/design.md §4 step 3) and the wire width of the
  * per-block coefficient indices (step 5). Every client must derive the same
  * blocks from the same shape, so the rule is a pure function of shape and chunk.
  */
@@ -23,7 +23,7 @@ export function largestDivisorAtMost(n: number, limit: number): number {
 /**
  * Bits per index on the wire: ⌈log₂(block elements)⌉, the fewest that name
  * every element of a block (0 for a 1-element block, whose one index is 0).
- * DESIGN.md §4 first said u8/u16/u32; a 64×64 block then spends 16 + 1 bits
+ * docs/design.md §4 first said u8/u16/u32; a 64×64 block then spends 16 + 1 bits
  * per kept coefficient where 12 + 1 suffice, which caps an update at 964×
  * smaller than the dense gradient, under the 1000× target.
  */

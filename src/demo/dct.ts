@@ -1,5 +1,5 @@
 /**
- * The orthonormal DCT-II of DESIGN.md §4 step 4, in float64.
+ * The orthonormal DCT-II of docs/design.md §4 step 4, in float64.
  *
  * C_n[k, j] = a_k·cos(πk(2j+1)/(2n)), a_0 = √(1/n), a_k = √(2/n).
  * Forward per block: Y = C_r·X·C_cᵀ; inverse: X = C_rᵀ·Y·C_c.

@@ -1,5 +1,5 @@
 /**
- * float64 reference of one DeMo step for one tensor (DESIGN.md §4): what the
+ * float64 reference of one DeMo step for one tensor (docs/design.md §4): what the
  * GPU kernels compute, up to their float rounding. The bit-exact direction
  * of steps 8–9 is in integer-decode.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * The exact direction of DESIGN.md §4 steps 8–9 ("Replicas must stay
+ * The exact direction of docs/design.md §4 steps 8–9 ("Replicas must stay
  * bit-identical"). Float sums of the aggregate and the inverse DCT would
  * differ between GPUs (order, FMA, division), so the direction is computed
  * on integers whose every operation is exact: then any summation order, on

@@ -1,5 +1,5 @@
 /**
- * One client's DeMo update for one tensor (DESIGN.md §4) and the rules every
+ * One client's DeMo update for one tensor (docs/design.md §4) and the rules every
  * receiver holds it to. Shared by the float64 reference, the exact integer
  * decode and the GPU apply, so they accept and address updates identically.
  */

@@ -1,5 +1,5 @@
 /**
- * tessera.demo (DESIGN.md §8): DeMo's compress and apply steps on this page's
+ * tessera.demo (docs/design.md §8): DeMo's compress and apply steps on this page's
  * GPU, for kernel developers comparing them with the float64 reference from
  * devtools. One tensor each, run as a one-row tensor table through the same
  * batched kernels the trainer uses.

@@ -41,7 +41,7 @@ async function check(name: string, opts?: CheckOptions): Promise<CheckResult> {
   return findCheck(name).run(await pageGpu(), opts);
 }
 
-/** The model handle of DESIGN.md §8. */
+/** The model handle of docs/design.md §8. */
 export interface ModelHandle {
   config: GpuModel['config'];
   parameterCount: number;

@@ -6,7 +6,7 @@
  * prefill of 3 and 4 decode steps against a prefill of 7, and (on the
  * awkward shapes, whose random weights give clear winners) 32 greedy tokens
  * against greedy decoding with the reference and with the WGSL forward.
- * Tolerance: DESIGN §3's for matmul chains, 1e-4·max|ref|.
+ * Tolerance: docs/design.md §3's for matmul chains, 1e-4·max|ref|.
  */
 import type { Gpu } from '../gpu/gpu';
 import { compareArrays } from '../kernels/testing/compare';

@@ -1,7 +1,7 @@
 /**
  * The contract between a GPU kernel and its float64 reference: a check runs
  * the kernel on random inputs, runs the reference, and compares with the
- * tolerance DESIGN.md §3 states for that kind of op.
+ * tolerance docs/design.md §3 states for that kind of op.
  */
 import type { Dispatch, Gpu } from '../gpu/gpu';
 

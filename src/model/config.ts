@@ -1,5 +1,5 @@
 /**
- * The MLA model config (DESIGN §2). Field names are Hugging Face
+ * The MLA model config (docs/design.md §2). Field names are Hugging Face
  * `DeepseekV3Config`'s so that what we export loads into transformers as is;
  * everything MoE-related is fixed (every layer is a dense SwiGLU MLP) and so
  * is not part of our config, only of the exported config.json.
@@ -170,7 +170,7 @@ export function getPreset(name: string): ModelConfig {
   return { ...PRESETS[name as PresetName] };
 }
 
-/** Short names for the dimensions the forward uses (DESIGN §2's letters). */
+/** Short names for the dimensions the forward uses (docs/design.md §2's letters). */
 export interface ModelDims {
   V: number;
   D: number;

@@ -1,6 +1,6 @@
 /**
  * The MLA forward pass on the GPU, recorded into one command encoder. It
- * follows DESIGN.md §2 line by line, in the training ("naive") form, and
+ * follows docs/design.md §2 line by line, in the training ("naive") form, and
  * saves what the backward needs in the context's buffer pool.
  */
 import type { Recorder } from '../gpu/gpu';

@@ -6,7 +6,7 @@
  * NOT from each client calling this function: Box–Muller goes through
  * Math.log / Math.cos / Math.sin, whose last bits differ between JavaScript
  * engines, so two browsers with the same seed may disagree in a few f32 bits,
- * and replicas must be bit-identical (DESIGN §2, §4). Use this to make the
+ * and replicas must be bit-identical (docs/design.md §2, §4). Use this to make the
  * run's first checkpoint (once, on one machine) and in tests.
  */
 import { numel, parameterSpecs, type ModelConfig, type ParamSpec } from './config';

@@ -97,7 +97,7 @@ describe('reference model gradients match central finite differences', () => {
 
 /**
  * An independent, deliberately plain forward (token by token, head by head,
- * straight from DESIGN §2) that shares no code with the reference, so layout
+ * straight from docs/design.md §2) that shares no code with the reference, so layout
  * mistakes (head row order, k_pe sharing, RoPE pairs) cannot cancel out.
  */
 function plainLogits(params: Map<string, Float64Array>, c: ModelConfig, ids: Int32Array, B: number, S: number): Float64Array {
@@ -166,7 +166,7 @@ describe('reference model forward', () => {
     ['direct q_proj', PRESETS.tiny],
     ['low-rank query, eps ≠ 1e-6', parseModelConfig({ ...PRESETS.tinyLora, num_attention_heads: 3, rms_norm_eps: 1e-3, rope_theta: 500 })],
   ] as const) {
-    it(`matches a plain per-token implementation of DESIGN §2 (${label})`, () => {
+    it(`matches a plain per-token implementation of docs/design.md §2 (${label})`, () => {
       const params = randomParams(config, 11);
       const { inputIds } = batch(config, 2, 6, 12);
       const { logits } = referenceForward(params, config, inputIds, 2, 6);

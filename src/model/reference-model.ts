@@ -1,5 +1,5 @@
 /**
- * The float64 reference of the whole MLA model (DESIGN §2), composed from the
+ * The float64 reference of the whole MLA model (docs/design.md §2), composed from the
  * per-op references so that the GPU model can be checked against it op by op
  * (same intermediates, same layouts) and end to end (loss and every grad).
  *

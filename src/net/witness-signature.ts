@@ -1,5 +1,5 @@
 /**
- * The signature on a witness report (docs/run.md "Events", DESIGN.md §6): a
+ * The signature on a witness report (docs/run.md "Events", docs/design.md §6): a
  * client signs which of the round's payloads it holds, its parameter
  * checksum and its verifier scores, so the coordinator can later show who
  * vouched for what and who scored what.

@@ -1,6 +1,6 @@
 /**
  * Commitment to an encoded update and the client's ed25519 signature over it
- * (DESIGN.md §4 last paragraph, §6).
+ * (docs/design.md §4 last paragraph, §6).
  *
  * The commitment is SHA-256 over the exact encoded bytes: the encoding is
  * canonical (see update-codec.ts), so equal updates have equal commitments.

@@ -1,5 +1,5 @@
 /**
- * Wire format of one client's DeMo update for one step (DESIGN.md §4, last
+ * Wire format of one client's DeMo update for one step (docs/design.md §4, last
  * paragraph), format version 3. All integers are little-endian and unsigned;
  * fields follow each other with no alignment padding.
  *
@@ -21,7 +21,7 @@
  *    42     4  shape digest: the first 4 bytes of SHA-256 over the ASCII text
  *              of the run's tensor shapes ("256x32,32,24x32,…", outermost dim
  *              first), so a client of another model is told so by name.
- *    46     2  chunk s, u16, the run's (DESIGN.md §4 step 3).
+ *    46     2  chunk s, u16, the run's (docs/design.md §4 step 3).
  *    48     2  top-k, u16, the run's.
  *    50     1  flags, u8: bit 0 = values are 1-bit signs; bits 1–7 reserved, 0.
  *    51        body

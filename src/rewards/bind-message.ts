@@ -1,5 +1,5 @@
 /**
- * The wallet-binding message (DESIGN.md §6): a Sign-In-With-Solana message
+ * The wallet-binding message (docs/design.md §6): a Sign-In-With-Solana message
  * whose statement names the tab's client id and the run, signed twice over
  * the exact same text:
  *   - by the wallet (Wallet Standard signIn, or signMessage of this text),

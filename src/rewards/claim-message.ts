@@ -1,5 +1,5 @@
 /**
- * The claim message a wallet signs with signMessage (DESIGN.md §6): readable
+ * The claim message a wallet signs with signMessage (docs/design.md §6): readable
  * lines naming the run, the wallet, the points, a server nonce, a validity
  * window, the app's domain and the chain, e.g.
  *

@@ -41,7 +41,7 @@ export function tabRun(): Promise<RunClient> {
   return client;
 }
 
-/** `tessera.run` (DESIGN.md §8). */
+/** `tessera.run` (docs/design.md §8). */
 export const runApi = {
   async join(): Promise<void> {
     (await tabRun()).join();

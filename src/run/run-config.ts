@@ -1,5 +1,5 @@
 /**
- * A run's configuration (docs/run.md, DESIGN.md §5). Every field has a
+ * A run's configuration (docs/run.md, docs/design.md §5). Every field has a
  * default so `parseRunConfig({})` is a working local run; the coordinator
  * validates its file/flags with this and sends the result to every client.
  */

@@ -1,5 +1,5 @@
 /**
- * One DeMo replica (DESIGN.md §4): forward + backward, global-norm clipping
+ * One DeMo replica (docs/design.md §4): forward + backward, global-norm clipping
  * and compression of every tensor on the GPU, the update leaving as codec
  * bytes; then the round's agreed updates, decoded from bytes, applied with
  * the exact integer decode so that every replica lands on the same parameter
@@ -155,7 +155,7 @@ export class DemoReplica {
   }
 
   /**
-   * DESIGN.md §4 steps 2–7 on one batch: forward + backward in micro-batches
+   * docs/design.md §4 steps 2–7 on one batch: forward + backward in micro-batches
    * of `microBatch` sequences, the gradients accumulated and each proof unit's sketched on the
    * way (the update's proofs, src/verify/sequence-proof.ts), clip the global
    * gradient norm, then compress every tensor (one submit, five compress
@@ -270,7 +270,7 @@ export class DemoReplica {
   }
 
   /**
-   * DESIGN.md §4 steps 1, 8, 9: decode the round's agreed updates (throws the
+   * docs/design.md §4 steps 1, 8, 9: decode the round's agreed updates (throws the
    * codec's UpdateDecodeError on a malformed one, before anything changes),
    * pack them all into the apply buffers (one write each), apply them to
    * every tensor in one submit of three dispatches and return the parameter

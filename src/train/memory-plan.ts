@@ -1,5 +1,5 @@
 /**
- * A tab's memory plan (DESIGN.md §13): what the model, its gradients, DeMo
+ * A tab's memory plan (docs/design.md §13): what the model, its gradients, DeMo
  * and the activations of one micro-batch take on the GPU, and so how many
  * sequences a forward/backward may carry. Built from the model config and
  * the adapter's limits before anything is downloaded, so a tab that cannot

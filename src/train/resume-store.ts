@@ -1,6 +1,6 @@
 /**
  * What a tab keeps in IndexedDB so that a reload resumes in seconds
- * (DESIGN.md §13) instead of downloading the checkpoint and replaying the
+ * (docs/design.md §13) instead of downloading the checkpoint and replaying the
  * epoch: one record, written after an apply, holding the flat parameters at
  * that step, DeMo's momentum as it was then (so it is kept, not restarted at
  * zero), and what the coordinator can confirm: the checksum before that

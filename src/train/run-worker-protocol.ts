@@ -126,7 +126,7 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       type: z.literal('train'),
       id: u32,
       step: u32,
-      /** First virtual sequence index and count (DESIGN §5 assignment). */
+      /** First virtual sequence index and count (docs/design.md §5 assignment). */
       start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
       count: z.number().int().min(1).max(4096),
       lrBits: u32,

@@ -1,4 +1,4 @@
-/** The devtools API (DESIGN.md §8) in brief, so kernel developers find it without the README. */
+/** The devtools API (docs/design.md §8) in brief, so kernel developers find it without the README. */
 
 const EXAMPLES = `// every kernel check and what it covers
 tessera.kernels.list()

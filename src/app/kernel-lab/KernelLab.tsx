@@ -1,6 +1,6 @@
 /**
  * Kernel Lab: every WGSL kernel against its float64 reference, with GPU
- * timings, for kernel developers (DESIGN.md §3, §8).
+ * timings, for kernel developers (docs/design.md §3, §8).
  */
 import { ConsoleApiPanel } from './ConsoleApiPanel';
 import { GpuInfoPanel } from './GpuInfoPanel';

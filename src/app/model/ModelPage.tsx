@@ -1,6 +1,6 @@
 /**
  * Model: the MLA presets and their parameter tensors under the Hugging Face
- * DeepseekV3 names our checkpoints use (DESIGN.md §2), computed from the
+ * DeepseekV3 names our checkpoints use (docs/design.md §2), computed from the
  * config, and Try the model (TryModel.tsx), which falls back to wasm, so the
  * page works without WebGPU.
  */
@@ -10,7 +10,7 @@ import { formatCount, formatInt } from '../format';
 import { HfDownload } from './HfDownload';
 import { TryModel } from './TryModel';
 
-/** Config fields in DESIGN.md §2's order, with its short letters. */
+/** Config fields in docs/design.md §2's order, with its short letters. */
 const FIELDS: { key: keyof ModelConfig; letter?: string }[] = [
   { key: 'vocab_size', letter: 'V' },
   { key: 'hidden_size', letter: 'D' },

@@ -73,7 +73,7 @@ export function packDemoUpdates(table: DemoTable, updates: readonly (readonly De
 
 /**
  * `demo.clear`, `demo.accumulate`, `demo.prepare`, `demo.inverse`:
- * DESIGN.md §4 steps 1, 8 and 9 for every tensor of the table, giving
+ * docs/design.md §4 steps 1, 8 and 9 for every tensor of the table, giving
  * exactly demoApplyExact's bits (the integer direction summed over the kept
  * coefficients only, the decay stored before the step). Four dispatches
  * whatever the number of tensors (only `demo.prepare`, the decay, when there

@@ -37,7 +37,7 @@ export function demoDctBasisBuffer(gpu: Gpu, table: DemoTable): GPUBuffer {
 
 /**
  * `demo.momentum`, `demo.forward_rows`, `demo.forward_cols`, `demo.topk`,
- * `demo.feedback`: DESIGN.md §4 steps 2–7 for every tensor of the table
+ * `demo.feedback`: docs/design.md §4 steps 2–7 for every tensor of the table
  * (momentum, block DCT, top-k with ties to the lower index, optional 1-bit
  * values, error feedback of the unquantized kept coefficients). Five
  * dispatches whatever the number of tensors, one workgroup per block; record

@@ -3,7 +3,7 @@
  * every JavaScript engine computes the same bits (IEEE-754 doubles round
  * each basic operation the same way everywhere and JS never fuses them).
  * Math.sin/cos/pow are not specified to the bit and differ between engines,
- * and replicas of a run must build identical RoPE tables (DESIGN.md §2, §4).
+ * and replicas of a run must build identical RoPE tables (docs/design.md §2, §4).
  * Accuracy is a few ulp of a double, far below the f32 the tables become.
  */
 
