@@ -5,6 +5,7 @@
  * random source is passed in, so a seeded generation repeats exactly.
  */
 import { z } from 'zod';
+import { mulberry32 } from '../kernels/testing/random';
 
 export const samplingSchema = z
   .object({
@@ -56,14 +57,5 @@ export function sampleToken(logits: Float32Array, seen: readonly number[], s: Sa
   return kept[n - 1];
 }
 
-/** mulberry32: a small seeded source of uniform [0, 1) numbers. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded source of uniform [0, 1) numbers: the same seed samples the same text. */
+export const seededRandom = mulberry32;
