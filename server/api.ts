@@ -9,6 +9,9 @@
  *                                      plus X-Tessera-Size (checkpoint-download.ts)
  *   GET /api/checkpoint/latest/hf      the latest checkpoint as a Hugging Face model folder, tar (hf-export.ts)
  *   GET /api/updates?fromStep=N[&limit=M]  the catch-up bundle (update-bundle.ts), at most M rounds (default and max 256)
+ *   GET /api/history[?fromStep=N][&limit=M]  the rounds' history from step N (default 0), at most M rows (default and max
+ *                                      1000), the epochs, the leaderboard and the status (history.ts, src/net/history.ts)
+ *   GET /api/events                    text/event-stream of the history as it happens (events.ts)
  *   PUT /api/checkpoint/S?client=ID    a member's epoch checkpoint of step S (checkpoint-uploads.ts): safetensors,
  *                                      gzip with Content-Encoding: gzip, X-Tessera-Signature = hex signCheckpoint
  */
@@ -18,8 +21,11 @@ import { gunzip } from 'node:zlib';
 import { z } from 'zod';
 import { CheckpointDownloads, sendCompressedCheckpoint, wantsGzip } from './checkpoint-download';
 import type { Coordinator } from './coordinator';
+import type { EventHub } from './events';
 import { sendHfExport } from './hf-export';
+import { historyResponse, liveStatus } from './history';
 import type { Store } from './store';
+import { MAX_HISTORY_ROUNDS } from '../src/net/history';
 import { encodeUpdateBundle } from '../src/net/update-bundle';
 import { hexToBytes } from '@noble/hashes/utils.js';
 
@@ -39,6 +45,8 @@ export class HttpError extends Error {
 export interface ApiContext {
   coordinator: Coordinator;
   store: Store;
+  /** The event streams of /api/events; absent, that endpoint answers 503. */
+  events?: EventHub;
 }
 
 const decimal = (what: string, max: number) =>
@@ -49,6 +57,10 @@ const decimal = (what: string, max: number) =>
     .refine((n) => n <= max, `${what} must be at most ${max}`);
 
 const noQuery = z.strictObject({});
+const historyQuery = z.strictObject({
+  fromStep: decimal('fromStep', Number.MAX_SAFE_INTEGER).optional(),
+  limit: decimal('limit', MAX_HISTORY_ROUNDS).refine((n) => n >= 1, 'limit must be at least 1').optional(),
+});
 const updatesQuery = z.strictObject({
   fromStep: decimal('fromStep', Number.MAX_SAFE_INTEGER),
   limit: decimal('limit', MAX_BUNDLE_ROUNDS).refine((n) => n >= 1, 'limit must be at least 1').optional(),
@@ -114,6 +126,14 @@ export function handleApi(ctx: ApiContext, req: IncomingMessage, path: string, q
       const q = parseQuery(query, updatesQuery);
       return sendBytes(res, updates(ctx, q.fromStep, q.limit ?? MAX_BUNDLE_ROUNDS), {}, head);
     }
+    case '/api/history': {
+      const q = parseQuery(query, historyQuery);
+      return sendJson(res, 200, historyResponse(ctx.store, ctx.coordinator.state, q.fromStep ?? 0, q.limit ?? MAX_HISTORY_ROUNDS), head);
+    }
+    case '/api/events':
+      parseQuery(query, noQuery);
+      if (ctx.events === undefined) throw new HttpError(503, 'events-unavailable', 'this server has no event stream');
+      return ctx.events.open(req, res, head, [{ event: 'status', data: liveStatus(ctx.coordinator.state) }]);
     default:
       throw new HttpError(404, 'not-found', `no API endpoint ${path}`);
   }

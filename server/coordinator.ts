@@ -6,7 +6,7 @@
  * Storing first means a crash can lose an effect's message (clients recover
  * from `state` on reconnect) but never a state or a ledger row.
  */
-import type { MessageErrorCode, ServerMessage } from '../src/net/messages';
+import type { CommitStats, MessageErrorCode, ServerMessage } from '../src/net/messages';
 import { createRunState, step } from '../src/run/state-machine';
 import type { RunConfig } from '../src/run/run-config';
 import type { Effect, RunEvent, RunState, Score } from '../src/run/types';
@@ -17,7 +17,8 @@ import { CheckpointUploads } from './checkpoint-uploads';
 import { initialCheckpoint } from './checkpointer';
 import { runModel } from './run-model';
 import type { Logger } from './log';
-import type { Store } from './store';
+import { roundFacts } from './history';
+import type { StepExtras, Store } from './store';
 
 /** Where the coordinator's messages go; socket.ts implements it. */
 export interface Outbox {
@@ -43,10 +44,14 @@ export type Outcome = { rejected: null } | { rejected: string };
 
 const NO_OUTBOX: Outbox = { broadcast() {}, send() {}, disconnect() {} };
 
+/** Told of every stored step, after its effects were carried out (server/events.ts feeds the dashboard from it). */
+export type StepWatcher = (state: RunState, effects: readonly Effect[]) => void;
+
 export class Coordinator {
   private stateJson: string;
   private outbox: Outbox = NO_OUTBOX;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly watchers = new Set<StepWatcher>();
 
   private constructor(
     readonly config: RunConfig,
@@ -104,6 +109,12 @@ export class Coordinator {
     this.outbox = outbox;
   }
 
+  /** Calls `watcher` after every stored step; returns the function that stops it. */
+  watch(watcher: StepWatcher): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
   /** Ticks every `intervalMs` (timeouts fire from ticks). */
   start(intervalMs = 250): void {
     if (this.timer === null) this.timer = setInterval(() => this.tick(), intervalMs);
@@ -126,10 +137,13 @@ export class Coordinator {
     return this.feed({ type: 'leave', clientId, now: this.now() });
   }
 
-  /** The signature was verified and the overlap measured by the caller (round-gate.ts); the signature is stored beside the hash. */
-  commit(clientId: string, stepNo: number, hash: string, signature: string, overlap: { permille: number; with: string } | null = null): Outcome {
+  /**
+   * The signature was verified and the overlap measured by the caller (round-gate.ts); the signature is stored beside the hash,
+   * and the client's reported stats (display only: the machine never sees them) beside it.
+   */
+  commit(clientId: string, stepNo: number, hash: string, signature: string, overlap: { permille: number; with: string } | null = null, stats?: CommitStats): Outcome {
     const slot = this.current.round?.slots.indexOf(clientId) ?? -1;
-    return this.feed({ type: 'commit', clientId, step: stepNo, hash, overlap, now: this.now() }, { step: stepNo, slot, clientId, hash, signature });
+    return this.feed({ type: 'commit', clientId, step: stepNo, hash, overlap, now: this.now() }, { step: stepNo, slot, clientId, hash, signature, stats });
   }
 
   witness(clientId: string, stepNo: number, held: string, checksum: string, scores: Score[] = []): Outcome {
@@ -144,7 +158,7 @@ export class Coordinator {
     return this.feed({ type: 'resume', now: this.now() });
   }
 
-  private feed(event: RunEvent, commitment?: { step: number; slot: number; clientId: string; hash: string; signature: string }): Outcome {
+  private feed(event: RunEvent, commitment?: StepExtras['commitment']): Outcome {
     const { state, effects } = step(this.config, this.current, event);
     const rejected = effects.find((e) => e.type === 'rejected');
     if (rejected) {
@@ -154,7 +168,8 @@ export class Coordinator {
     const json = JSON.stringify(state);
     if (json === this.stateJson && effects.length === 0) return { rejected: null };
     try {
-      this.store.applyStep(state, effects, { now: event.now, commitment: event.type === 'commit' ? commitment : undefined });
+      const rounds = effects.some((e) => e.type === 'agreed') ? roundFacts(this.config, this.current, effects, event.now) : undefined;
+      this.store.applyStep(state, effects, { now: event.now, commitment: event.type === 'commit' ? commitment : undefined, rounds });
     } catch (e) {
       // The old state stays: memory never runs ahead of the database.
       this.log('persist-failed', { input: event.type, error: (e as Error).message });
@@ -164,6 +179,13 @@ export class Coordinator {
     this.stateJson = json;
     for (const effect of effects) this.carryOut(effect);
     this.outbox.broadcast({ type: 'state', state });
+    for (const watcher of this.watchers) {
+      try {
+        watcher(state, effects);
+      } catch (e) {
+        this.log('watcher-failed', { error: (e as Error).stack ?? String(e) });
+      }
+    }
     if (event.type !== 'draw') this.drawIfDue();
     return { rejected: null };
   }

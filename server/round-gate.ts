@@ -6,7 +6,7 @@
  * replays every agreed payload into checkpoints and serves it to joining
  * clients, so an agreed update whose bytes the server lacks must not exist.
  *
- * Client flow per round: `commit {step, hash, signature}`, then the binary
+ * Client flow per round: `commit {step, hash, signature, stats?}`, then the binary
  * `relayPut {step, hash}` + bytes; the server answers `ack {of: 'commit'}`
  * once both are in. The commit must come first: a relayPut without a
  * verified commit is refused (the server stores no bytes nobody signed).
@@ -15,7 +15,7 @@
  * Every refusal is a MessageError.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
-import { MessageError, type ClientMessage, type RelayPutHeader } from '../src/net/messages';
+import { MessageError, type ClientMessage, type CommitStats, type RelayPutHeader } from '../src/net/messages';
 import { verifyWitness } from '../src/net/witness-signature';
 import { verifyCommitment } from '../src/protocol/commitment';
 import { bitmapError } from '../src/run/bitmap';
@@ -30,6 +30,8 @@ interface PendingCommit {
   step: number;
   hash: string;
   signature: string;
+  /** Display data the client reported with its commit (stored beside it, never judged). */
+  stats?: CommitStats;
 }
 
 export type CommitResult = 'accepted' | 'awaiting-payload';
@@ -56,10 +58,10 @@ export class RoundGate {
     // a copy of someone else's hash must come with bytes that pass checkPayload for its own slot.
     const origin = this.store.payloadOrigin(msg.hash);
     if (origin !== null && origin.clientId === clientId && origin.step === msg.step) {
-      this.accept(clientId, { step: msg.step, hash: msg.hash, signature: msg.signature });
+      this.accept(clientId, { step: msg.step, hash: msg.hash, signature: msg.signature, stats: msg.stats });
       return 'accepted';
     }
-    this.pending.set(clientId, { step: msg.step, hash: msg.hash, signature: msg.signature });
+    this.pending.set(clientId, { step: msg.step, hash: msg.hash, signature: msg.signature, stats: msg.stats });
     return 'awaiting-payload';
   }
 
@@ -93,7 +95,7 @@ export class RoundGate {
   private accept(clientId: string, c: PendingCommit): void {
     this.pending.delete(clientId);
     const overlap = this.copies.check(c.step, c.hash);
-    refuseIfRejected(this.coordinator.commit(clientId, c.step, c.hash, c.signature, overlap));
+    refuseIfRejected(this.coordinator.commit(clientId, c.step, c.hash, c.signature, overlap, c.stats));
   }
 
   /** The current round and the client's slot in it, if `step` is the current step in `phase`. */

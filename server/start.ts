@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseRunConfig, type RunConfig } from '../src/run/run-config';
 import { Coordinator } from './coordinator';
+import { EventHub, publishRunEvents } from './events';
 import { createHttpServer, type HttpOptions } from './http';
 import { jsonLogger, type Logger } from './log';
 import { defaultDomain, openRewards } from './rewards/open-rewards';
@@ -70,7 +71,9 @@ export async function startCoordinator(argv: string[], log: Logger = jsonLogger(
   const given = loadConfig(flags.config, runId);
   const config = given ?? (stored === null ? parseRunConfig({ runId }) : undefined);
   const coordinator = Coordinator.open({ store, config, now: Date.now, log });
-  const httpOptions: HttpOptions = { coordinator, store, distDir: flags.dist, dataDir: flags.data, log };
+  const events = new EventHub(log);
+  const unpublish = publishRunEvents(coordinator, store, events);
+  const httpOptions: HttpOptions = { coordinator, store, events, distDir: flags.dist, dataDir: flags.data, log };
   const server = createHttpServer(httpOptions);
   const sockets = new SocketServer({ server, coordinator, store, log });
   await new Promise<void>((resolve, reject) => {
@@ -86,6 +89,8 @@ export async function startCoordinator(argv: string[], log: Logger = jsonLogger(
   log('listening', { host: flags.host, port, db: flags.db, runId: coordinator.config.runId });
   return async () => {
     coordinator.stop();
+    unpublish();
+    events.close(); // open event streams would keep server.close waiting
     await sockets.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     rewards.close();

@@ -11,7 +11,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { runStateSchema } from '../src/net/messages';
+import { median, type EpochHistory, type RoundHistory } from '../src/net/history';
+import { runStateSchema, type CommitStats } from '../src/net/messages';
 import { parseRunConfig, type RunConfig } from '../src/run/run-config';
 import type { Effect, RunState } from '../src/run/types';
 
@@ -76,7 +77,41 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   bytes BLOB,
   created_at INTEGER NOT NULL
 );
+-- The dashboard's history (server/history.ts): one row per ended round, kept for the whole run.
+-- Added to schema 2 without a version bump: a store made before it gets the table empty and
+-- has history from its next round on.
+CREATE TABLE IF NOT EXISTS rounds (
+  step INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER NOT NULL,
+  train_ms INTEGER NOT NULL,
+  witness_ms INTEGER NOT NULL,
+  members INTEGER NOT NULL,
+  agreed INTEGER NOT NULL,
+  excluded INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  tokens_seen INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  reporters INTEGER NOT NULL,
+  loss REAL,
+  client_train_ms REAL,
+  client_apply_ms REAL
+);
+-- What each member reported with its commit (untrusted display data); kept for the last
+-- CLIENT_STATS_KEEP_STEPS steps only: a round's medians are in its rounds row.
+CREATE TABLE IF NOT EXISTS client_stats (
+  step INTEGER NOT NULL,
+  client_id TEXT NOT NULL,
+  loss REAL NOT NULL,
+  train_ms REAL NOT NULL,
+  apply_ms REAL,
+  PRIMARY KEY (step, client_id)
+) WITHOUT ROWID;
 `;
+
+/** Client stats older than this many steps before the latest ended round are deleted. */
+export const CLIENT_STATS_KEEP_STEPS = 1000;
 
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -116,10 +151,35 @@ export interface CheckpointRow {
   bytes: Uint8Array;
 }
 
+/**
+ * What the history row of an ended round needs beyond its `agreed` effect, taken by the coordinator from
+ * the state before the step (server/history.ts roundFacts).
+ */
+export interface RoundFacts {
+  step: number;
+  startedAt: number;
+  /** When RoundWitness began. */
+  witnessStartedAt: number;
+  members: number;
+  tokens: number;
+  tokensSeen: number;
+}
+
 export interface StepExtras {
   now: number;
-  /** The commitment an accepted `commit` event stands for (the state holds only its hash). */
-  commitment?: CommitmentRow;
+  /** The commitment an accepted `commit` event stands for (the state holds only its hash), with the stats its client reported. */
+  commitment?: CommitmentRow & { stats?: CommitStats };
+  /** Per round this step ended; a round without facts is recorded from its effect alone (times `now`, tokens 0). */
+  rounds?: RoundFacts[];
+}
+
+/** One reporter's stats of a step. */
+export interface ClientStatsRow {
+  step: number;
+  clientId: string;
+  loss: number;
+  trainMs: number;
+  applyMs: number | null;
 }
 
 export class Store {
@@ -191,21 +251,68 @@ export class Store {
     const { now, commitment } = extras;
     this.db.transaction(() => {
       this.writeSnapshot(state, now);
+      // Before the effects: a round's history row reads the stats of its commits.
+      if (commitment) {
+        this.db
+          .prepare('INSERT INTO commitments (step, slot, client_id, hash, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(commitment.step, commitment.slot, commitment.clientId, commitment.hash, commitment.signature, now);
+        const st = commitment.stats;
+        if (st) {
+          this.db
+            .prepare('INSERT OR REPLACE INTO client_stats (step, client_id, loss, train_ms, apply_ms) VALUES (?, ?, ?, ?, ?)')
+            .run(commitment.step, commitment.clientId, st.loss, st.trainMs, st.applyMs ?? null);
+        }
+      }
       const addPoints = this.db.prepare('INSERT INTO points (client_id, step, amount, created_at) VALUES (?, ?, ?, ?)');
       const addAgreed = this.db.prepare('INSERT INTO agreed (step, epoch, slots, clients, hashes, lr_bits, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)');
       const addPending = this.db.prepare('INSERT OR IGNORE INTO checkpoints (epoch, step, checksum, bytes, created_at) VALUES (?, ?, NULL, NULL, ?)');
       for (const e of effects) {
         if (e.type === 'points') addPoints.run(e.clientId, e.step, e.amount, now);
-        else if (e.type === 'agreed') addAgreed.run(e.step, e.epoch, JSON.stringify(e.slots), JSON.stringify(e.clients), JSON.stringify(e.hashes), e.lrBits, e.checksum);
+        else if (e.type === 'agreed') {
+          addAgreed.run(e.step, e.epoch, JSON.stringify(e.slots), JSON.stringify(e.clients), JSON.stringify(e.hashes), e.lrBits, e.checksum);
+          this.recordRound(e, extras.rounds?.find((f) => f.step === e.step), now);
+        }
         // The checkpoint of the epoch that starts here; built after the commit (checkpointer.ts).
         else if (e.type === 'epochEnd') addPending.run(e.epoch + 1, e.step, now);
       }
-      if (commitment) {
-        this.db
-          .prepare('INSERT INTO commitments (step, slot, client_id, hash, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(commitment.step, commitment.slot, commitment.clientId, commitment.hash, commitment.signature, now);
-      }
     })();
+  }
+
+  /** The history row of an ended round (inside applyStep's transaction), and the pruning of old client stats. */
+  private recordRound(e: Extract<Effect, { type: 'agreed' }>, facts: RoundFacts | undefined, now: number): void {
+    const hashes = JSON.stringify(e.hashes);
+    const bytes = this.db.prepare('SELECT COALESCE(SUM(length(bytes)), 0) FROM payloads WHERE hash IN (SELECT value FROM json_each(?))').pluck().get(hashes) as number;
+    // Only the agreed authors' reports count: an excluded update's author has no say in the round's numbers.
+    const reports = this.db
+      .prepare('SELECT loss, train_ms, apply_ms FROM client_stats WHERE step = ? AND client_id IN (SELECT value FROM json_each(?))')
+      .all(e.step, JSON.stringify(e.clients)) as { loss: number; train_ms: number; apply_ms: number | null }[];
+    const applies = reports.flatMap((r) => (r.apply_ms === null ? [] : [r.apply_ms]));
+    const startedAt = facts?.startedAt ?? now;
+    const witnessStartedAt = Math.max(startedAt, Math.min(facts?.witnessStartedAt ?? now, now));
+    this.db
+      .prepare(
+        `INSERT INTO rounds (step, epoch, started_at, ended_at, train_ms, witness_ms, members, agreed, excluded, tokens, tokens_seen, bytes, reporters, loss, client_train_ms, client_apply_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        e.step,
+        e.epoch,
+        startedAt,
+        now,
+        witnessStartedAt - startedAt,
+        now - witnessStartedAt,
+        facts?.members ?? e.slots.length + e.excluded.length,
+        e.slots.length,
+        e.excluded.length,
+        facts?.tokens ?? 0,
+        facts?.tokensSeen ?? 0,
+        bytes,
+        reports.length,
+        median(reports.map((r) => r.loss)),
+        median(reports.map((r) => r.train_ms)),
+        median(applies),
+      );
+    this.db.prepare('DELETE FROM client_stats WHERE step < ?').run(e.step - CLIENT_STATS_KEEP_STEPS);
   }
 
   private writeSnapshot(state: RunState, now: number): void {
@@ -260,6 +367,53 @@ export class Store {
       lrBits: r.lr_bits,
       checksum: r.checksum,
     }));
+  }
+
+  // ---- history (server/history.ts) -------------------------------------------
+
+  /** History rows with step ≥ fromStep, ascending, at most `limit`. */
+  roundsFrom(fromStep: number, limit: number): RoundHistory[] {
+    const rows = this.db.prepare('SELECT * FROM rounds WHERE step >= ? ORDER BY step LIMIT ?').all(fromStep, limit) as Record<string, number | null>[];
+    return rows.map(roundRow);
+  }
+
+  /** The history row of one round, once it ended. */
+  round(step: number): RoundHistory | null {
+    const row = this.db.prepare('SELECT * FROM rounds WHERE step = ?').get(step) as Record<string, number | null> | undefined;
+    return row === undefined ? null : roundRow(row);
+  }
+
+  /** Whether a history row exists after `step`. */
+  hasRoundsAfter(step: number): boolean {
+    return this.db.prepare('SELECT 1 FROM rounds WHERE step > ? LIMIT 1').get(step) !== undefined;
+  }
+
+  /** What one step's reporters said (kept for CLIENT_STATS_KEEP_STEPS steps). */
+  clientStats(step: number): ClientStatsRow[] {
+    const rows = this.db.prepare('SELECT step, client_id, loss, train_ms, apply_ms FROM client_stats WHERE step = ? ORDER BY client_id').all(step) as {
+      step: number;
+      client_id: string;
+      loss: number;
+      train_ms: number;
+      apply_ms: number | null;
+    }[];
+    return rows.map((r) => ({ step: r.step, clientId: r.client_id, loss: r.loss, trainMs: r.train_ms, applyMs: r.apply_ms }));
+  }
+
+  /** The newest `limit` epochs with their checkpoints (built or not), newest first. */
+  epochs(limit: number): EpochHistory[] {
+    return this.db.prepare('SELECT epoch, step, checksum, created_at AS at FROM checkpoints ORDER BY epoch DESC LIMIT ?').all(limit) as EpochHistory[];
+  }
+
+  /**
+   * client id → bound wallet, from the rewards service's table in this same file (server/rewards/rewards-db.ts);
+   * empty while the rewards service never opened this database.
+   */
+  walletBindings(): Map<string, string> {
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reward_bindings'").get();
+    if (!exists) return new Map();
+    const rows = this.db.prepare('SELECT client_id, wallet FROM reward_bindings').all() as { client_id: string; wallet: string }[];
+    return new Map(rows.map((r) => [r.client_id, r.wallet]));
   }
 
   // ---- payloads --------------------------------------------------------------
@@ -339,6 +493,27 @@ export class Store {
       | undefined;
     return row === undefined ? null : { epoch: row.epoch, step: row.step, checksum: row.checksum, bytes: new Uint8Array(row.bytes) };
   }
+}
+
+function roundRow(r: Record<string, number | null>): RoundHistory {
+  return {
+    step: r.step as number,
+    epoch: r.epoch as number,
+    startedAt: r.started_at as number,
+    endedAt: r.ended_at as number,
+    trainMs: r.train_ms as number,
+    witnessMs: r.witness_ms as number,
+    members: r.members as number,
+    agreed: r.agreed as number,
+    excluded: r.excluded as number,
+    tokens: r.tokens as number,
+    tokensSeen: r.tokens_seen as number,
+    bytes: r.bytes as number,
+    reporters: r.reporters as number,
+    loss: r.loss,
+    clientTrainMs: r.client_train_ms,
+    clientApplyMs: r.client_apply_ms,
+  };
 }
 
 function parseJson(text: string, what: string): unknown {

@@ -3,7 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import WebSocket from 'ws';
 import { signAuth } from '../src/net/auth-signature';
-import { encodeBinaryFrame, parseServerBinary, parseServerMessage, type ServerMessage, type ServerMessageOf } from '../src/net/messages';
+import { encodeBinaryFrame, parseServerBinary, parseServerMessage, type CommitStats, type ServerMessage, type ServerMessageOf } from '../src/net/messages';
 import { signWitness } from '../src/net/witness-signature';
 import { generateKeyPair, signCommitment, type KeyPair } from '../src/protocol/commitment';
 
@@ -121,11 +121,11 @@ export class TestClient {
     this.sendJson({ type: 'auth', publicKey: this.id, signature: bytesToHex(sig) });
   }
 
-  /** commit + relayPut of `payload` for `step`; returns its hash. */
-  commitAndUpload(runId: string, step: number, payload: Uint8Array): string {
+  /** commit (with `stats` when given) + relayPut of `payload` for `step`; returns its hash. */
+  commitAndUpload(runId: string, step: number, payload: Uint8Array, stats?: CommitStats): string {
     const hash = sha256(payload);
     const sig = signCommitment(hash, this.keys.secretKey, { runId: hexToBytes(runId), step });
-    this.sendJson({ type: 'commit', step, hash: bytesToHex(hash), signature: bytesToHex(sig) });
+    this.sendJson({ type: 'commit', step, hash: bytesToHex(hash), signature: bytesToHex(sig), ...(stats ? { stats } : {}) });
     this.ws.send(encodeBinaryFrame({ type: 'relayPut', step, hash: bytesToHex(hash) }, payload));
     return bytesToHex(hash);
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunConfig } from '../src/run/run-config';
 import { Coordinator } from './coordinator';
+import { EventHub, publishRunEvents, type EventHubLimits } from './events';
 import { createHttpServer } from './http';
 import { memoryLogger } from './log';
 import { SocketServer, type SocketLimits } from './socket';
@@ -26,6 +27,8 @@ export interface TestServer {
   coordinator: Coordinator;
   store: Store;
   log: ReturnType<typeof memoryLogger>;
+  /** The hub behind /api/events. */
+  events: EventHub;
   /** Closes sockets, HTTP and the database (the files stay). */
   stop(): Promise<void>;
 }
@@ -37,13 +40,16 @@ export interface TestServerOptions {
   distDir?: string;
   dataDir?: string;
   limits?: Partial<SocketLimits>;
+  eventLimits?: Partial<EventHubLimits>;
 }
 
 export async function startTestServer(o: TestServerOptions): Promise<TestServer> {
   const log = memoryLogger();
   const store = Store.open(o.dbPath);
   const coordinator = Coordinator.open({ store, config: o.config, now: o.clock.now, log });
-  const server = createHttpServer({ coordinator, store, distDir: o.distDir ?? '/nonexistent-dist', dataDir: o.dataDir ?? '/nonexistent-data', log });
+  const events = new EventHub(log, o.eventLimits);
+  const unpublish = publishRunEvents(coordinator, store, events);
+  const server = createHttpServer({ coordinator, store, events, distDir: o.distDir ?? '/nonexistent-dist', dataDir: o.dataDir ?? '/nonexistent-data', log });
   const sockets = new SocketServer({ server, coordinator, store, log, limits: o.limits });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
@@ -53,7 +59,10 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
     coordinator,
     store,
     log,
+    events,
     async stop() {
+      unpublish();
+      events.close();
       await sockets.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

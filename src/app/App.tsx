@@ -13,6 +13,7 @@ import { useGpuGate, useGpuLost, type GpuGate } from './gpu/useGpuGate';
 import { ContributePage } from './contribute/ContributePage';
 import { KernelLab } from './kernel-lab/KernelLab';
 import { ModelPage } from './model/ModelPage';
+import { NetworkPage } from './network/NetworkPage';
 import { TrainPage } from './train/TrainPage';
 import { ROUTES, routeHref, useHashRoute, type Route } from './useHashRoute';
 
@@ -27,6 +28,7 @@ const RewardsPage = lazy(() => import('./rewards/RewardsPage').then((m) => ({ de
 
 const PAGES: Record<Route, PageDef> = {
   contribute: { title: 'Contribute', needsGpu: true, render: () => <ContributePage /> },
+  network: { title: 'Network', needsGpu: false, render: () => <NetworkPage /> },
   rewards: {
     title: 'Rewards',
     needsGpu: false,

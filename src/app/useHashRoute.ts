@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 
-export const ROUTES = ['contribute', 'rewards', 'train', 'lab', 'model'] as const;
+export const ROUTES = ['contribute', 'network', 'rewards', 'train', 'lab', 'model'] as const;
 export type Route = (typeof ROUTES)[number];
 
 export const DEFAULT_ROUTE: Route = 'contribute';

@@ -5,6 +5,8 @@ import {
   MAX_SIGNAL_BYTES,
   MAX_TEXT_FRAME_BYTES,
   MessageError,
+  commitMessageSchema,
+  commitStats,
   encodeBinaryFrame,
   parseClientBinary,
   parseClientMessage,
@@ -85,6 +87,49 @@ describe('parseClientMessage', () => {
     const badKey = () => parseClientMessage(JSON.stringify({ type: 'auth', publicKey: key.slice(1), signature: sig }));
     expect(badKey).toThrow(/publicKey/);
     expect(badKey).toThrow(/"auth"/);
+  });
+});
+
+describe('commit stats', () => {
+  const commit = (stats: unknown) => ({ type: 'commit', step: 7, hash, signature: sig, stats });
+
+  it('a commit may carry stats (apply time optional) or none, as older clients send', () => {
+    const full = commit({ loss: 5.25, trainMs: 1234.5, applyMs: 17 });
+    expect(parseClientMessage(JSON.stringify(full))).toEqual(full);
+    expect(parseClientMessage(JSON.stringify(commit({ loss: 0, trainMs: 0 })))).toEqual(commit({ loss: 0, trainMs: 0 }));
+    expect(parseClientMessage(JSON.stringify(commit({ loss: 100, trainMs: 3_600_000, applyMs: 3_600_000 }))).type).toBe('commit');
+    expect(parseClientMessage(JSON.stringify({ type: 'commit', step: 7, hash, signature: sig }))).toEqual({ type: 'commit', step: 7, hash, signature: sig });
+  });
+
+  it('rejects NaN, infinities, negatives, huge values, missing and extra fields', () => {
+    for (const bad of [
+      { loss: NaN, trainMs: 1 },
+      { loss: Infinity, trainMs: 1 },
+      { loss: 1, trainMs: -Infinity },
+      { loss: -0.5, trainMs: 1 },
+      { loss: 1, trainMs: -1 },
+      { loss: 1, trainMs: 1, applyMs: -3 },
+      { loss: 100.01, trainMs: 1 },
+      { loss: 1, trainMs: 3_600_001 },
+      { loss: 1, trainMs: 1, applyMs: 1e12 },
+      { loss: 1 },
+      { trainMs: 1 },
+      { loss: '1', trainMs: 1 },
+      { loss: 1, trainMs: 1, gradNorm: 2 },
+      null,
+    ]) {
+      expect(commitMessageSchema.safeParse(commit(bad)).success, JSON.stringify(bad)).toBe(false);
+      expect(codeOf(() => parseClientMessage(JSON.stringify(commit(bad))))).toBe('bad-message');
+    }
+  });
+
+  it('commitStats clamps times into range and leaves stats out when the loss is not acceptable', () => {
+    expect(commitStats(2.5, 100, 3)).toEqual({ loss: 2.5, trainMs: 100, applyMs: 3 });
+    expect(commitStats(2.5, 100)).toEqual({ loss: 2.5, trainMs: 100 });
+    expect(commitStats(2.5, -0.001, 5e9)).toEqual({ loss: 2.5, trainMs: 0, applyMs: 3_600_000 });
+    expect(commitStats(NaN, 100, 3)).toBeUndefined();
+    expect(commitStats(101, 100, 3)).toBeUndefined();
+    expect(commitStats(2.5, NaN)).toBeUndefined();
   });
 });
 

@@ -13,7 +13,7 @@
  *   4+h     …  the payload bytes (an encoded update)
  *
  * A round, from a member's side: `round` (slots, assignments, lrBits) →
- * train → `commit {step, hash, signature}` then the binary `relayPut` of the
+ * train → `commit {step, hash, signature, stats?}` then the binary `relayPut` of the
  * exact bytes → `ack {of: 'commit'}` once the server holds and checked both
  * (server/round-gate.ts; the server archives every payload for checkpoints
  * and catch-up) → peers learn each commitment from `state`
@@ -160,7 +160,31 @@ void stateSchemaMatchesTypes;
 export const authMessageSchema = z.strictObject({ type: z.literal('auth'), publicKey: clientIdSchema, signature: signatureSchema });
 export const joinMessageSchema = z.strictObject({ type: z.literal('join') });
 export const leaveMessageSchema = z.strictObject({ type: z.literal('leave') });
-export const commitMessageSchema = z.strictObject({ type: z.literal('commit'), step: u32, hash: hashSchema, signature: signatureSchema });
+/** A duration a client reports, in ms: at most an hour. */
+const reportedMs = z.number().finite().min(0).max(3_600_000);
+/**
+ * What a member reports with its commit, for the run's dashboard only (server/history.ts): this round's
+ * training loss and time, and how long applying the previous round's agreed set took (absent when this tab
+ * applied no previous round, as after joining from a checkpoint). Untrusted display data: the state machine
+ * never sees it, the dashboard shows the median over a round's reporters, and the commit's signature covers
+ * only the hash.
+ */
+export const commitStatsSchema = z.strictObject({
+  loss: z.number().finite().min(0).max(100),
+  trainMs: reportedMs,
+  applyMs: reportedMs.optional(),
+});
+export type CommitStats = z.output<typeof commitStatsSchema>;
+/** `stats` is optional: older clients send none. */
+export const commitMessageSchema = z.strictObject({ type: z.literal('commit'), step: u32, hash: hashSchema, signature: signatureSchema, stats: commitStatsSchema.optional() });
+
+/** The stats a tab may send, or undefined when its loss is not a number the server accepts (a diverged run's NaN must not cost the commit). */
+export function commitStats(loss: number, trainMs: number, applyMs?: number): CommitStats | undefined {
+  const clampMs = (ms: number) => Math.min(Math.max(ms, 0), 3_600_000);
+  if (!Number.isFinite(trainMs) || (applyMs !== undefined && !Number.isFinite(applyMs))) return undefined;
+  const parsed = commitStatsSchema.safeParse({ loss, trainMs: clampMs(trainMs), ...(applyMs === undefined ? {} : { applyMs: clampMs(applyMs) }) });
+  return parsed.success ? parsed.data : undefined;
+}
 export const witnessMessageSchema = z.strictObject({
   type: z.literal('witness'),
   step: u32,

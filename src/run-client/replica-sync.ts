@@ -37,6 +37,8 @@ export class ReplicaSync {
   appliedStep = -1;
   /** Parameter checksum at appliedStep. */
   checksum: string | null = null;
+  /** The latest apply: its step and the worker's time for it (reported with the next commit, for the run's dashboard). */
+  lastApply: { step: number; ms: number } | null = null;
   /** A reload's first catch-up tries the resume record; a resync never does (the record may be what went wrong). */
   private mayResume = true;
 
@@ -133,6 +135,7 @@ export class ReplicaSync {
     const r = await this.deps.worker.request<'apply'>({ type: 'apply', step, updates, hashes, lrBits, weightDecay });
     this.appliedStep = step + 1;
     this.checksum = r.checksum;
+    this.lastApply = { step, ms: r.ms };
     const view = this.deps.view;
     view.current.resume = { ...view.current.resume, saved: r.saved };
     if (view.current.status === 'error') view.current = { ...view.current, status: 'training', error: null };

@@ -74,6 +74,27 @@ describe('RoundDuties', () => {
       expect(tab.view.current).toMatchObject({ trainMs: 100, tokensPerSec: 640 });
     });
 
+    it("reports this round's loss and train time, and the previous round's apply time, with the commit", async () => {
+      const tab = await memberAt(5);
+      await tab.duties.train(tab.server.round as Round, 0);
+      // Joined from the checkpoint of step 5: no apply of round 4 to report.
+      expect((tab.socket.sent[0] as Sent<'commit'>).stats).toEqual({ loss: 2.5, trainMs: 100 });
+      await tab.duties.applyAgreed(agreed(5, []));
+      tab.worker.handlers.train = (m) => ({ type: 'trained', step: m.step, update: payload(200), loss: 2.25, gradNorm: 1, tokens: 64, ms: 80 });
+      tab.server.step = 6;
+      tab.server.round = makeRound(6, tab.server.round!.slots);
+      await tab.duties.train(tab.server.round, 0);
+      expect((tab.socket.sent[1] as Sent<'commit'>).stats).toEqual({ loss: 2.25, trainMs: 80, applyMs: 1 });
+    });
+
+    it('commits without stats when the loss is not a number the coordinator accepts', async () => {
+      const tab = await memberAt(5);
+      tab.worker.handlers.train = (m) => ({ type: 'trained', step: m.step, update: payload(105), loss: NaN, gradNorm: 1, tokens: 64, ms: 100 });
+      await tab.duties.train(tab.server.round as Round, 0);
+      expect(tab.socket.types()).toEqual(['commit']);
+      expect(tab.socket.sent[0]).not.toHaveProperty('stats');
+    });
+
     it('sits the round out and replays when it is behind', async () => {
       const tab = await memberAt(5);
       tab.source.rounds = [agreedRound(5)];

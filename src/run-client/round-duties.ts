@@ -6,7 +6,7 @@
  * checkpoint. GPU work reaches this class through the tab's one chain.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { ServerMessageOf } from '../net/messages';
+import { commitStats, type CommitStats, type ServerMessageOf } from '../net/messages';
 import type { PeerMesh } from '../net/peer-mesh';
 import { signWitness } from '../net/witness-signature';
 import { commitment, signCheckpoint, signCommitment, type KeyPair } from '../protocol/commitment';
@@ -49,8 +49,8 @@ export function heldBitmap(commitments: readonly (string | null)[], has: (hash: 
 }
 
 export class RoundDuties {
-  /** This tab's latest update, kept to send again if the socket dropped before the coordinator had it. */
-  lastUpdate: { step: number; hash: string; signature: string; bytes: Uint8Array } | null = null;
+  /** This tab's latest update, kept to send again if the socket dropped before the coordinator had it, with the stats its commit reports. */
+  lastUpdate: { step: number; hash: string; signature: string; bytes: Uint8Array; stats?: CommitStats } | null = null;
   /** The step whose update this tab last sent the coordinator. */
   private sentStep = -1;
   private witnessedStep = -1;
@@ -79,7 +79,10 @@ export class RoundDuties {
     const hashHex = bytesToHex(hash);
     this.deps.inbox.keep(hashHex, round.step, t.update);
     const signature = signCommitment(hash, this.deps.identity.secretKey, { runId: hexToBytes(config.runId), step: round.step });
-    this.lastUpdate = { step: round.step, hash: hashHex, signature: bytesToHex(signature), bytes: t.update };
+    // For the run's dashboard: this round's loss and GPU time, and the apply of the round before (done just before this training).
+    const applied = replica.lastApply?.step === round.step - 1 ? replica.lastApply.ms : undefined;
+    const stats = commitStats(t.loss, t.ms, applied);
+    this.lastUpdate = { step: round.step, hash: hashHex, signature: bytesToHex(signature), bytes: t.update, stats };
     this.sendUpdate();
     view.current.lossHistory = appendBounded(view.current.lossHistory, { step: round.step, loss: t.loss }, LOSS_MAX);
     view.update({});
@@ -102,7 +105,7 @@ export class RoundDuties {
     const slot = round.slots.indexOf(this.deps.id);
     if (slot < 0 || round.commitments[slot] !== null) return;
     // The commit first: the coordinator takes a payload only for a commitment it has verified.
-    const sent = this.deps.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature });
+    const sent = this.deps.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature, ...(u.stats ? { stats: u.stats } : {}) });
     this.deps.socket.sendPayload({ type: 'relayPut', step: u.step, hash: u.hash }, u.bytes);
     if (sent) this.sentStep = u.step;
   }

@@ -1,7 +1,9 @@
 /**
- * A line chart for loss curves on uPlot. The plot is built once per set of
- * series names (and colour scheme) and then only fed new data with setData,
- * so streaming a point per training step stays cheap.
+ * The app's chart on uPlot: loss curves (Train solo, Contribute) and the
+ * Network page's per-round series, as lines or bars over a numeric x (the
+ * step). The plot is built once per set of series names and styles (and
+ * colour scheme) and then only fed new data with setData, so streaming a
+ * point per training step stays cheap.
  */
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
@@ -15,6 +17,8 @@ export interface Point {
 export interface ChartSeries {
   name: string;
   points: Point[];
+  /** How the series is drawn; a line by default. */
+  style?: 'line' | 'bars';
 }
 
 interface Props {
@@ -29,7 +33,7 @@ interface Props {
   'data-testid'?: string;
 }
 
-const PALETTE = ['--chart-1', '--chart-2', '--chart-3'];
+const PALETTE = ['--chart-1', '--chart-2', '--chart-3', '--chart-4'];
 const INTEGER_INCRS = Array.from({ length: 10 }, (_, k) => [1, 2, 5].map((m) => m * 10 ** k)).flat();
 
 export function LossChart({ series, height = 280, xLabel = 'step', yLabel = 'loss', integerX = true, emptyText = 'No data yet', ...rest }: Props) {
@@ -39,7 +43,7 @@ export function LossChart({ series, height = 280, xLabel = 'step', yLabel = 'los
   const latest = useRef(series);
   latest.current = series;
   const scheme = useColorScheme();
-  const names = series.map((s) => s.name).join('\u0000');
+  const names = series.map((s) => `${s.name}\u0001${s.style ?? 'line'}`).join('\u0000');
 
   useEffect(() => {
     const el = container.current;
@@ -60,13 +64,14 @@ export function LossChart({ series, height = 280, xLabel = 'step', yLabel = 'los
       cursor: { drag: { x: true, y: false } },
       series: [
         { label: xLabel },
-        ...latest.current.map((s, i) => ({
-          label: s.name,
-          stroke: color(PALETTE[i % PALETTE.length], '#4f46e5'),
-          width: 1.5,
-          spanGaps: true,
-          points: { show: false },
-        })),
+        ...latest.current.map((s, i): uPlot.Series => {
+          const stroke = color(PALETTE[i % PALETTE.length], '#4f46e5');
+          const line = { label: s.name, stroke, width: 1.5, spanGaps: true, points: { show: false } };
+          // Bars of several series share a step, each drawn over the ones before it, so they are see-through.
+          const bars = uPlot.paths.bars?.({ size: [0.6, 40] });
+          const fill = /^#[0-9a-f]{6}$/i.test(stroke) ? `${stroke}99` : stroke;
+          return s.style === 'bars' && bars ? { ...line, fill, paths: bars } : line;
+        }),
       ],
     };
     const u = new uPlot(opts, toAligned(latest.current), el);
