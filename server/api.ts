@@ -1,5 +1,5 @@
 /**
- * The coordinator's JSON/binary API (DESIGN.md §8, docs/run.md "Checkpoints
+ * The coordinator's JSON/binary API (docs/design.md §8, docs/run.md "Checkpoints
  * and catch-up"). Every query parameter is validated; an unknown one is an
  * error too, so a typo never silently means the default.
  *

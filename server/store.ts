@@ -1,5 +1,5 @@
 /**
- * Everything the coordinator knows, in one SQLite file (DESIGN.md §5: "a
+ * Everything the coordinator knows, in one SQLite file (docs/design.md §5: "a
  * restarted coordinator resumes the run and clients reconnect without losing
  * points or rounds"). WAL mode: readers (HTTP) never block the writer.
  *
