@@ -38,7 +38,7 @@ function setup() {
   const rounds = [0, 1].map((step) => ({ step, lrBits: f32Bits(0.01), payloads: [encodedTestUpdate(config, step, step + 1)] }));
   for (const r of rounds) {
     const hashes = r.payloads.map((p) => bytesToHex(commitment(p)));
-    store.applyStep(state, [{ type: 'agreed', step: r.step, epoch: 0, slots: [0], clients: [ids[0]], hashes, lrBits: r.lrBits, excluded: [], checksum: null }], { now: 0 });
+    store.applyStep(state, [{ type: 'agreed', step: r.step, epoch: 0, slots: [0], clients: [ids[0]], hashes, lrBits: r.lrBits, excluded: [], checksum: null, base: r.step }], { now: 0 });
   }
   store.applyStep(state, [{ type: 'epochEnd', epoch: 0, step: 2 }], { now: 0 });
   const truth = replayRounds(config, base.bytes, rounds, rm);
@@ -48,7 +48,7 @@ function setup() {
     uploads.offer({ step, clientId: ids[who], bytes, signature: signCheckpoint(bytes, keys[signer].secretKey, { runId: rm.runId, step }) });
   /** Round 2 ends with `checksum` agreed. */
   const agree = (checksum: string) => {
-    store.applyStep(state, [{ type: 'agreed', step: 2, epoch: 1, slots: [], clients: [], hashes: [], lrBits: 0, excluded: [], checksum }], { now: 0 });
+    store.applyStep(state, [{ type: 'agreed', step: 2, epoch: 1, slots: [], clients: [], hashes: [], lrBits: 0, excluded: [], checksum, base: 2 }], { now: 0 });
     uploads.onAgreed(2, checksum);
   };
   return { store, base, truth, log, uploads, offer, agree };

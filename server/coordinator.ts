@@ -7,7 +7,7 @@
  * from `state` on reconnect) but never a state or a ledger row.
  */
 import type { CommitStats, MessageErrorCode, ServerMessage } from '../src/net/messages';
-import { createRunState, step } from '../src/run/state-machine';
+import { createRunState, step, witnessRound } from '../src/run/state-machine';
 import type { RunConfig } from '../src/run/run-config';
 import type { Effect, RunEvent, RunState, Score } from '../src/run/types';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -192,13 +192,13 @@ export class Coordinator {
 
   /** Once commits close, reveal the round's salt so the machine draws its checks. */
   private drawIfDue(): void {
-    const s = this.current;
-    if (s.phase !== 'RoundWitness' || s.round === null || s.round.checks !== null) return;
+    const round = witnessRound(this.current);
+    if (round === null || round.checks !== null) return;
     const msg = new Uint8Array(4);
-    new DataView(msg.buffer).setUint32(0, s.round.step, true);
+    new DataView(msg.buffer).setUint32(0, round.step, true);
     const salt = bytesToHex(hmac(sha256, this.secret, msg));
-    const outcome = this.feed({ type: 'draw', step: s.round.step, salt, now: this.now() });
-    if (outcome.rejected !== null) this.log('draw-failed', { step: s.round.step, reason: outcome.rejected });
+    const outcome = this.feed({ type: 'draw', step: round.step, salt, now: this.now() });
+    if (outcome.rejected !== null) this.log('draw-failed', { step: round.step, reason: outcome.rejected });
   }
 
   private carryOut(effect: Effect): void {
@@ -215,7 +215,8 @@ export class Coordinator {
       case 'agreed':
         this.log('agreed', { step: effect.step, slots: effect.slots, excluded: effect.excluded, checksum: effect.checksum });
         this.outbox.broadcast({ ...effect }); // the effect has exactly the message's fields
-        this.checkpoints.onAgreed(effect.step, effect.checksum);
+        // The checksum is of the parameters the round trained from: a checkpoint of step `base` holds those.
+        this.checkpoints.onAgreed(effect.base, effect.checksum);
         return;
       case 'points':
         this.outbox.broadcast({ type: 'points', clientId: effect.clientId, step: effect.step, amount: effect.amount, total: s.clients[effect.clientId]?.points ?? 0 });

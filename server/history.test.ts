@@ -41,10 +41,12 @@ describe('roundFacts', () => {
       copies: [null, null],
       checks: [],
       startedAt: 200,
+      base: 4,
+      closedAt: null,
     };
     return s;
   }
-  const agreed: Effect = { type: 'agreed', step: 4, epoch: 0, slots: [0], clients: [A], hashes: [hash(2)], lrBits: 1, excluded: [], checksum: null };
+  const agreed: Effect = { type: 'agreed', step: 4, epoch: 0, slots: [0], clients: [A], hashes: [hash(2)], lrBits: 1, excluded: [], checksum: null, base: 4 };
 
   it('takes the start from the round, the witness start from the phase clock, members from the slots and tokens from the assignments', () => {
     expect(roundFacts(config, inRound('RoundWitness'), [agreed], 900)).toEqual([

@@ -25,14 +25,14 @@ export function roundFacts(config: RunConfig, before: RunState, effects: readonl
   let tokensSeen = before.tokensSeen;
   for (const e of effects) {
     if (e.type !== 'agreed') continue;
-    const round = before.round?.step === e.step ? before.round : null;
+    const round = [before.witnessing, before.round].find((r) => r?.step === e.step) ?? null;
     const tokens = round === null ? 0 : round.assignments.reduce((sum, a) => sum + a.count, 0) * config.seqLen;
     tokensSeen += tokens;
     out.push({
       step: e.step,
       startedAt: round?.startedAt ?? now,
       // Still in RoundTrain before this step: the commits closed now, in the same step that ended the round.
-      witnessStartedAt: round !== null && before.phase === 'RoundWitness' ? before.phaseStartedAt : now,
+      witnessStartedAt: round === null ? now : round === before.witnessing ? (round.closedAt ?? now) : before.phase === 'RoundWitness' ? before.phaseStartedAt : now,
       members: round?.slots.length ?? e.slots.length + e.excluded.length,
       tokens,
       tokensSeen,

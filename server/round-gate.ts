@@ -19,7 +19,8 @@ import { MessageError, type ClientMessage, type CommitStats, type RelayPutHeader
 import { verifyWitness } from '../src/net/witness-signature';
 import { verifyCommitment } from '../src/protocol/commitment';
 import { bitmapError } from '../src/run/bitmap';
-import type { Phase, Round } from '../src/run/types';
+import { witnessRound } from '../src/run/state-machine';
+import type { Round } from '../src/run/types';
 import type { Coordinator, Outcome } from './coordinator';
 import { CopyCheck } from './copy-check';
 import { checkPayload } from './payload-check';
@@ -50,7 +51,7 @@ export class RoundGate {
   }
 
   commit(clientId: string, msg: Extract<ClientMessage, { type: 'commit' }>): CommitResult {
-    const { round, slot } = this.slotIn(clientId, msg.step, 'RoundTrain');
+    const { round, slot } = this.slotIn(clientId, msg.step, 'train');
     if (round.commitments[slot] !== null) throw new MessageError('already-committed', `already committed in round ${round.step}`);
     const ok = verifyCommitment(hexToBytes(msg.hash), hexToBytes(msg.signature), hexToBytes(clientId), { runId: this.rm.runId, step: msg.step });
     if (!ok) throw new MessageError('bad-signature', `the commit signature does not verify for this client, run and step ${msg.step}`);
@@ -66,7 +67,7 @@ export class RoundGate {
   }
 
   relayPut(clientId: string, header: RelayPutHeader, payload: Uint8Array): void {
-    const { round, slot } = this.slotIn(clientId, header.step, 'RoundTrain');
+    const { round, slot } = this.slotIn(clientId, header.step, 'train');
     const pending = this.pending.get(clientId);
     if (pending === undefined || pending.step !== header.step || pending.hash !== header.hash) {
       throw new MessageError('no-commitment', `no verified commit of yours for hash ${header.hash} in round ${header.step}; send commit first`);
@@ -77,7 +78,7 @@ export class RoundGate {
   }
 
   witness(clientId: string, msg: Extract<ClientMessage, { type: 'witness' }>): void {
-    const { round } = this.slotIn(clientId, msg.step, 'RoundWitness');
+    const { round } = this.slotIn(clientId, msg.step, 'witness');
     const bad = bitmapError(msg.held, round.slots.length);
     if (bad !== null) throw new MessageError('bad-message', `held: ${bad}`);
     const content = { runId: this.rm.runId, step: msg.step, held: hexToBytes(msg.held), checksum: hexToBytes(msg.checksum), scores: msg.scores };
@@ -98,14 +99,15 @@ export class RoundGate {
     refuseIfRejected(this.coordinator.commit(clientId, c.step, c.hash, c.signature, overlap, c.stats));
   }
 
-  /** The current round and the client's slot in it, if `step` is the current step in `phase`. */
-  private slotIn(clientId: string, step: number, phase: Phase): { round: Round; slot: number } {
+  /** The round that trains or is witnessed now and the client's slot in it, if `step` is that round's step. */
+  private slotIn(clientId: string, step: number, stage: 'train' | 'witness'): { round: Round; slot: number } {
     const s = this.coordinator.state;
-    if (step !== s.step) throw new MessageError('stale-step', `step ${step} is not the current step ${s.step}`);
-    if (s.phase !== phase || s.round === null) throw new MessageError('wrong-phase', `this message belongs to ${phase}; the run is in ${s.phase}`);
-    const slot = s.round.slots.indexOf(clientId);
+    const round = stage === 'train' ? (s.phase === 'RoundTrain' ? s.round : null) : witnessRound(s);
+    if (round === null) throw new MessageError('wrong-phase', `no round is in its ${stage} stage; the run is in ${s.phase}`);
+    if (step !== round.step) throw new MessageError('stale-step', `step ${step} is not the step ${round.step} in its ${stage} stage`);
+    const slot = round.slots.indexOf(clientId);
     if (slot < 0 || s.clients[clientId]?.status !== 'member') throw new MessageError('not-in-round', `you are not a member of round ${step}`);
-    return { round: s.round, slot };
+    return { round, slot };
   }
 }
 

@@ -43,7 +43,7 @@ describe('Store', () => {
     store.applyStep(
       stateAt(1),
       [
-        { type: 'agreed', step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123, excluded: [], checksum: '00000000000000aa' },
+        { type: 'agreed', step: 0, epoch: 0, slots: [0], clients: [A], hashes: ['e'.repeat(64)], lrBits: 123, excluded: [], checksum: '00000000000000aa', base: 0 },
         { type: 'points', clientId: A, step: 0, amount: 10 },
         { type: 'points', clientId: B, step: 0, amount: 10 },
         { type: 'phase', from: 'RoundWitness', to: 'Cooldown', step: 1, epoch: 0 },
@@ -97,7 +97,7 @@ describe('Store', () => {
       store.applyStep(
         stateAt(2),
         [
-          { type: 'agreed', step: 1, epoch: 0, slots: [], clients: [], hashes: [], lrBits: 1, excluded: [], checksum: null },
+          { type: 'agreed', step: 1, epoch: 0, slots: [], clients: [], hashes: [], lrBits: 1, excluded: [], checksum: null, base: 1 },
           { type: 'points', clientId: A, step: 0, amount: 10 },
         ],
         { now: 2 },
@@ -160,6 +160,7 @@ describe('Store: the rounds history', () => {
     lrBits: 1,
     excluded: excludedSlots.map((s) => ({ slot: s, clientId: clients[s], reason: 'failed verification' })),
     checksum: null,
+    base: step,
   });
 
   it('writes one row per agreed round: times, counts, tokens, the agreed payload bytes and the medians of the agreed reporters only', () => {

@@ -143,6 +143,8 @@ describe('SimClient witness', () => {
         { slot: 2, verifiers: [sim.id], units: [0] },
       ],
       startedAt: 1000,
+      base: 0,
+      closedAt: null,
     };
     sim.held.set(hashes[1], 0); // its own update
     sim.onFrame(Buffer.from(JSON.stringify({ type: 'welcome', clientId: sim.id, config, state })), false);

@@ -54,7 +54,10 @@ function sampleState(): RunState {
       copies: [null],
       checks: null,
       startedAt: 1000,
+      base: 3,
+      closedAt: null,
     },
+    witnessing: null,
   };
 }
 
@@ -138,7 +141,7 @@ describe('server messages', () => {
     const config = parseRunConfig({});
     const welcome = { type: 'welcome', clientId: key, config, state: sampleState() };
     expect(parseServerMessage(JSON.stringify(welcome))).toEqual(welcome);
-    const agreed = { type: 'agreed', step: 3, epoch: 0, slots: [0], clients: [key], hashes: [hash], lrBits: 5, excluded: [{ slot: 1, clientId: key, reason: 'failed verification' }], checksum: '0123456789abcdef' };
+    const agreed = { type: 'agreed', step: 3, epoch: 0, slots: [0], clients: [key], hashes: [hash], lrBits: 5, excluded: [{ slot: 1, clientId: key, reason: 'failed verification' }], checksum: '0123456789abcdef', base: 3 };
     expect(parseServerMessage(JSON.stringify(agreed))).toEqual(agreed);
     const noChecksum = { ...agreed, checksum: null };
     expect(parseServerMessage(JSON.stringify(noChecksum))).toEqual(noChecksum);

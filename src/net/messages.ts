@@ -104,7 +104,7 @@ const phaseSchema = z.enum(['WaitingForMembers', 'Warmup', 'RoundTrain', 'RoundW
 // ---------------------------------------------------------------------------
 // The run state as it travels (welcome, state): the same shape as src/run/types.ts.
 
-const roundSchema = z.strictObject({
+const roundFields = z.strictObject({
   step: u32,
   seed: hashSchema,
   slots: z.array(clientIdSchema).max(MAX_SLOTS),
@@ -115,7 +115,15 @@ const roundSchema = z.strictObject({
   copies: z.array(z.string().max(500).nullable()).max(MAX_SLOTS),
   checks: z.array(z.strictObject({ slot: count, verifiers: z.array(clientIdSchema).max(16), units: z.array(count).max(16) })).max(MAX_SLOTS).nullable(),
   startedAt: time,
+  base: u32,
+  closedAt: time.nullable(),
 });
+
+// A state stored before pipelined rounds lacks `base` and `closedAt`: such a round trained after every earlier one.
+const roundSchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !('base' in v) && 'step' in v ? { ...v, base: (v as { step: unknown }).step, closedAt: null } : v),
+  roundFields,
+);
 
 const clientRecordSchema = z.strictObject({
   id: clientIdSchema,
@@ -147,6 +155,7 @@ export const runStateSchema = z.strictObject({
     .record(clientIdSchema, clientRecordSchema)
     .refine((c) => Object.keys(c).length <= MAX_CLIENTS, `more than ${MAX_CLIENTS} clients`),
   round: roundSchema.nullable(),
+  witnessing: roundSchema.nullable().default(null),
 });
 
 // Compile-time proof that a parsed state is a RunState (the schema may not drift from types.ts).
@@ -237,6 +246,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     lrBits: u32,
     excluded: z.array(z.strictObject({ slot: count, clientId: clientIdSchema, reason: z.string().max(1000) })).max(MAX_SLOTS),
     checksum: checksumSchema.nullable(),
+    base: count,
   }),
   z.strictObject({ type: z.literal('state'), state: runStateSchema }),
   z.strictObject({ type: z.literal('signal'), from: clientIdSchema, data: signalData }),

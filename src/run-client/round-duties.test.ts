@@ -42,6 +42,7 @@ const agreed = (step: number, hashes: string[]): ServerMessageOf<'agreed'> => ({
   lrBits: 0x3a83126f,
   excluded: [],
   checksum: null,
+  base: step,
 });
 
 /** Lets the fakes' promise chains run (they answer within a few microtasks). */

@@ -159,6 +159,7 @@ function setup() {
     lrBits: LR_BITS,
     excluded: [],
     checksum: null,
+    base: step,
   });
 
   return { id, identity, config, worker, source, client, socket, state, joinWith, agreed };

@@ -153,6 +153,8 @@ export function makeRound(step: number, slots: string[], over: Partial<Round> = 
     copies: slots.map(() => null),
     checks: null,
     startedAt: 0,
+    base: step,
+    closedAt: null,
     ...over,
   };
 }

@@ -121,6 +121,13 @@ export const runConfigSchema = z
     maxRoundTrainTime: ms.default(60_000),
     roundWitnessTime: ms.default(15_000),
     epochTime: ms.default(600_000),
+    /**
+     * Pipelined rounds (docs/design.md §11): the next round trains while the
+     * last one is witnessed, on parameters one round stale, so a tab's GPU
+     * does not wait out the witness stage. Off: each round trains on the
+     * parameters after every earlier round.
+     */
+    pipelined: z.boolean().default(false),
     /** 0 = until stopped. */
     totalSteps: z.number().int().min(0).default(0),
     initMinClients: z.number().int().min(1).default(1),

@@ -8,7 +8,7 @@ import { mulberry32 } from '../kernels/testing/random';
 import { describe, expect, it } from 'vitest';
 import { globalBatchSize } from './batch-size';
 import { encodeBitmap } from './bitmap';
-import { createRunState, step } from './state-machine';
+import { createRunState, step, witnessRound } from './state-machine';
 import { cid, deepFreeze, hash, sum, testConfig } from './test-helpers';
 import type { Effect, RunConfig, RunEvent, RunState } from './types';
 
@@ -18,12 +18,16 @@ const PHASES = ['WaitingForMembers', 'Warmup', 'RoundTrain', 'RoundWitness', 'Co
 function randomEvent(rand: () => number, s: RunState, now: number): RunEvent {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const client = cid(1 + Math.floor(rand() * 6));
-  const slots = s.round?.slots.length ?? 1 + Math.floor(rand() * 4);
+  // Witnesses and draws go to the round being witnessed (pipelined: the one before the training round).
+  const witnessed = witnessRound(s);
+  const slots = (witnessed ?? s.round)?.slots.length ?? 1 + Math.floor(rand() * 4);
   // Mostly the round's step, sometimes a stale or future one.
-  const stepNo = rand() < 0.9 ? s.step : Math.max(0, s.step + pick([-1, 1, 2]));
+  const stepOf = (base: number) => (rand() < 0.9 ? base : Math.max(0, base + pick([-1, 1, 2])));
+  const stepNo = stepOf(s.step);
+  const witnessStep = witnessed === null || witnessed.step === s.step ? stepNo : stepOf(witnessed.step);
   const held = rand() < 0.9 ? encodeBitmap(Array.from({ length: slots }, () => rand() < 0.8)) : pick(['', 'zz', '0', 'ffff', 'FF']);
   // The coordinator draws the checks as soon as commits close; mostly do the same.
-  if (s.phase === 'RoundWitness' && s.round?.checks === null && rand() < 0.9) return { type: 'draw', step: stepNo, salt: hash(Math.floor(rand() * 9)), now };
+  if (witnessed?.checks === null && rand() < 0.9) return { type: 'draw', step: witnessStep, salt: hash(Math.floor(rand() * 9)), now };
   const kind = rand();
   if (kind < 0.2) return { type: 'tick', now };
   if (kind < 0.32) return { type: 'join', clientId: client, now };
@@ -32,13 +36,13 @@ function randomEvent(rand: () => number, s: RunState, now: number): RunEvent {
     const overlap = rand() < 0.6 ? null : { permille: Math.floor(rand() * 1001), with: hash(Math.floor(rand() * 9)) };
     return { type: 'commit', clientId: client, step: stepNo, hash: rand() < 0.95 ? hash(Math.floor(rand() * 9)) : 'nothex', overlap, now };
   }
-  if (kind < 0.66) return { type: 'draw', step: stepNo, salt: hash(Math.floor(rand() * 9)), now };
+  if (kind < 0.66) return { type: 'draw', step: witnessStep, salt: hash(Math.floor(rand() * 9)), now };
   if (kind < 0.86) {
     // Mostly the slots this client verifies, with random scores; sometimes a slot it does not verify.
-    const mine = (s.round?.checks ?? []).filter((c) => c.verifiers.includes(client) && rand() < 0.9).map((c) => c.slot);
+    const mine = ((witnessed ?? s.round)?.checks ?? []).filter((c) => c.verifiers.includes(client) && rand() < 0.9).map((c) => c.slot);
     if (rand() < 0.05) mine.push(Math.floor(rand() * slots));
     const scores = [...new Set(mine)].map((slot) => ({ slot, score: Math.floor(rand() * 2001) - 1000 }));
-    return { type: 'witness', clientId: client, step: stepNo, held, checksum: sum(rand() < 0.8 ? 1 : 2), scores, now };
+    return { type: 'witness', clientId: client, step: witnessStep, held, checksum: sum(rand() < 0.8 ? 1 : 2), scores, now };
   }
   if (kind < 0.9) return { type: 'pause', now };
   if (kind < 0.94) return { type: 'resume', now };
@@ -67,13 +71,15 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
   check(config.totalSteps === 0 || s.step <= config.totalSteps, 'step ≤ totalSteps');
 
   const clients = Object.values(s.clients);
+  // Points vest when a round ends; pipelined, the round before the training one may still be witnessed.
+  const lastEnded = s.witnessing !== null ? s.step - 2 : s.step - 1;
   check(new Set(clients.map((c) => c.joinSeq)).size === clients.length, 'joinSeq unique');
   for (const c of clients) {
     check(s.clients[c.id] === c && c.joinSeq < s.nextJoinSeq, `client ${c.id} keyed by id, joinSeq issued`);
     const unvested = c.unvested.reduce((sum, u) => sum + u.amount, 0);
     check(c.points + unvested + c.forfeited === config.pointsPerUpdate * c.agreedUpdates, `vested + unvested + forfeited = pointsPerUpdate · agreedUpdates for ${c.id}`);
     check(c.points === (paid.get(c.id) ?? 0), `points = sum of points effects for ${c.id}`);
-    check(c.unvested.every((u) => u.step + config.verification.vestingRounds > s.step - 1), `nothing unvested that is due for ${c.id}`);
+    check(c.unvested.every((u) => u.step + config.verification.vestingRounds > lastEnded), `nothing unvested that is due for ${c.id}`);
     check(c.verifiedRounds <= c.agreedUpdates, `verified rounds ≤ agreed updates for ${c.id}`);
     check((c.strikes >= config.verification.maxStrikes) === (c.status === 'ejected'), `ejected exactly at maxStrikes for ${c.id}`);
     check(c.status === 'gone' || c.status === 'ejected' || c.missedRounds <= config.maxMissedRounds, `present ${c.id} within maxMissedRounds`);
@@ -86,10 +92,13 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
     check(round.slots.every((id) => s.clients[id] !== undefined), 'every slot is a known client');
     check(clients.every((c) => c.status !== 'member' || round.slots.includes(c.id)), 'every member has a slot');
     check(round.step === s.step, 'round step = state step');
+    check(round.base === round.step || (config.pipelined && round.base === round.step - 1), 'a round trains after every earlier round, or pipelined, all but the one before');
     check(round.assignments.length === n && round.commitments.length === n && round.witnesses.length === n, 'per-slot arrays sized');
     const covered = round.assignments.flatMap((a) => Array.from({ length: a.count }, (_, i) => a.start + i)).sort((x, y) => x - y);
-    const batch = globalBatchSize(config.globalBatch, s.tokensSeen);
-    check(covered.length === batch && covered.every((v, i) => v === s.dataCursor + i), 'assignments cover [cursor, cursor + B) once');
+    // The round being witnessed beside it took its sequences first; they join the cursor when it ends.
+    const pending = s.witnessing === null ? 0 : s.witnessing.assignments.reduce((sum, a) => sum + a.count, 0);
+    const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pending * config.seqLen);
+    check(covered.length === batch && covered.every((v, i) => v === s.dataCursor + pending + i), 'assignments cover [cursor, cursor + B) once');
     check(live !== 'RoundTrain' || round.witnesses.every((w) => w === null), 'no witness before RoundWitness');
     check(live !== 'RoundTrain' || round.checks === null, 'no checks drawn before commits close');
     check(round.slots.every((id) => s.clients[id].status !== 'ejected' || prev.round?.step === round.step), 'no ejected client in a new round');
@@ -103,11 +112,19 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
     });
   }
 
+  const w = s.witnessing;
+  if (w !== null) {
+    check(config.pipelined, 'a round is witnessed beside the training one only when pipelined');
+    check(live === 'RoundTrain' && round !== null && w.step === round.step - 1 && round.base === w.step, 'the witnessed round is the one before the training round, which trains without it');
+    check(w.closedAt !== null, 'its commits are closed');
+    check(w.checks !== null || w.witnesses.every((x) => x === null), 'no witness before its checks are drawn');
+  }
+
   if (effects.some((e) => e.type === 'rejected')) check(effects.length === 1 && s === prev, 'a rejection is alone and changes nothing');
   return bad;
 }
 
-const configs: RunConfig[] = [
+const sequential: RunConfig[] = [
   testConfig({ initMinClients: 2, minClients: 1, epochTime: 40_000, globalBatch: { start: 2, end: 9, warmupTokens: 64 * 40 } }),
   testConfig({
     initMinClients: 3,
@@ -120,11 +137,13 @@ const configs: RunConfig[] = [
   testConfig({ initMinClients: 1, minClients: 1, warmupTime: 0, cooldownTime: 0, maxRoundTrainTime: 0, roundWitnessTime: 0, epochTime: 0 }),
   testConfig({ initMinClients: 2, minClients: 1, verification: { probationRounds: 1, vestingRounds: 3, maxStrikes: 3, sampleRate: 1, verifiers: 3, passScore: 0, maxOverlapPermille: 500 } }),
 ];
+// The same runs with pipelined rounds.
+const configs: RunConfig[] = [...sequential, ...sequential.map((c) => ({ ...c, pipelined: true }))];
 
 describe('random event sequences', () => {
   it.each(configs.map((config, i) => [i, config] as const))('config %i: never throws, invariants hold', (_, config) => {
     const seen = new Map<string, number>();
-    for (let seq = 0; seq < 60; seq++) {
+    for (let seq = 0; seq < 80; seq++) {
       const rand = mulberry32(1000 * seq + 7);
       let state = createRunState(config, 0);
       let now = 0;

@@ -126,7 +126,7 @@ describe('rounds', () => {
     sim.witness(2, 2600, '03');
     expect(sim.state.phase).toBe('RoundTrain');
     expect(sim.effects.map((e) => e.type)).toEqual(['agreed', 'points', 'points', 'phase', 'roundStarted']);
-    expect(sim.effectsOf('agreed')[0]).toEqual({ type: 'agreed', step: 0, epoch: 0, slots: [0, 1], clients: [cid(1), cid(2)], hashes: [hash(1), hash(2)], lrBits: lrBits(sim.config, 0), excluded: [], checksum: sum(1) });
+    expect(sim.effectsOf('agreed')[0]).toEqual({ type: 'agreed', step: 0, epoch: 0, slots: [0, 1], clients: [cid(1), cid(2)], hashes: [hash(1), hash(2)], lrBits: lrBits(sim.config, 0), excluded: [], checksum: sum(1), base: 0 });
     expect(sim.state).toMatchObject({ step: 1, dataCursor: 8, tokensSeen: 8 * 64 });
     const next = sim.state.round!;
     expect(next.step).toBe(1);
@@ -265,6 +265,141 @@ describe('rounds', () => {
     }
     // tokens 0, 32, 80, 144, 240, 368: 2 + 8·tokens/320 rounded, then the end size
     expect(sizes).toEqual([2, 3, 4, 6, 8, 10, 10, 10]);
+  });
+});
+
+describe('pipelined rounds', () => {
+  const pipelined = (over: Parameters<typeof testConfig>[0] = {}) => testConfig({ pipelined: true, ...over });
+
+  it('the next round starts when commits close, trains one round stale, and the round before is witnessed beside it', () => {
+    const sim = inRound(2, pipelined());
+    expect(sim.state.round).toMatchObject({ step: 0, base: 0, closedAt: null });
+    sim.commit(1, 2000);
+    sim.commit(2, 2100);
+    // No RoundWitness phase: round 1 trains while round 0 is witnessed.
+    expect(sim.state.phase).toBe('RoundTrain');
+    expect(sim.effects.map((e) => e.type)).toEqual(['phase', 'roundStarted']);
+    expect(sim.state.step).toBe(1);
+    expect(sim.state.witnessing).toMatchObject({ step: 0, closedAt: 2100, checks: null });
+    const r1 = sim.state.round!;
+    expect(r1).toMatchObject({ step: 1, base: 0, startedAt: 2100 });
+    // Round 0's sequences are taken: round 1's follow them although round 0 has not ended.
+    expect(r1.assignments).toEqual(assignRanges(2, 8, 8, r1.seed));
+    expect(sim.state).toMatchObject({ dataCursor: 0, tokensSeen: 0 });
+
+    // Round 1's commits and round 0's witnesses interleave.
+    sim.commit(1, 2200);
+    sim.witness(1, 2300, '03');
+    expect(sim.state.witnessing!.checks).not.toBeNull();
+    sim.witness(2, 2400, '03', sum(1));
+    expect(sim.effectsOf('agreed')).toEqual([{ type: 'agreed', step: 0, epoch: 0, slots: [0, 1], clients: [cid(1), cid(2)], hashes: [hash(1), hash(2)], lrBits: lrBits(sim.config, 0), excluded: [], checksum: sum(1), base: 0 }]);
+    expect(sim.state.witnessing).toBeNull();
+    expect(sim.state).toMatchObject({ phase: 'RoundTrain', step: 1, dataCursor: 8, tokensSeen: 8 * 64 });
+
+    // Round 1 closes at its last commit; round 2 trains from the parameters after round 0.
+    sim.commit(2, 2500);
+    expect(sim.state.witnessing!.step).toBe(1);
+    expect(sim.state.round).toMatchObject({ step: 2, base: 1 });
+    expect(sim.state.round!.assignments).toEqual(assignRanges(2, 8, 16, sim.state.round!.seed));
+  });
+
+  it('a round whose commits are in waits for the round before to end, so at most two are in flight', () => {
+    const sim = inRound(2, pipelined());
+    sim.commit(1, 2000);
+    sim.commit(2, 2000);
+    sim.commit(1, 2100);
+    sim.commit(2, 2200);
+    expect(sim.state).toMatchObject({ step: 1, witnessing: { step: 0 } });
+    sim.witness(1, 2300, '03');
+    expect(sim.state.step).toBe(1);
+    // The last witness of round 0 ends it, and round 1 (all committed) closes in the same step.
+    sim.witness(2, 2400, '03');
+    expect(sim.effects.map((e) => e.type)).toEqual(['agreed', 'points', 'points', 'phase', 'roundStarted']);
+    expect(sim.state).toMatchObject({ step: 2, witnessing: { step: 1, closedAt: 2400 }, round: { step: 2, base: 1 } });
+  });
+
+  it('the round before ends at roundWitnessTime after its commits closed, with the reports it has', () => {
+    const sim = inRound(3, pipelined());
+    for (const n of [1, 2, 3]) sim.commit(n, 2000);
+    sim.witness(1, 2100, '07');
+    sim.witness(2, 2100, '07');
+    sim.tick(2000 + sim.config.roundWitnessTime - 1);
+    expect(sim.state.witnessing).not.toBeNull();
+    sim.tick(2000 + sim.config.roundWitnessTime);
+    expect(sim.state.witnessing).toBeNull();
+    expect(sim.effectsOf('agreed')[0]).toMatchObject({ step: 0, slots: [0, 1, 2] });
+    // Round 1's train clock ran meanwhile, from its own start.
+    expect(sim.state.round).toMatchObject({ step: 1, startedAt: 2000 });
+  });
+
+  it('the train timeout of a round waits for the round before it, whose own timeout bounds the wait', () => {
+    const config = pipelined({ maxRoundTrainTime: 1000, roundWitnessTime: 5000 });
+    const sim = inRound(2, config);
+    sim.commit(1, 1100);
+    sim.commit(2, 1100);
+    sim.tick(1100 + 1000);
+    expect(sim.state).toMatchObject({ step: 1, witnessing: { step: 0 } });
+    sim.tick(1100 + 5000);
+    // Round 0 ended by its timeout; round 1, past its train time, closes at the next tick (one timeout a tick).
+    expect(sim.state.witnessing).toBeNull();
+    sim.tick(1100 + 5001);
+    expect(sim.state).toMatchObject({ step: 2, witnessing: { step: 1 }, round: { step: 2, base: 1 } });
+  });
+
+  it('the last round of an epoch is witnessed alone; the next epoch starts from every round', () => {
+    const config = pipelined({ epochTime: 5000 });
+    const sim = inRound(2, config);
+    sim.commit(1, 2000);
+    sim.commit(2, 2000);
+    sim.witness(1, 2100, '03');
+    sim.witness(2, 2100, '03');
+    // The epoch's time is up when round 1 closes: no round 2 beside it.
+    sim.commit(1, 6500);
+    sim.commit(2, 6500);
+    expect(sim.state).toMatchObject({ phase: 'RoundWitness', step: 1, witnessing: null, round: { step: 1, base: 0 } });
+    sim.witness(1, 6600, '03');
+    sim.witness(2, 6600, '03');
+    expect(sim.state.phase).toBe('Cooldown');
+    expect(sim.effectsOf('agreed')[0]).toMatchObject({ step: 1, base: 0 });
+    sim.tick(6600 + config.cooldownTime);
+    expect(sim.state.round).toMatchObject({ step: 2, base: 2 });
+  });
+
+  it('a run that stops after a round witnesses it alone and finishes', () => {
+    const sim = inRound(2, pipelined({ totalSteps: 2 }));
+    sim.commit(1, 2000);
+    sim.commit(2, 2000);
+    expect(sim.state.witnessing).not.toBeNull();
+    sim.commit(1, 2100);
+    sim.witness(1, 2200, '03');
+    sim.witness(2, 2200, '03');
+    sim.commit(2, 2300);
+    expect(sim.state).toMatchObject({ phase: 'RoundWitness', step: 1 });
+    sim.witness(1, 2400, '03');
+    sim.witness(2, 2400, '03');
+    expect(sim.state.phase).toBe('Finished');
+  });
+
+  it('pause stops both rounds; resume restarts the witness clock of the round before', () => {
+    const sim = inRound(2, pipelined());
+    sim.commit(1, 2000);
+    sim.commit(2, 2000);
+    sim.send({ type: 'pause', now: 2100 });
+    expect(sim.witness(1, 2200, '03')[0]).toMatchObject({ type: 'rejected', reason: 'no round is being witnessed (phase is Paused)' });
+    sim.send({ type: 'resume', now: 50_000 });
+    expect(sim.state.witnessing!.closedAt).toBe(50_000);
+    sim.tick(50_000 + sim.config.roundWitnessTime - 1);
+    expect(sim.state.witnessing).not.toBeNull();
+  });
+
+  it('refuses a witness for the training round and a commit for the witnessed one', () => {
+    const sim = inRound(2, pipelined());
+    sim.commit(1, 2000);
+    sim.commit(2, 2000);
+    sim.draw(2000);
+    const w = (stepNo: number) => sim.send({ type: 'witness', clientId: cid(1), step: stepNo, held: '03', checksum: sum(1), scores: [], now: 2100 });
+    expect(w(1)[0]).toMatchObject({ type: 'rejected', reason: 'witness for step 1, but the round is step 0' });
+    expect(sim.send({ type: 'commit', clientId: cid(1), step: 0, hash: hash(5), overlap: null, now: 2100 })[0]).toMatchObject({ type: 'rejected', reason: 'commit for step 0, but the round is step 1' });
   });
 });
 
@@ -442,7 +577,7 @@ describe('rejections', () => {
     ['leave by a stranger', bad('not in the run', { type: 'leave', clientId: cid(77), now: 2000 })],
     ['commit from a non-member', bad('not a member of round 0', { type: 'commit', clientId: cid(77), step: 0, hash: hash(1), overlap: null, now: 2000 })],
     ['commit for the wrong step', bad('commit for step 1, but the round is step 0', { type: 'commit', clientId: c1, step: 1, hash: hash(1), overlap: null, now: 2000 })],
-    ['witness in RoundTrain', bad('witness is only allowed in RoundWitness (phase is RoundTrain)', { type: 'witness', clientId: c1, step: 0, held: '03', checksum: sum(1), scores: [], now: 2000 })],
+    ['witness in RoundTrain', bad('no round is being witnessed (phase is RoundTrain)', { type: 'witness', clientId: c1, step: 0, held: '03', checksum: sum(1), scores: [], now: 2000 })],
     ['uppercase hash', bad(/^invalid event: hash: hash \(SHA-256\) must be 64 lowercase hex/, { type: 'commit', clientId: c1, step: 0, hash: hash(1).toUpperCase().replace(/E/g, 'F'), overlap: null, now: 2000 })],
     ['short hash', bad(/hash \(SHA-256\) must be 64 lowercase hex/, { type: 'commit', clientId: c1, step: 0, hash: 'abcd', overlap: null, now: 2000 })],
     ['bad client id', bad(/clientId must be 64 lowercase hex/, { type: 'join', clientId: 'alice', now: 2000 })],

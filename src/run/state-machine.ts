@@ -37,6 +37,7 @@ export function createRunState(config: RunConfig, now: number): RunState {
     nextJoinSeq: 0,
     clients: {},
     round: null,
+    witnessing: null,
   };
 }
 
@@ -82,6 +83,7 @@ function handle(ctx: Ctx, event: RunEvent): string | null {
     case 'recovered':
       // The server was down: nobody could talk to it, so nobody is late for that time.
       ctx.s.phaseStartedAt = ctx.now;
+      if (ctx.s.witnessing !== null) ctx.s.witnessing.closedAt = ctx.now;
       return null;
   }
 }
@@ -134,9 +136,9 @@ function onCommit({ s, config }: Ctx, e: Extract<RunEvent, { type: 'commit' }>):
 }
 
 function onWitness({ s }: Ctx, e: Extract<RunEvent, { type: 'witness' }>): string | null {
-  if (s.phase !== 'RoundWitness') return `witness is only allowed in RoundWitness (phase is ${s.phase})`;
-  const round = s.round as Round;
-  const slot = memberSlot(s, e.clientId);
+  const round = witnessRound(s);
+  if (round === null) return `no round is being witnessed (phase is ${s.phase})`;
+  const slot = memberSlot(s, e.clientId, round);
   if (slot < 0) return `not a member of round ${round.step}`;
   if (e.step !== round.step) return `witness for step ${e.step}, but the round is step ${round.step}`;
   if (round.witnesses[slot] !== null) return `already witnessed in round ${round.step}`;
@@ -150,8 +152,8 @@ function onWitness({ s }: Ctx, e: Extract<RunEvent, { type: 'witness' }>): strin
 }
 
 function onDraw({ s, config }: Ctx, e: Extract<RunEvent, { type: 'draw' }>): string | null {
-  if (s.phase !== 'RoundWitness') return `draw is only allowed in RoundWitness (phase is ${s.phase})`;
-  const round = s.round as Round;
+  const round = witnessRound(s);
+  if (round === null) return `no round is being witnessed (phase is ${s.phase})`;
   if (e.step !== round.step) return `draw for step ${e.step}, but the round is step ${round.step}`;
   if (round.checks !== null) return `the checks of round ${round.step} are drawn already`;
   round.checks = drawChecks(config, s, round, e.salt);
@@ -174,6 +176,7 @@ function onResume(ctx: Ctx): string | null {
   // Paused time does not count toward the epoch either.
   s.epochStartedAt += now - s.phaseStartedAt;
   s.pausedFrom = null;
+  if (s.witnessing !== null) s.witnessing.closedAt = now;
   enter(ctx, back);
   return null;
 }
@@ -199,10 +202,16 @@ function advanceOnCondition(ctx: Ctx): boolean {
       return headcount(s) >= minToStart(ctx) && enter(ctx, 'Warmup');
     case 'Warmup':
       return headcount(s) < minToStart(ctx) && enter(ctx, 'WaitingForMembers');
-    case 'RoundTrain':
-      return everyPresentMember(s, (slot) => (s.round as Round).commitments[slot] !== null) && enter(ctx, 'RoundWitness');
-    case 'RoundWitness':
-      return everyPresentMember(s, (slot) => (s.round as Round).witnesses[slot] !== null) && endRound(ctx);
+    case 'RoundTrain': {
+      const w = s.witnessing;
+      if (w !== null) return everyPresentMember(s, w, (slot) => w.witnesses[slot] !== null) && endWitnessing(ctx);
+      const round = s.round as Round;
+      return everyPresentMember(s, round, (slot) => round.commitments[slot] !== null) && closeCommits(ctx);
+    }
+    case 'RoundWitness': {
+      const round = s.round as Round;
+      return everyPresentMember(s, round, (slot) => round.witnesses[slot] !== null) && endRound(ctx);
+    }
     default:
       return false;
   }
@@ -215,7 +224,9 @@ function advanceOnTimeout(ctx: Ctx): boolean {
     case 'Warmup':
       return elapsed >= config.warmupTime && startRound(ctx);
     case 'RoundTrain':
-      return elapsed >= config.maxRoundTrainTime && enter(ctx, 'RoundWitness');
+      // The round before must end first (its own timeout below bounds the wait), so at most two rounds are in flight.
+      if (s.witnessing !== null) return now - (s.witnessing.closedAt as number) >= config.roundWitnessTime && endWitnessing(ctx);
+      return elapsed >= config.maxRoundTrainTime && closeCommits(ctx);
     case 'RoundWitness':
       return elapsed >= config.roundWitnessTime && endRound(ctx);
     case 'Cooldown':
@@ -234,9 +245,35 @@ function enter(ctx: Ctx, to: Phase): true {
   return true;
 }
 
+/**
+ * The round's commits are in (or its train time is up). Pipelined, the next
+ * round starts at once when one is due, and this one is witnessed beside it;
+ * otherwise (or when the run stops after it) it is witnessed alone.
+ */
+function closeCommits(ctx: Ctx): true {
+  const { s, config, now } = ctx;
+  const round = s.round as Round;
+  round.closedAt = now;
+  if (!config.pipelined || !nextRoundDue(ctx, s.step + 1)) return enter(ctx, 'RoundWitness');
+  s.witnessing = round;
+  s.round = null;
+  s.step += 1;
+  return startRound(ctx);
+}
+
+/** Whether the round after this one starts right away (afterRound's rules, asked before this round ends). */
+function nextRoundDue(ctx: Ctx, next: number): boolean {
+  const { s, config, now } = ctx;
+  if (config.totalSteps > 0 && next >= config.totalSteps) return false;
+  if (now - s.epochStartedAt >= config.epochTime) return false;
+  return headcount(s) >= config.minClients;
+}
+
 function startRound(ctx: Ctx): true {
   const { s, config, now } = ctx;
-  const batch = globalBatchSize(config.globalBatch, s.tokensSeen);
+  // A round still being witnessed has taken its sequences and tokens already (they are counted when it ends).
+  const pending = s.witnessing === null ? 0 : batchOf(s.witnessing);
+  const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pending * config.seqLen);
   const seed = roundSeed(config.runId, s.step);
   const newcomers = new Set(admitProbation(config, s, batch, seed));
   for (const c of Object.values(s.clients)) if (c.status === 'joining' && (!onProbation(config, c) || newcomers.has(c.id))) c.status = 'member';
@@ -250,22 +287,40 @@ function startRound(ctx: Ctx): true {
     step: s.step,
     seed,
     slots,
-    assignments: assignRanges(slots.length, batch, s.dataCursor, seed),
+    assignments: assignRanges(slots.length, batch, s.dataCursor + pending, seed),
     lrBits: lrBits(config, s.step),
     commitments: slots.map(() => null),
     witnesses: slots.map(() => null),
     copies: slots.map(() => null),
     checks: null,
     startedAt: now,
+    base: s.witnessing === null ? s.step : s.witnessing.step,
+    closedAt: null,
   };
   enter(ctx, 'RoundTrain');
   ctx.effects.push({ type: 'roundStarted', round: structuredClone(s.round) });
   return true;
 }
 
+/** The round witnessed alone ends: its outcome, then what comes after it. */
 function endRound(ctx: Ctx): true {
+  const { s } = ctx;
+  concludeRound(ctx, s.round as Round);
+  s.step += 1;
+  s.round = null;
+  return afterRound(ctx);
+}
+
+/** The round witnessed beside the training one ends; the training round goes on. */
+function endWitnessing(ctx: Ctx): true {
+  concludeRound(ctx, ctx.s.witnessing as Round);
+  ctx.s.witnessing = null;
+  return true;
+}
+
+/** A round's outcome: the agreed set, verdicts, points, strikes, drops; its sequences and tokens join the run's count. */
+function concludeRound(ctx: Ctx, round: Round): void {
   const { s, config } = ctx;
-  const round = s.round as Round;
   const outcome = decideRound(config, s, round);
   const agreed = agreedSlots(round, outcome.excluded);
   // Before any standing changes: the weights of this round's checksums are those its witnesses had.
@@ -281,6 +336,7 @@ function endRound(ctx: Ctx): true {
     lrBits: round.lrBits,
     excluded: outcome.excluded,
     checksum: checksums.majority,
+    base: round.base,
   });
   for (const r of checksums.reports) {
     if (r.checksum !== checksums.majority) ctx.effects.push({ type: 'resync', clientId: r.id, step: round.step, checksum: checksums.majority as string });
@@ -297,12 +353,13 @@ function endRound(ctx: Ctx): true {
   }
   ctx.effects.push(...vest(config, s, round.step));
   dropMissing(ctx, round, agreed);
-  const batch = round.assignments.reduce((sum, a) => sum + a.count, 0);
+  const batch = batchOf(round);
   s.dataCursor += batch;
   s.tokensSeen += batch * config.seqLen;
-  s.step += 1;
-  s.round = null;
-  return afterRound(ctx);
+}
+
+function batchOf(round: Round): number {
+  return round.assignments.reduce((sum, a) => sum + a.count, 0);
 }
 
 function afterRound(ctx: Ctx): true {
@@ -404,13 +461,19 @@ function minToStart({ s, config }: Ctx): number {
   return s.epoch === 0 ? config.initMinClients : config.minClients;
 }
 
-/** The client's slot in the current round if it is still a member there, else -1. */
-function memberSlot(s: RunState, id: ClientId): number {
-  if (s.clients[id]?.status !== 'member' || s.round === null) return -1;
-  return s.round.slots.indexOf(id);
+/** The client's slot in `round` (the training one unless given) if it is still a member, else -1. */
+function memberSlot(s: RunState, id: ClientId, round = s.round): number {
+  if (s.clients[id]?.status !== 'member' || round === null) return -1;
+  return round.slots.indexOf(id);
 }
 
-function everyPresentMember(s: RunState, done: (slot: number) => boolean): boolean {
-  const round = s.round as Round;
+function everyPresentMember(s: RunState, round: Round, done: (slot: number) => boolean): boolean {
   return round.slots.every((id, slot) => s.clients[id].status !== 'member' || done(slot));
+}
+
+/** The round whose witnesses and draw are due now: the one witnessed beside the training round, or the one witnessed alone. */
+export function witnessRound(s: RunState): Round | null {
+  // Paused, nothing is witnessed (as commits are refused): the phase clocks restart on resume.
+  if (s.phase === 'RoundTrain') return s.witnessing;
+  return s.phase === 'RoundWitness' ? s.round : null;
 }

@@ -1,7 +1,7 @@
 /** Shared by the src/run tests: ids, a deep freeze, and a checked driver of the machine. */
 import { expect } from 'vitest';
 import { parseRunConfig, type RunConfigInput } from './run-config';
-import { createRunState, step } from './state-machine';
+import { createRunState, step, witnessRound } from './state-machine';
 import type { Effect, RunConfig, RunEvent, RunState, Score } from './types';
 
 /** The coordinator's check salt in tests. */
@@ -80,12 +80,16 @@ export class Sim {
   tick = (now: number) => this.send({ type: 'tick', now });
   commit = (n: number, now: number, h = hash(n), overlap: { permille: number; with: string } | null = null) =>
     this.send({ type: 'commit', clientId: cid(n), step: this.state.step, hash: h, overlap, now });
-  /** Draws the round's checks first if the coordinator would have by now. */
+  /** Witnesses the round being witnessed (pipelined: the one before the training round); draws its checks first if the coordinator would have by now. */
   witness = (n: number, now: number, held: string, checksum = sum(1), scores: Score[] = []) => {
-    if (this.state.phase === 'RoundWitness' && this.state.round?.checks === null) this.draw(now);
-    return this.send({ type: 'witness', clientId: cid(n), step: this.state.step, held, checksum, scores, now });
+    if (witnessRound(this.state)?.checks === null) this.draw(now);
+    return this.send({ type: 'witness', clientId: cid(n), step: this.witnessStep(), held, checksum, scores, now });
   };
-  draw = (now: number, salt = SALT) => this.send({ type: 'draw', step: this.state.step, salt, now });
+  draw = (now: number, salt = SALT) => this.send({ type: 'draw', step: this.witnessStep(), salt, now });
+
+  private witnessStep(): number {
+    return witnessRound(this.state)?.step ?? this.state.step;
+  }
 
   /** Members of the current round that are still members (the ones expected to commit and witness). */
   present(): number[] {

@@ -90,6 +90,16 @@ export interface Round {
   /** The updates to verify and their verifiers, drawn when commits close (null until then, so no author knows in advance). */
   checks: Check[] | null;
   startedAt: number;
+  /**
+   * The rounds [0, base) whose agreed sets the parameters this round trains
+   * from hold: `step` when rounds run one after the other, `step - 1` when
+   * it started while the round before was still being witnessed (pipelined
+   * rounds, docs/design.md §11). Its verifiers recompute at those parameters
+   * and its witnesses report their checksum.
+   */
+  base: number;
+  /** When its commits closed (null before): the clock of its witness stage while the next round already trains. */
+  closedAt: number | null;
 }
 
 export interface RunState {
@@ -111,7 +121,14 @@ export interface RunState {
   tokensSeen: number;
   nextJoinSeq: number;
   clients: Record<ClientId, ClientRecord>;
+  /** The round that trains (RoundTrain) or is witnessed (RoundWitness). */
   round: Round | null;
+  /**
+   * Pipelined runs only: the round before `round`, whose commits closed and
+   * whose witnesses are still coming in while `round` trains. Its step is
+   * `step - 1`; rounds [0, step - 1) are done while it is set.
+   */
+  witnessing: Round | null;
 }
 
 export type RunEvent =
@@ -131,10 +148,11 @@ export type Effect =
   | { type: 'phase'; from: Phase; to: Phase; step: number; epoch: number }
   | { type: 'roundStarted'; round: Round }
   /**
-   * `checksum`: the parameter checksum before this step's apply that the round's witnesses agree on (the majority,
-   * weighted as for resyncs), or null when nobody witnessed; a client-made checkpoint of this step must have it.
+   * `checksum`: the checksum of the parameters the round trained from (after rounds [0, `base`)) that its witnesses
+   * agree on (the majority, weighted as for resyncs), or null when nobody witnessed; a client-made checkpoint of step
+   * `base` must have it.
    */
-  | { type: 'agreed'; step: number; epoch: number; slots: number[]; clients: ClientId[]; hashes: string[]; lrBits: number; excluded: Exclusion[]; checksum: string | null }
+  | { type: 'agreed'; step: number; epoch: number; slots: number[]; clients: ClientId[]; hashes: string[]; lrBits: number; excluded: Exclusion[]; checksum: string | null; base: number }
   /** Points that vested now, for the round `step` in which they were earned. */
   | { type: 'points'; clientId: ClientId; step: number; amount: number }
   | { type: 'verdict'; step: number; slot: number; clientId: ClientId; scores: (Score & { verifier: ClientId })[]; median: number | null; pass: boolean | null }

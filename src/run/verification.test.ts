@@ -426,7 +426,7 @@ describe('admitting newcomers', () => {
 describe('rejections', () => {
   it('refuses witnesses before the draw, scores for slots not assigned, a second draw and a draw in RoundTrain', () => {
     const sim = started(3);
-    expect(sim.draw(1400)[0]).toMatchObject({ type: 'rejected', reason: 'draw is only allowed in RoundWitness (phase is RoundTrain)' });
+    expect(sim.draw(1400)[0]).toMatchObject({ type: 'rejected', reason: 'no round is being witnessed (phase is RoundTrain)' });
     for (const n of [1, 2, 3]) sim.commit(n, 1500);
     expect(sim.send({ type: 'witness', clientId: cid(1), step: 0, held: '07', checksum: sum(1), scores: [], now: 1500 })[0]).toMatchObject({
       type: 'rejected',
