@@ -21,13 +21,13 @@ describe('PayloadInbox', () => {
     expect(asked).toEqual([]);
   });
 
-  it('asks the relay for a missing payload and answers every waiter when it arrives', async () => {
+  it('asks the relay once for a missing payload and answers every waiter when it arrives', async () => {
     const { asked, inbox: box } = inbox();
     const bytes = payload(2);
     const h = hashOf(bytes);
     const first = box.want(h);
     const second = box.want(h);
-    expect(asked).toEqual([h, h]);
+    expect(asked).toEqual([h]);
     box.receive(h, bytes, 'relay', 4);
     await expect(first).resolves.toBe(bytes);
     await expect(second).resolves.toBe(bytes);
@@ -48,6 +48,19 @@ describe('PayloadInbox', () => {
     expect(box.has(h)).toBe(false);
     await vi.advanceTimersByTimeAsync(5000);
     expect(await outcome).toBe(`payload ${h.slice(0, 12)} did not arrive within 5000 ms`);
+  });
+
+  it('asks the relay again when a payload is wanted after an earlier wait timed out', async () => {
+    vi.useFakeTimers();
+    const { asked, inbox: box } = inbox(1000);
+    const h = hashOf(payload(6));
+    const first = box.want(h).catch(() => 'timed out');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await first).toBe('timed out');
+    const again = box.want(h);
+    expect(asked).toEqual([h, h]);
+    box.receive(h, payload(6), 'relay', 1);
+    await expect(again).resolves.toEqual(payload(6));
   });
 
   it('times out after the default of 10 s when no payload comes', async () => {
@@ -71,15 +84,15 @@ describe('PayloadInbox', () => {
     expect(box.get(h)).toEqual(payload(8));
   });
 
-  it('prunes payloads older than the last round', () => {
+  it('prunes payloads older than the two rounds before (pipelined, round r − 2 is applied while round r trains)', () => {
     const { inbox: box } = inbox();
     const [a, b, c] = [payload(10), payload(11), payload(12)];
     box.keep(hashOf(a), 3, a);
     box.receive(hashOf(b), b, 'relay', 4);
     box.receive(hashOf(c), c, 'peer', 5);
-    box.prune(5);
+    box.prune(6);
     expect([a, b, c].map((p) => box.has(hashOf(p)))).toEqual([false, true, true]);
-    box.prune(7);
+    box.prune(8);
     expect([a, b, c].map((p) => box.has(hashOf(p)))).toEqual([false, false, false]);
   });
 });

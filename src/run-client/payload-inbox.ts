@@ -49,19 +49,31 @@ export class PayloadInbox {
     if (held) return Promise.resolve(held.bytes);
     const timeoutMs = this.relayTimeoutMs;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`payload ${hash.slice(0, 12)} did not arrive within ${timeoutMs} ms`)), timeoutMs);
       const list = this.waiting.get(hash) ?? [];
-      list.push((b) => {
+      // One relay request per payload, however many duties wait for it at once.
+      if (list.length === 0) this.askRelay(hash);
+      const answer = (b: Uint8Array) => {
         clearTimeout(timer);
         resolve(b);
-      });
+      };
+      const timer = setTimeout(() => {
+        // A later want asks the relay again.
+        const left = (this.waiting.get(hash) ?? []).filter((f) => f !== answer);
+        if (left.length > 0) this.waiting.set(hash, left);
+        else this.waiting.delete(hash);
+        reject(new Error(`payload ${hash.slice(0, 12)} did not arrive within ${timeoutMs} ms`));
+      }, timeoutMs);
+      list.push(answer);
       this.waiting.set(hash, list);
-      this.askRelay(hash);
     });
   }
 
-  /** Keeps round `step`'s payloads and the last round's (a late witness or apply may still want those), no older. */
+  /**
+   * Keeps round `step`'s payloads and the two before (a late witness or
+   * apply may still want those: pipelined, round step − 2 is applied while
+   * round step trains), no older.
+   */
   prune(step: number): void {
-    this.held = new Map([...this.held].filter(([, p]) => p.step >= step - 1));
+    this.held = new Map([...this.held].filter(([, p]) => p.step >= step - 2));
   }
 }

@@ -253,6 +253,74 @@ describe('RoundDuties', () => {
     });
   });
 
+  describe('pipelined rounds', () => {
+    /** Round `step` trains from `step - 1` while round `step - 1` is witnessed; this tab applied rounds before `step - 1`. */
+    async function pipelinedAt(step: number) {
+      const tab = await memberAt(step - 1);
+      const slots = tab.server.round!.slots;
+      tab.server.witnessing = { ...makeRound(step - 1, slots), closedAt: 1, checks: [] };
+      tab.server.round = makeRound(step, slots, { base: step - 1 });
+      return tab;
+    }
+
+    it('trains a round from the parameters one round stale', async () => {
+      const tab = await pipelinedAt(6);
+      await tab.duties.train(tab.server.round as Round, 0);
+      expect(tab.worker.calls.find((c) => c.type === 'train')).toMatchObject({ step: 6 });
+      expect(tab.socket.types()).toEqual(['commit']);
+    });
+
+    it('verifies and witnesses its round at the parameters it trained from before the apply that changes them', async () => {
+      const tab = await pipelinedAt(6);
+      vi.spyOn(console, 'info').mockImplementation(() => {});
+      const round6 = tab.server.round as Round;
+      tab.chain.enqueue(() => tab.duties.train(round6, 0));
+      const prev = payload(40);
+      tab.inbox.receive(hashOf(prev), prev, 'peer', 5);
+      tab.chain.enqueue(() => tab.duties.applyAgreed(agreed(5, [hashOf(prev)])));
+      await flush();
+      // Round 6's commits are still open: its checks are unknown, so round 5's apply waits.
+      expect(tab.worker.types()).toContain('train');
+      expect(tab.worker.applied()).toEqual([]);
+      const own = payload(106);
+      const others = [payload(2), payload(3), payload(4)];
+      for (const b of others) tab.inbox.receive(hashOf(b), b, 'peer', 6);
+      tab.server.witnessing = { ...round6, commitments: [hashOf(own), ...others.map(hashOf)], closedAt: 2, checks: [{ slot: 2, verifiers: [tab.id], units: [0] }] };
+      tab.server.round = makeRound(7, round6.slots, { base: 6 });
+      tab.duties.onState();
+      await tab.settle();
+      await flush();
+      expect(tab.worker.types().filter((t) => t !== 'plan' && t !== 'resume' && t !== 'load')).toEqual(['train', 'verify', 'apply']);
+      expect(tab.worker.calls.find((c) => c.type === 'verify')).toMatchObject({ step: 6, checks: [{ slot: 2, update: others[1], unit: 0 }] });
+      const w = tab.socket.sent.find((m) => m.type === 'witness') as Sent<'witness'>;
+      // The checksum of the parameters round 6 trained from (after round 4), not of those after round 5.
+      expect(w).toMatchObject({ step: 6, held: '0f', checksum: afterStep(4), scores: [{ slot: 2, score: 900 }] });
+      expect(tab.replica.appliedStep).toBe(6);
+    });
+
+    it('applies at once when it is no member of the round trained from those parameters', async () => {
+      const tab = await pipelinedAt(6);
+      tab.server.round = makeRound(6, [cid(2), cid(3)], { base: 5 });
+      const prev = payload(41);
+      tab.inbox.receive(hashOf(prev), prev, 'peer', 5);
+      await tab.duties.applyAgreed(agreed(5, [hashOf(prev)]));
+      expect(tab.worker.applied()).toEqual([5]);
+    });
+
+    it('stops waiting when the tab leaves', async () => {
+      const tab = await pipelinedAt(6);
+      await tab.duties.train(tab.server.round as Round, 0);
+      const prev = payload(42);
+      tab.inbox.receive(hashOf(prev), prev, 'peer', 5);
+      const applying = tab.duties.applyAgreed(agreed(5, [hashOf(prev)]));
+      await flush();
+      expect(tab.worker.applied()).toEqual([]);
+      tab.duties.stop();
+      await applying;
+      expect(tab.worker.applied()).toEqual([5]);
+    });
+  });
+
   describe('applyAgreed', () => {
     it('applies the agreed set with payloads it holds or gets from the relay, one round after the other', async () => {
       const tab = await memberAt(5);

@@ -6,11 +6,12 @@
  * checkpoint. GPU work reaches this class through the tab's one chain.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { commitStats, type CommitStats, type ServerMessageOf } from '../net/messages';
+import { commitStats, type ClientMessage, type CommitStats, type ServerMessageOf } from '../net/messages';
 import type { PeerMesh } from '../net/peer-mesh';
 import { signWitness } from '../net/witness-signature';
 import { commitment, signCheckpoint, signCommitment, type KeyPair } from '../protocol/commitment';
 import type { RunConfig } from '../run/run-config';
+import { witnessRound } from '../run/state-machine';
 import type { Round, RunState } from '../run/types';
 import { referenceSlots } from '../verify/references';
 import type { CatchUpSource } from './catch-up';
@@ -55,6 +56,11 @@ export class RoundDuties {
   private sentStep = -1;
   private witnessedStep = -1;
   private offeredStep = -1;
+  /** A witness report the socket could not take (it was down): sent again once it is back. */
+  private unsentWitness: { step: number; msg: Extract<ClientMessage, { type: 'witness' }> } | null = null;
+  /** Resolved on every state from the coordinator, and on stop: what a duty waiting for the run waits on. */
+  private stateWaiters: (() => void)[] = [];
+  private stopped = false;
   tokens = 0;
   trainMs = 0;
   /** Bytes offered to peers over the mesh. */
@@ -62,13 +68,35 @@ export class RoundDuties {
 
   constructor(private readonly deps: RoundDeps) {}
 
+  /** The coordinator's state changed: duties waiting for it look again. */
+  onState(): void {
+    const waiters = this.stateWaiters;
+    this.stateWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** The tab left or resyncs: nothing waits for the run any more. */
+  stop(): void {
+    this.stopped = true;
+    this.onState();
+  }
+
+  /** Undoes stop when the tab joins again. */
+  start(): void {
+    this.stopped = false;
+  }
+
+  private nextState(): Promise<void> {
+    return new Promise((resolve) => this.stateWaiters.push(resolve));
+  }
+
   async train(round: Round, slot: number): Promise<void> {
     const { replica, view } = this.deps;
     const config = this.deps.config();
-    if (replica.appliedStep !== round.step) {
+    if (replica.appliedStep !== round.base) {
       // Behind (a missed agreed set): catch up now, sit this round out.
-      console.warn(`run client: round ${round.step} starts while this tab has applied ${replica.appliedStep} rounds; catching up instead of training`);
-      await replica.replayTo(round.step);
+      console.warn(`run client: round ${round.step} trains from step ${round.base} while this tab has applied ${replica.appliedStep} rounds; catching up instead of training`);
+      await replica.replayTo(round.base);
       return;
     }
     const { start, count } = round.assignments[slot];
@@ -128,29 +156,64 @@ export class RoundDuties {
     }
   }
 
-  /** Queues this round's witness once its checks are drawn, once per round. */
+  /** Queues the witness of the round being witnessed once its checks are drawn, once per round. */
   maybeWitness(): void {
     const s = this.deps.server();
-    const round = s?.round;
+    const round = s ? witnessRound(s) : null;
+    // Back after a reconnect with a report the socket did not take: send it now.
+    const unsent = this.unsentWitness;
+    if (unsent !== null && round?.step === unsent.step && this.deps.socket.send(unsent.msg)) this.unsentWitness = null;
     // The checks are drawn just after commits close; witness once they are known.
-    if (!s || !round || s.phase !== 'RoundWitness' || round.checks === null || this.witnessedStep >= round.step) return;
+    if (!round || round.checks === null || this.witnessedStep >= round.step) return;
     if (!round.slots.includes(this.deps.id)) return;
-    this.witnessedStep = round.step;
     this.deps.enqueue(() => this.witness(round));
   }
 
+  /**
+   * Pipelined rounds: the round that trained from the parameters before
+   * step `applying`'s apply must be verified before that apply changes them.
+   * When this tab is one of its members and has not witnessed it yet, it
+   * waits (on the GPU chain: nothing else could run before this apply) for
+   * that round's checks to be drawn, then verifies and witnesses it.
+   */
+  async witnessBeforeApply(applying: number): Promise<void> {
+    for (;;) {
+      const s = this.deps.server();
+      if (this.stopped || !s) return;
+      const owed = [s.witnessing, s.round].find((r) => r !== null && r.step === applying + 1 && r.base === applying);
+      if (!owed || !owed.slots.includes(this.deps.id) || s.clients[this.deps.id]?.status !== 'member' || this.witnessedStep >= owed.step) return;
+      const now = witnessRound(s);
+      if (now?.step === owed.step && now.checks !== null) return this.witness(now);
+      await this.nextState();
+    }
+  }
+
+  /**
+   * The witness's GPU part on the chain, at the parameters the round trained
+   * from: verify the drawn checks and take the checksum. Waiting for the
+   * round's other payloads (the held bitmap) and sending happen off the
+   * chain, so the next round's training does not wait for slow peers.
+   */
   private async witness(round: Round): Promise<void> {
-    const { inbox, replica } = this.deps;
-    const config = this.deps.config();
+    const { replica } = this.deps;
+    if (this.witnessedStep >= round.step) return;
+    this.witnessedStep = round.step;
+    if (replica.checksum === null || replica.appliedStep !== round.base) return; // not at its parameters: witnessing would be wrong
+    const checksum = replica.checksum;
+    // Every payload of the round is asked for at once; the checks' wait and the report's share one relay timeout.
     const wanted = round.commitments.filter((h): h is string => h !== null);
-    await Promise.all(wanted.map((h) => inbox.want(h).catch(() => null)));
-    const held = heldBitmap(round.commitments, (h) => inbox.has(h));
-    if (replica.checksum === null || replica.appliedStep !== round.step) return; // not in step: witnessing would be wrong
+    const arrived = Promise.all(wanted.map((h) => this.deps.inbox.want(h).catch(() => null)));
     const scores = await this.verifyChecks(round);
-    const checksum = hexToBytes(replica.checksum);
-    const signature = signWitness({ runId: hexToBytes(config.runId), step: round.step, held, checksum, scores }, this.deps.identity.secretKey);
-    const sent = this.deps.socket.send({ type: 'witness', step: round.step, held: bytesToHex(held), checksum: replica.checksum, scores, signature: bytesToHex(signature) });
-    if (!sent) this.witnessedStep = round.step - 1; // the socket is down: witness again once it is back
+    void arrived.then(() => this.sendWitness(round, checksum, scores));
+  }
+
+  private sendWitness(round: Round, checksum: string, scores: { slot: number; score: number }[]): void {
+    const { inbox } = this.deps;
+    const config = this.deps.config();
+    const held = heldBitmap(round.commitments, (h) => inbox.has(h));
+    const signature = signWitness({ runId: hexToBytes(config.runId), step: round.step, held, checksum: hexToBytes(checksum), scores }, this.deps.identity.secretKey);
+    const msg = { type: 'witness' as const, step: round.step, held: bytesToHex(held), checksum, scores, signature: bytesToHex(signature) };
+    if (!this.deps.socket.send(msg)) this.unsentWitness = { step: round.step, msg };
   }
 
   /** Scores the updates this tab was drawn to verify against its own and the round's other trusted updates. */
@@ -159,6 +222,10 @@ export class RoundDuties {
     const state = this.deps.server();
     const me = this.deps.id;
     if (!own || own.step !== round.step || !state) return []; // drawn only when it committed; a reload since loses its update
+    if (myChecks(round, me).length === 0) return [];
+    // The checked updates and the candidates for references; whatever has not come by the relay's timeout is left out.
+    const needed = trustedSlots(this.deps.config(), state, round).concat(myChecks(round, me).map((c) => c.slot));
+    await Promise.all(needed.map((slot) => round.commitments[slot]).filter((h): h is string => h !== null).map((h) => this.deps.inbox.want(h).catch(() => null)));
     const held = (slot: number) => this.deps.inbox.get(round.commitments[slot] as string);
     const checks = myChecks(round, me).flatMap((c) => {
       const bytes = held(c.slot);
@@ -190,6 +257,8 @@ export class RoundDuties {
     const { replica } = this.deps;
     if (!replica.loaded || msg.step < replica.appliedStep) return;
     if (msg.step > replica.appliedStep) await replica.replayTo(msg.step);
+    if (msg.step !== replica.appliedStep) return;
+    await this.witnessBeforeApply(msg.step);
     if (msg.step !== replica.appliedStep) return;
     const updates = await Promise.all(msg.hashes.map((h) => this.deps.inbox.want(h)));
     await replica.apply(msg.step, msg.hashes, updates, msg.lrBits);

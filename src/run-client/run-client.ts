@@ -21,6 +21,7 @@ import { PayloadInbox } from './payload-inbox';
 import { ModelDoesNotFit, ReplicaSync } from './replica-sync';
 import { RoundDuties } from './round-duties';
 import { appendBounded, RunViewStore, TIMELINE_MAX, type RunView } from './run-view';
+import { meteredWorker, Utilization } from './utilization';
 import { WorkChain } from './work-chain';
 import type { RunWorkerLink } from './worker-link';
 
@@ -59,6 +60,7 @@ export class RunClient {
   private readonly inbox: PayloadInbox;
   private readonly replica: ReplicaSync;
   private readonly duties: RoundDuties;
+  private readonly utilization = new Utilization();
 
   constructor(private readonly opts: RunClientOptions) {
     this.id = bytesToHex(opts.identity.publicKey);
@@ -74,6 +76,7 @@ export class RunClient {
       bytesReceived: this.socket.bytesReceived + this.meshBytesReceived,
       tokens: this.duties.tokens,
       trainMs: this.duties.trainMs,
+      utilization: this.utilization.measure(Date.now()),
     }));
     this.socket = new CoordinatorSocket(opts.socketUrl, opts.identity, {
       open: () => this.view.update({ status: this.wantJoin ? 'catching-up' : 'connecting', error: null }),
@@ -84,11 +87,12 @@ export class RunClient {
     this.inbox = new PayloadInbox((hash) => this.socket.send({ type: 'relayGet', hash }), opts.relayTimeoutMs);
     const config = () => this.need();
     const server = () => this.server;
-    this.replica = new ReplicaSync({ worker: opts.worker, source: opts.catchUp, view: this.view, config, server });
+    const worker = meteredWorker(opts.worker, (kind, ms) => this.utilization.add(kind, ms, Date.now()));
+    this.replica = new ReplicaSync({ worker, source: opts.catchUp, view: this.view, config, server });
     this.duties = new RoundDuties({
       id: this.id,
       identity: opts.identity,
-      worker: opts.worker,
+      worker,
       source: opts.catchUp,
       socket: this.socket,
       mesh: () => this.mesh,
@@ -111,6 +115,7 @@ export class RunClient {
   join(): void {
     if (this.wantJoin) return;
     this.wantJoin = true;
+    this.duties.start();
     this.view.update({ status: 'connecting', error: null });
     this.socket.open();
   }
@@ -120,6 +125,7 @@ export class RunClient {
     this.leaving = null;
     if (!this.wantJoin) return;
     this.wantJoin = false;
+    this.duties.stop();
     this.socket.send({ type: 'leave' });
     this.socket.close();
     this.mesh?.destroy();
@@ -136,7 +142,8 @@ export class RunClient {
   leaveAtRoundBoundary(): Promise<void> {
     if (!this.wantJoin) return Promise.resolve();
     const s = this.server;
-    const inRound = s?.round?.slots.includes(this.id) && s.clients[this.id]?.status === 'member' && (s.phase === 'RoundTrain' || s.phase === 'RoundWitness');
+    const inFlight = [s?.round, s?.witnessing].some((r) => r?.slots.includes(this.id));
+    const inRound = inFlight && s?.clients[this.id]?.status === 'member' && (s.phase === 'RoundTrain' || s.phase === 'RoundWitness');
     if (!inRound) {
       this.leave();
       return Promise.resolve();
@@ -183,6 +190,7 @@ export class RunClient {
         return this.welcome(msg);
       case 'state':
         this.server = msg.state;
+        this.duties.onState();
         this.view.update({});
         this.duties.sendUpdate();
         return this.duties.maybeWitness();
@@ -196,7 +204,8 @@ export class RunClient {
         return this.duties.maybeWitness();
       case 'agreed':
         this.chain.enqueue(() => this.duties.applyAgreed(msg));
-        if (this.leaving) this.chain.enqueue(async () => this.leave());
+        // Pipelined, the agreed set of the round before this tab's last one comes first: leave after its own.
+        if (this.leaving && msg.step >= (this.duties.lastUpdate?.step ?? -1)) this.chain.enqueue(async () => this.leave());
         return;
       case 'resync':
         if (!this.wantJoin) return;
@@ -215,6 +224,7 @@ export class RunClient {
         if (msg.code === 'ejected') {
           // Final: the coordinator refuses this key from now on.
           this.wantJoin = false;
+          this.duties.stop();
           this.socket.close();
           this.mesh?.destroy();
           this.mesh = null;
@@ -234,6 +244,7 @@ export class RunClient {
   private welcome(msg: ServerMessageOf<'welcome'>): void {
     this.config = msg.config;
     this.server = msg.state;
+    this.duties.onState();
     if (!this.mesh) this.mesh = this.createMesh();
     this.view.update({ clientId: msg.clientId });
     this.chain.enqueue(async () => {
@@ -293,8 +304,12 @@ export class RunClient {
     for (const peer of round.slots) if (peer !== this.id && this.mesh && this.mesh.state(peer) !== 'connected') this.mesh.connect(peer);
     this.view.update({ status: slot >= 0 ? 'training' : this.view.current.status });
     if (slot < 0) return;
-    // Leaving: a round that began after the boundary is not trained, and the run must not wait for it.
-    if (this.leaving) return this.chain.enqueue(async () => this.leave());
+    // Leaving: a round that began after the boundary is not trained, and the run must not wait for it;
+    // pipelined, this tab's last round may still be witnessed: its agreed set ends the stay.
+    if (this.leaving) {
+      if (this.duties.lastUpdate?.step === round.step - 1) return;
+      return this.chain.enqueue(async () => this.leave());
+    }
     this.chain.enqueue(() => this.duties.train(round, slot));
   }
 

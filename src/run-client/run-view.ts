@@ -8,6 +8,7 @@ import type { PeerState } from '../net/peer-mesh';
 import type { RunConfig } from '../run/run-config';
 import type { Phase, RunState } from '../run/types';
 import type { MemoryPlan, SaveStatsView } from '../train/run-worker-protocol';
+import type { UtilizationView } from './utilization';
 import { standingOf, type Standing } from './verifier-duty';
 
 export type ClientStatus = 'idle' | 'connecting' | 'catching-up' | 'joining' | 'training' | 'reconnecting' | 'left' | 'error';
@@ -31,6 +32,8 @@ export interface RunView {
   tokensPerSec: number;
   /** Time the worker spent training, in all (the verification cost compares with it). */
   trainMs: number;
+  /** The GPU's share of recent wall time (training, verifying, applying), after the warm-up. */
+  utilization: UtilizationView;
   bytesSent: number;
   bytesReceived: number;
   members: number;
@@ -72,6 +75,7 @@ export interface ViewSources {
   bytesReceived: number;
   tokens: number;
   trainMs: number;
+  utilization: UtilizationView;
 }
 
 export function composeView(view: RunView, src: ViewSources, patch: Partial<RunView>): RunView {
@@ -92,6 +96,7 @@ export function composeView(view: RunView, src: ViewSources, patch: Partial<RunV
     bytesReceived: src.bytesReceived,
     tokensPerSec: src.trainMs > 0 ? src.tokens / (src.trainMs / 1000) : 0,
     trainMs: src.trainMs,
+    utilization: src.utilization,
     ...patch,
   };
 }
@@ -112,6 +117,7 @@ export function emptyView(clientId: string): RunView {
     timeline: [],
     tokensPerSec: 0,
     trainMs: 0,
+    utilization: { busyMs: 0, wallMs: 0, share: null },
     bytesSent: 0,
     bytesReceived: 0,
     members: 0,

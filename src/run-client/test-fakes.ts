@@ -188,6 +188,7 @@ export function makeTab(opts: { config?: RunConfig; relayTimeoutMs?: number } = 
     bytesReceived: 0,
     tokens: duties.tokens,
     trainMs: duties.trainMs,
+    utilization: { busyMs: 0, wallMs: 0, share: null },
   }));
   const inbox = new PayloadInbox((hash) => tab.relayAsks.push(hash), opts.relayTimeoutMs);
   const replica = new ReplicaSync({ worker: tab.worker, source: tab.source, view, config: () => config, server: () => tab.server });

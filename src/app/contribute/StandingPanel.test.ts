@@ -23,6 +23,7 @@ function view(over: Partial<RunView> = {}): RunView {
     timeline: [],
     tokensPerSec: 0,
     trainMs: 0,
+    utilization: { busyMs: 0, wallMs: 0, share: null },
     bytesSent: 0,
     bytesReceived: 0,
     members: 3,
