@@ -5,7 +5,7 @@
  * Contribute and report what they know through `tessera.run.state()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { build } from 'vite';
@@ -47,9 +47,12 @@ export async function startCoordinator(dir: string, config: RunConfigInput | nul
   // Its own process group: npx starts node under it, and a kill must reach that node too.
   const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const logs: string[] = [];
+  // Also on disk beside its database, so a failed run's phases, verdicts and drops can be read afterwards.
+  const logFile = resolve(dir, 'coordinator.log');
   const listening = new Promise<number>((ok, fail) => {
     const onLine = (line: string) => {
       logs.push(line);
+      appendFileSync(logFile, line + '\n');
       if (line.includes('"listening"')) ok(JSON.parse(line).port as number);
     };
     let rest = '';
@@ -58,7 +61,10 @@ export async function startCoordinator(dir: string, config: RunConfigInput | nul
       rest = lines.pop() ?? '';
       lines.forEach(onLine);
     });
-    child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      logs.push(d.toString());
+      appendFileSync(logFile, d.toString());
+    });
     child.once('exit', (code) => fail(new Error(`coordinator exited with ${code}:\n${logs.join('\n')}`)));
   });
   const p = await listening;

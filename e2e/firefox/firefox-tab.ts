@@ -18,7 +18,8 @@ export async function openFirefoxTab(url: string, name: string): Promise<Firefox
   const { page } = session;
   try {
     page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warn') console.log(`[${name}] ${m.text()}`);
+      // BiDi names console.warn 'warn' (Playwright's Chromium says 'warning'); the run client's info lines say how it got its parameters.
+      if (m.type() === 'error' || m.type() === 'warn' || (m.type() === 'info' && m.text().startsWith('run client:'))) console.log(`[${name}] ${m.text()}`);
     });
     page.on('pageerror', (e) => console.log(`[${name}] page error: ${e instanceof Error ? e.message : String(e)}`));
     await page.goto(`${url}/#/contribute`);
@@ -33,7 +34,9 @@ export async function openFirefoxTab(url: string, name: string): Promise<Firefox
   }
   return {
     session,
-    state: () => page.evaluate(() => (globalThis as unknown as { tessera: { run: { state(): Promise<RunView> } } }).tessera.run.state()),
+    // As JSON: puppeteer's BiDi deserializer returns an object met a second time in the result (WebDriver BiDi sends
+    // only a reference to it) as undefined, so a view that shares one object between two fields would come back short.
+    state: async () => JSON.parse(await page.evaluate(async () => JSON.stringify(await (globalThis as unknown as { tessera: { run: { state(): Promise<RunView> } } }).tessera.run.state()))) as RunView,
     close: () => session.close(),
   };
 }
