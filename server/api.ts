@@ -9,6 +9,8 @@
  *                                      plus X-Tessera-Size (checkpoint-download.ts)
  *   GET /api/checkpoint/latest/hf      the latest checkpoint as a Hugging Face model folder, tar (hf-export.ts)
  *   GET /api/updates?fromStep=N[&limit=M]  the catch-up bundle (update-bundle.ts), at most M rounds (default and max 256)
+ *   GET /api/updates/urls?fromStep=N[&limit=M]  the same rounds with presigned bucket URLs for the payloads
+ *                                      (src/net/update-urls.ts); 404 no-bucket on a relay coordinator
  *   GET /api/history[?fromStep=N][&limit=M]  the rounds' history from step N (default 0), at most M rows (default and max
  *                                      1000), the epochs, the leaderboard and the status (history.ts, src/net/history.ts)
  *   GET /api/events                    text/event-stream of the history as it happens (events.ts)
@@ -22,11 +24,13 @@ import { z } from 'zod';
 import { CheckpointDownloads, sendCompressedCheckpoint, wantsGzip } from './checkpoint-download';
 import type { Coordinator } from './coordinator';
 import type { EventHub } from './events';
+import type { Payloads } from './payload-store';
 import { sendHfExport } from './hf-export';
 import { historyResponse, liveStatus } from './history';
 import type { Store } from './store';
 import { MAX_HISTORY_ROUNDS } from '../src/net/history';
 import { encodeUpdateBundle } from '../src/net/update-bundle';
+import type { UpdateUrls } from '../src/net/update-urls';
 import { hexToBytes } from '@noble/hashes/utils.js';
 
 export const MAX_BUNDLE_ROUNDS = 256;
@@ -47,6 +51,8 @@ export interface ApiContext {
   store: Store;
   /** The event streams of /api/events; absent, that endpoint answers 503. */
   events?: EventHub;
+  /** The payload store and its counters, shared with the socket; absent, a relay that nobody counts. */
+  payloads?: Payloads;
 }
 
 const decimal = (what: string, max: number) =>
@@ -115,7 +121,7 @@ export function handleApi(ctx: ApiContext, req: IncomingMessage, path: string, q
   switch (path) {
     case '/api/status':
       parseQuery(query, noQuery);
-      return sendJson(res, 200, status(ctx.coordinator), head);
+      return sendJson(res, 200, status(ctx.coordinator, ctx.payloads), head);
     case '/api/checkpoint/latest':
       parseQuery(query, noQuery);
       return latestCheckpoint(ctx, req, res, head);
@@ -124,7 +130,11 @@ export function handleApi(ctx: ApiContext, req: IncomingMessage, path: string, q
       return sendHfExport(ctx, res, head);
     case '/api/updates': {
       const q = parseQuery(query, updatesQuery);
-      return sendBytes(res, updates(ctx, q.fromStep, q.limit ?? MAX_BUNDLE_ROUNDS), {}, head);
+      return sendBytes(res, updates(ctx, q.fromStep, q.limit ?? MAX_BUNDLE_ROUNDS, head), {}, head);
+    }
+    case '/api/updates/urls': {
+      const q = parseQuery(query, updatesQuery);
+      return updateUrls(ctx, q.fromStep, q.limit ?? MAX_BUNDLE_ROUNDS).then((body) => sendJson(res, 200, body, head));
     }
     case '/api/history': {
       const q = parseQuery(query, historyQuery);
@@ -180,9 +190,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   });
 }
 
-function status(coordinator: Coordinator) {
+function status(coordinator: Coordinator, payloads: Payloads | undefined) {
   const s = coordinator.state;
   return {
+    ...(payloads === undefined ? {} : { payloads: { store: payloads.store.kind, ...payloads.traffic } }),
     state: s.phase,
     epoch: s.epoch,
     step: s.step,
@@ -204,7 +215,7 @@ function status(coordinator: Coordinator) {
   };
 }
 
-function updates(ctx: ApiContext, fromStep: number, limit: number): Uint8Array {
+function updates(ctx: ApiContext, fromStep: number, limit: number, head: boolean): Uint8Array {
   const rows = ctx.store.agreedRange(fromStep, ctx.coordinator.state.step, limit);
   const rounds = rows.map(({ step, epoch, lrBits, slots, clients, hashes, checksum }) => ({
     step,
@@ -221,5 +232,27 @@ function updates(ctx: ApiContext, fromStep: number, limit: number): Uint8Array {
       return bytes;
     }),
   }));
+  // The bundle is the relay's too: a bucket coordinator serves it only to tabs whose bucket copy failed its hash.
+  if (ctx.payloads !== undefined && !head) ctx.payloads.traffic.relayBytesOut += rounds.reduce((n, r) => n + r.payloads.reduce((m, p) => m + p.length, 0), 0);
   return encodeUpdateBundle(fromStep, rounds);
+}
+
+async function updateUrls(ctx: ApiContext, fromStep: number, limit: number): Promise<UpdateUrls> {
+  const store = ctx.payloads?.store;
+  if (store?.kind !== 'bucket') throw new HttpError(404, 'no-bucket', 'this coordinator relays payloads itself; read /api/updates');
+  const rows = ctx.store.agreedRange(fromStep, ctx.coordinator.state.step, limit);
+  const rounds = await Promise.all(
+    rows.map(async ({ step, epoch, lrBits, slots, clients, hashes, checksum }) => ({
+      step,
+      epoch,
+      lrBits,
+      checksum,
+      slots,
+      clients,
+      hashes,
+      urls: await Promise.all(hashes.map(async (h) => (await store.downloadUrl(h)).url)),
+    })),
+  );
+  if (ctx.payloads !== undefined) ctx.payloads.traffic.downloadUrls += rounds.reduce((n, r) => n + r.urls.length, 0);
+  return { fromStep, toStep: rows.length === 0 ? fromStep : rows[rows.length - 1].step + 1, rounds };
 }

@@ -112,7 +112,13 @@ describe('data shards for other origins', () => {
 
 describe('API', () => {
   it('GET /api/status gives the phase, epoch, step and clients', async () => {
-    expect(await (await get('/api/status')).json()).toEqual({ state: 'WaitingForMembers', epoch: 0, step: 0, clients: [] });
+    expect(await (await get('/api/status')).json()).toEqual({
+      state: 'WaitingForMembers',
+      epoch: 0,
+      step: 0,
+      clients: [],
+      payloads: { store: 'relay', relayBytesIn: 0, relayBytesOut: 0, bucketBytesRead: 0, uploadUrls: 0, downloadUrls: 0 },
+    });
     await expectJsonError(await get('/api/status?verbose=1'), 400, 'bad-query');
   });
 

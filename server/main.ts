@@ -5,7 +5,10 @@
  * --config (a run config JSON; only needed to create a run), --dist (dist),
  * --data (public/data), --tick (250 ms), --chain (a chain config JSON; default:
  * LiteSVM in chain.sqlite beside --db), --domain (host[:port] that rewards
- * messages must name; default --host:port). Logs are JSON lines on stdout.
+ * messages must name; default --host:port), --bucket (an S3-compatible bucket for
+ * update payloads instead of the relay; with --bucket-endpoint, --bucket-region,
+ * --bucket-prefix, credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+ * Logs are JSON lines on stdout.
  */
 import { jsonLogger } from './log';
 import { startCoordinator } from './start';

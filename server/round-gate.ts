@@ -12,18 +12,28 @@
  * verified commit is refused (the server stores no bytes nobody signed).
  * A commit whose payload this client already uploaded for this step is
  * accepted at once (a commit retried after a reconnect).
+ * With a payload bucket (payload-store.ts) the bytes skip the socket: the
+ * server answers a verified commit with a presigned PUT URL for exactly the
+ * bytes the round's assignment implies (`uploadUrl`), the author PUTs them
+ * and sends `uploaded {step, hash}`, and the server reads the object back,
+ * checks it like a relayPut, keeps its own copy and acks. The read is the
+ * price of the copy check and of "a commit counts only once the coordinator
+ * holds its payload" (src/run/state-machine.ts), which stay as they are.
  * Every refusal is a MessageError.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { MessageError, type ClientMessage, type CommitStats, type RelayPutHeader } from '../src/net/messages';
 import { verifyWitness } from '../src/net/witness-signature';
 import { verifyCommitment } from '../src/protocol/commitment';
+import { encodedUpdateBytes } from '../src/protocol/update-codec';
 import { bitmapError } from '../src/run/bitmap';
 import { witnessRound } from '../src/run/state-machine';
-import type { Round } from '../src/run/types';
+import type { Assignment, Round } from '../src/run/types';
 import type { Coordinator, Outcome } from './coordinator';
 import { CopyCheck } from './copy-check';
 import { checkPayload } from './payload-check';
+import { PayloadTooLarge, type BucketPayloadStore, type SignedUrl } from './payload-store';
+import type { PayloadTraffic } from './payload-traffic';
 import type { RunModel } from './run-model';
 import type { Store } from './store';
 
@@ -41,11 +51,14 @@ export class RoundGate {
   /** Verified commits whose payload has not arrived yet, per client. */
   private readonly pending = new Map<string, PendingCommit>();
   private readonly copies: CopyCheck;
+  /** Clients whose upload the server is reading from the bucket: one read each at a time. */
+  private readonly reading = new Set<string>();
 
   constructor(
     private readonly coordinator: Coordinator,
     private readonly store: Store,
     private readonly rm: RunModel,
+    private readonly traffic: PayloadTraffic,
   ) {
     this.copies = new CopyCheck(store, rm);
   }
@@ -68,13 +81,41 @@ export class RoundGate {
 
   relayPut(clientId: string, header: RelayPutHeader, payload: Uint8Array): void {
     const { round, slot } = this.slotIn(clientId, header.step, 'train');
-    const pending = this.pending.get(clientId);
-    if (pending === undefined || pending.step !== header.step || pending.hash !== header.hash) {
-      throw new MessageError('no-commitment', `no verified commit of yours for hash ${header.hash} in round ${header.step}; send commit first`);
+    const pending = this.pendingFor(clientId, header);
+    this.keep(clientId, pending, payload, round.assignments[slot]);
+  }
+
+  /** The presigned PUT for a commit awaiting its payload: exactly the size its assignment gives an update of this run. */
+  async uploadUrl(clientId: string, header: RelayPutHeader, bucket: BucketPayloadStore): Promise<SignedUrl & { size: number }> {
+    const { round, slot } = this.slotIn(clientId, header.step, 'train');
+    this.pendingFor(clientId, header);
+    const size = this.updateBytes(round.assignments[slot]);
+    const signed = await bucket.uploadUrl(header.hash, size);
+    this.traffic.uploadUrls += 1;
+    return { ...signed, size };
+  }
+
+  /** The author says its object is in the bucket: read it, check it as a relayPut, keep the server's copy, count the commit. */
+  async uploaded(clientId: string, header: RelayPutHeader, bucket: BucketPayloadStore): Promise<void> {
+    const { round, slot } = this.slotIn(clientId, header.step, 'train');
+    const pending = this.pendingFor(clientId, header);
+    if (this.reading.has(clientId)) throw new MessageError('rejected', `the server is already reading your upload of ${header.hash}`);
+    this.reading.add(clientId);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await bucket.get(header.hash, this.updateBytes(round.assignments[slot]));
+    } catch (e) {
+      if (e instanceof PayloadTooLarge) throw new MessageError('bad-payload', e.message);
+      throw e;
+    } finally {
+      this.reading.delete(clientId);
     }
-    checkPayload(payload, header.hash, this.rm, header.step, round.assignments[slot]);
-    this.store.putPayload(header.hash, header.step, clientId, payload, this.coordinator.now());
-    this.accept(clientId, pending);
+    if (bytes === null) throw new MessageError('not-found', `no object ${bucket.key(header.hash)} in the payload bucket; PUT it to the uploadUrl first`);
+    this.traffic.bucketBytesRead += bytes.length;
+    // The round may have moved on, or the client left, while the bucket answered.
+    const now = this.slotIn(clientId, header.step, 'train');
+    if (this.pending.get(clientId) !== pending) throw new MessageError('no-commitment', `your commit of ${header.hash} is no longer waiting for its payload`);
+    this.keep(clientId, pending, bytes, now.round.assignments[now.slot]);
   }
 
   witness(clientId: string, msg: Extract<ClientMessage, { type: 'witness' }>): void {
@@ -91,6 +132,25 @@ export class RoundGate {
   /** A client that left takes its half-done commit with it. */
   forget(clientId: string): void {
     this.pending.delete(clientId);
+  }
+
+  private pendingFor(clientId: string, header: RelayPutHeader): PendingCommit {
+    const pending = this.pending.get(clientId);
+    if (pending === undefined || pending.step !== header.step || pending.hash !== header.hash) {
+      throw new MessageError('no-commitment', `no verified commit of yours for hash ${header.hash} in round ${header.step}; send commit first`);
+    }
+    return pending;
+  }
+
+  private keep(clientId: string, pending: PendingCommit, payload: Uint8Array, assignment: Assignment): void {
+    checkPayload(payload, pending.hash, this.rm, pending.step, assignment);
+    this.store.putPayload(pending.hash, pending.step, clientId, payload, this.coordinator.now());
+    this.accept(clientId, pending);
+  }
+
+  private updateBytes(a: Assignment): number {
+    const { shapes, chunk, topk, quantize1bit } = this.rm.expected;
+    return encodedUpdateBytes(shapes, { chunk, topk, quantize1bit }, a.count);
   }
 
   private accept(clientId: string, c: PendingCommit): void {

@@ -27,6 +27,7 @@ import {
 import type { Coordinator, Outbox } from './coordinator';
 import { ErrorBudget } from './error-budget';
 import type { Logger } from './log';
+import { payloadsIn, relayPayloadStore, type BucketPayloadStore, type Payloads } from './payload-store';
 import { RoundGate } from './round-gate';
 import { runModel } from './run-model';
 import type { Store } from './store';
@@ -52,6 +53,8 @@ export interface SocketOptions {
   log: Logger;
   limits?: Partial<SocketLimits>;
   randomBytes?: (n: number) => Uint8Array;
+  /** Where payloads travel (payload-store.ts); the relay, counted on its own, unless given. */
+  payloads?: Payloads;
 }
 
 class Session {
@@ -72,9 +75,11 @@ export class SocketServer implements Outbox {
   private readonly gate: RoundGate;
   private readonly limits: SocketLimits;
   private readonly runIdBytes: Uint8Array;
+  private readonly payloads: Payloads;
   private closing = false;
 
   constructor(private readonly opts: SocketOptions) {
+    this.payloads = opts.payloads ?? payloadsIn(relayPayloadStore(opts.store));
     const rm = runModel(opts.coordinator.config);
     this.runIdBytes = rm.runId;
     const binaryFrameBytes = 4 + MAX_BINARY_HEADER_BYTES + rm.updateBytes;
@@ -86,7 +91,7 @@ export class SocketServer implements Outbox {
       errorRefillMs: 5000,
       ...opts.limits,
     };
-    this.gate = new RoundGate(opts.coordinator, opts.store, rm);
+    this.gate = new RoundGate(opts.coordinator, opts.store, rm, this.payloads.traffic);
     this.wss = new WebSocketServer({ server: opts.server, path: '/ws', maxPayload: this.limits.hardFrameBytes });
     this.wss.on('connection', (ws) => this.onConnection(ws));
     opts.coordinator.attach(this);
@@ -151,19 +156,49 @@ export class SocketServer implements Outbox {
         this.onMessage(session, parseClientMessage(new TextDecoder().decode(bytes)));
       }
     } catch (e) {
-      if (e instanceof MessageError) this.fail(session, e.code, e.message);
-      else {
-        this.opts.log('socket-internal-error', { clientId: session.clientId, error: (e as Error).stack ?? String(e) });
-        this.fail(session, 'internal', 'the server failed to handle this frame');
-      }
+      this.refuse(session, e);
     }
+  }
+
+  private refuse(session: Session, e: unknown): void {
+    if (e instanceof MessageError) this.fail(session, e.code, e.message);
+    else {
+      this.opts.log('socket-internal-error', { clientId: session.clientId, error: (e as Error).stack ?? String(e) });
+      this.fail(session, 'internal', 'the server failed to handle this frame');
+    }
+  }
+
+  /** Work that waits on the bucket: its refusals reach the client like a synchronous frame's. */
+  private later(session: Session, work: Promise<void>): void {
+    work.catch((e: unknown) => this.refuse(session, e));
   }
 
   private onBinary(session: Session, bytes: Uint8Array): void {
     const id = authenticated(session);
     const { header, payload } = parseClientBinary(bytes, this.limits.binaryFrameBytes);
+    this.payloads.traffic.relayBytesIn += payload.length;
+    if (this.payloads.store.kind === 'bucket') throw wrongStore('relayPut');
     this.gate.relayPut(id, header, payload);
     this.reply(session, { type: 'ack', of: 'commit', step: header.step, hash: header.hash });
+  }
+
+  /** The bucket's half of a commit: a PUT URL while the commit awaits its payload. */
+  private async sendUploadUrl(session: Session, id: string, step: number, hash: string, bucket: BucketPayloadStore): Promise<void> {
+    const signed = await this.gate.uploadUrl(id, { type: 'relayPut', step, hash }, bucket);
+    this.reply(session, { type: 'uploadUrl', step, hash, url: signed.url, size: signed.size, expiresAt: signed.expiresAt });
+  }
+
+  private async onUploaded(session: Session, id: string, step: number, hash: string, bucket: BucketPayloadStore): Promise<void> {
+    await this.gate.uploaded(id, { type: 'relayPut', step, hash }, bucket);
+    this.reply(session, { type: 'ack', of: 'commit', step, hash });
+  }
+
+  private async sendPayloadUrl(session: Session, hash: string, bucket: BucketPayloadStore): Promise<void> {
+    // Only payloads the server checked and keeps: the bucket is not a read-anything oracle, and the object exists.
+    if (this.opts.store.payloadOrigin(hash) === null) throw new MessageError('not-found', `no payload ${hash}`);
+    const signed = await bucket.downloadUrl(hash);
+    this.payloads.traffic.downloadUrls += 1;
+    this.reply(session, { type: 'payloadUrl', hash, url: signed.url, expiresAt: signed.expiresAt });
   }
 
   private onMessage(session: Session, msg: ClientMessage): void {
@@ -177,9 +212,13 @@ export class SocketServer implements Outbox {
         if (outcome.rejected !== null) throw new MessageError('rejected', outcome.rejected);
         return this.reply(session, { type: 'ack', of: msg.type });
       }
-      case 'commit':
-        if (this.gate.commit(id, msg) === 'accepted') this.reply(session, { type: 'ack', of: 'commit', step: msg.step, hash: msg.hash });
+      case 'commit': {
+        const result = this.gate.commit(id, msg);
+        if (result === 'accepted') return this.reply(session, { type: 'ack', of: 'commit', step: msg.step, hash: msg.hash });
+        const store = this.payloads.store;
+        if (store.kind === 'bucket') this.later(session, this.sendUploadUrl(session, id, msg.step, msg.hash, store));
         return;
+      }
       case 'witness':
         this.gate.witness(id, msg);
         return this.reply(session, { type: 'ack', of: 'witness', step: msg.step });
@@ -189,10 +228,19 @@ export class SocketServer implements Outbox {
         return this.reply(target, { type: 'signal', from: id, data: msg.data });
       }
       case 'relayGet': {
+        if (this.payloads.store.kind === 'bucket') throw wrongStore('relayGet');
         const bytes = this.opts.store.getPayload(msg.hash);
         if (bytes === null) throw new MessageError('not-found', `no payload ${msg.hash}`);
+        this.payloads.traffic.relayBytesOut += bytes.length;
         session.ws.send(encodeBinaryFrame({ type: 'relayData', hash: msg.hash }, bytes));
         return;
+      }
+      case 'uploaded':
+      case 'payloadGet': {
+        const store = this.payloads.store;
+        if (store.kind !== 'bucket') throw new MessageError('wrong-store', `${msg.type} needs a payload bucket; this coordinator relays payloads: use relayPut and relayGet`);
+        if (msg.type === 'uploaded') return this.later(session, this.onUploaded(session, id, msg.step, msg.hash, store));
+        return this.later(session, this.sendPayloadUrl(session, msg.hash, store));
       }
     }
   }
@@ -219,7 +267,9 @@ export class SocketServer implements Outbox {
     this.byClient.set(id, session);
     this.opts.log('client-authenticated', { clientId: id, replaced: previous !== undefined });
     const { config, state } = this.opts.coordinator;
-    this.reply(session, { type: 'welcome', clientId: id, config, state });
+    // Said only for a bucket: a relay's welcome stays what clients have always received.
+    const store = this.payloads.store.kind === 'bucket' ? { payloadStore: 'bucket' as const } : {};
+    this.reply(session, { type: 'welcome', clientId: id, config, state, ...store });
   }
 
   private reply(session: Session, msg: ServerMessage): void {
@@ -235,6 +285,10 @@ export class SocketServer implements Outbox {
       session.ws.close(CLOSE_POLICY, 'too many errors');
     }
   }
+}
+
+function wrongStore(what: string): MessageError {
+  return new MessageError('wrong-store', `${what}: this coordinator keeps payloads in a bucket; commit, PUT to the uploadUrl, send uploaded, and read with payloadGet`);
 }
 
 function authenticated(session: Session): string {

@@ -11,7 +11,10 @@ import { parseRunConfig, type RunConfig } from '../src/run/run-config';
 import { Coordinator } from './coordinator';
 import { EventHub, publishRunEvents } from './events';
 import { createHttpServer, type HttpOptions } from './http';
+import { parseBucketOptions } from './bucket-options';
+import { bucketPayloadStore } from './bucket-store';
 import { jsonLogger, type Logger } from './log';
+import { payloadsIn, relayPayloadStore, type Payloads } from './payload-store';
 import { defaultDomain, openRewards } from './rewards/open-rewards';
 import { SocketServer } from './socket';
 import { Store } from './store';
@@ -28,6 +31,11 @@ const flagsSchema = z.strictObject({
   chain: z.string().min(1).optional(),
   /** host[:port] that rewards messages must name, as browsers see the app; default: --host:port. */
   domain: z.string().min(1).optional(),
+  /** An S3-compatible bucket for update payloads instead of this server's relay (bucket-options.ts); the rest configure it. */
+  bucket: z.string().min(1).optional(),
+  'bucket-endpoint': z.string().min(1).optional(),
+  'bucket-region': z.string().min(1).optional(),
+  'bucket-prefix': z.string().optional(),
 });
 
 export type Flags = z.output<typeof flagsSchema>;
@@ -60,6 +68,16 @@ function loadConfig(path: string | undefined, runId: string): RunConfig | undefi
   return parseRunConfig(withId, path);
 }
 
+/** The relay, or the bucket when --bucket names one (its other flags need it). */
+function payloadsFrom(flags: Flags, store: Store): Payloads {
+  const { bucket, 'bucket-endpoint': endpoint, 'bucket-region': region, 'bucket-prefix': prefix } = flags;
+  if (bucket === undefined) {
+    if (endpoint !== undefined || region !== undefined || prefix !== undefined) throw new Error('bad flags: --bucket-endpoint, --bucket-region and --bucket-prefix need --bucket');
+    return payloadsIn(relayPayloadStore(store));
+  }
+  return payloadsIn(bucketPayloadStore(parseBucketOptions({ bucket, endpoint, region, prefix })));
+}
+
 /** Starts everything and resolves once listening, with the function that stops it all. */
 export async function startCoordinator(argv: string[], log: Logger = jsonLogger()): Promise<() => Promise<void>> {
   const flags = parseFlags(argv);
@@ -73,9 +91,10 @@ export async function startCoordinator(argv: string[], log: Logger = jsonLogger(
   const coordinator = Coordinator.open({ store, config, now: Date.now, log });
   const events = new EventHub(log);
   const unpublish = publishRunEvents(coordinator, store, events);
-  const httpOptions: HttpOptions = { coordinator, store, events, distDir: flags.dist, dataDir: flags.data, log };
+  const payloads = payloadsFrom(flags, store);
+  const httpOptions: HttpOptions = { coordinator, store, events, payloads, distDir: flags.dist, dataDir: flags.data, log };
   const server = createHttpServer(httpOptions);
-  const sockets = new SocketServer({ server, coordinator, store, log });
+  const sockets = new SocketServer({ server, coordinator, store, log, payloads });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(flags.port, flags.host, () => resolve());
@@ -86,7 +105,7 @@ export async function startCoordinator(argv: string[], log: Logger = jsonLogger(
   const rewards = await openRewards({ runDbPath: flags.db, chainConfigPath: flags.chain, runId: coordinator.config.runId, domain: flags.domain ?? defaultDomain(flags.host, port), log });
   httpOptions.rewards = rewards.rewards;
   coordinator.start(flags.tick);
-  log('listening', { host: flags.host, port, db: flags.db, runId: coordinator.config.runId });
+  log('listening', { host: flags.host, port, db: flags.db, runId: coordinator.config.runId, payloads: flags.bucket === undefined ? 'relay' : `bucket ${flags.bucket}` });
   return async () => {
     coordinator.stop();
     unpublish();

@@ -8,6 +8,7 @@ import { Coordinator } from './coordinator';
 import { EventHub, publishRunEvents, type EventHubLimits } from './events';
 import { createHttpServer } from './http';
 import { memoryLogger } from './log';
+import { payloadsIn, relayPayloadStore, type Payloads, type PayloadStore } from './payload-store';
 import { SocketServer, type SocketLimits } from './socket';
 import { Store } from './store';
 import type { Round } from '../src/run/types';
@@ -29,6 +30,8 @@ export interface TestServer {
   log: ReturnType<typeof memoryLogger>;
   /** The hub behind /api/events. */
   events: EventHub;
+  /** The payload store and the counters of what crossed the coordinator. */
+  payloads: Payloads;
   /** Closes sockets, HTTP and the database (the files stay). */
   stop(): Promise<void>;
 }
@@ -41,6 +44,8 @@ export interface TestServerOptions {
   dataDir?: string;
   limits?: Partial<SocketLimits>;
   eventLimits?: Partial<EventHubLimits>;
+  /** The relay on this server's store unless given (a bucket: bucket-store.ts). */
+  payloadStore?: PayloadStore;
 }
 
 export async function startTestServer(o: TestServerOptions): Promise<TestServer> {
@@ -49,8 +54,9 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
   const coordinator = Coordinator.open({ store, config: o.config, now: o.clock.now, log });
   const events = new EventHub(log, o.eventLimits);
   const unpublish = publishRunEvents(coordinator, store, events);
-  const server = createHttpServer({ coordinator, store, events, distDir: o.distDir ?? '/nonexistent-dist', dataDir: o.dataDir ?? '/nonexistent-data', log });
-  const sockets = new SocketServer({ server, coordinator, store, log, limits: o.limits });
+  const payloads = payloadsIn(o.payloadStore ?? relayPayloadStore(store));
+  const server = createHttpServer({ coordinator, store, events, payloads, distDir: o.distDir ?? '/nonexistent-dist', dataDir: o.dataDir ?? '/nonexistent-data', log });
+  const sockets = new SocketServer({ server, coordinator, store, log, limits: o.limits, payloads });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
@@ -60,6 +66,7 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
     store,
     log,
     events,
+    payloads,
     async stop() {
       unpublish();
       events.close();

@@ -20,6 +20,11 @@
  * (round.commitments) and fetch payloads over the mesh or with `relayGet` →
  * `phase {to: 'RoundWitness'}` → `witness` → `ack {of: 'witness'}` →
  * `agreed`, `points`, maybe `resync` (to that client only).
+ *
+ * With a payload bucket (`welcome.payloadStore === 'bucket'`, server/payload-store.ts) no payload
+ * bytes cross this socket: `commit` → `uploadUrl` → the tab PUTs the bytes to the bucket →
+ * `uploaded` → `ack {of: 'commit'}` once the server has read and checked the object; readers send
+ * `payloadGet` and fetch the `payloadUrl`. `relayPut` and `relayGet` are then refused (`wrong-store`).
  */
 import { z } from 'zod';
 import { runConfigSchema } from '../run/run-config';
@@ -51,6 +56,7 @@ export const MESSAGE_ERROR_CODES = [
   'bad-payload',
   'unknown-peer',
   'not-found',
+  'wrong-store',
   'rejected',
   'dropped',
   'ejected',
@@ -204,6 +210,10 @@ export const witnessMessageSchema = z.strictObject({
 });
 export const signalToSchema = z.strictObject({ type: z.literal('signal'), to: clientIdSchema, data: signalData });
 export const relayGetSchema = z.strictObject({ type: z.literal('relayGet'), hash: hashSchema });
+/** With a payload bucket: the author's object for its pending commit is uploaded; the server reads and checks it, then acks the commit. */
+export const uploadedSchema = z.strictObject({ type: z.literal('uploaded'), step: u32, hash: hashSchema });
+/** With a payload bucket: asks for a presigned GET URL of a payload the server holds (the bucket's relayGet). */
+export const payloadGetSchema = z.strictObject({ type: z.literal('payloadGet'), hash: hashSchema });
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   authMessageSchema,
@@ -213,6 +223,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   witnessMessageSchema,
   signalToSchema,
   relayGetSchema,
+  uploadedSchema,
+  payloadGetSchema,
 ]);
 export type ClientMessage = z.output<typeof clientMessageSchema>;
 
@@ -223,11 +235,31 @@ export type RelayPutHeader = z.output<typeof relayPutHeaderSchema>;
 // ---------------------------------------------------------------------------
 // Server → client (text)
 
+/**
+ * Where payload bytes travel besides the mesh (server/payload-store.ts): `relay`, binary frames on this socket;
+ * `bucket`, presigned URLs of an S3-compatible bucket. An operator's deployment choice, so it comes with
+ * `welcome` rather than the run config; absent means relay.
+ */
+export const payloadStoreKindSchema = z.enum(['relay', 'bucket']);
+export type PayloadStoreKind = z.output<typeof payloadStoreKindSchema>;
+/** A presigned URL; bounded like any other text (real ones are a few hundred characters). */
+const presignedUrl = z.url({ protocol: /^https?$/ }).max(4096);
+
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hello'), runId: runIdSchema, challenge: hashSchema }),
-  z.strictObject({ type: z.literal('welcome'), clientId: clientIdSchema, config: runConfigSchema, state: runStateSchema }),
+  z.strictObject({
+    type: z.literal('welcome'),
+    clientId: clientIdSchema,
+    config: runConfigSchema,
+    state: runStateSchema,
+    payloadStore: payloadStoreKindSchema.optional(),
+  }),
+  /** The answer to a commit when payloads go to a bucket: PUT exactly `size` bytes to `url` before `expiresAt` (ms since the epoch), then send `uploaded`. */
+  z.strictObject({ type: z.literal('uploadUrl'), step: u32, hash: hashSchema, url: presignedUrl, size: count, expiresAt: time }),
+  /** The answer to payloadGet: GET `url` before `expiresAt`; the bytes are the client's to check against `hash`. */
+  z.strictObject({ type: z.literal('payloadUrl'), hash: hashSchema, url: presignedUrl, expiresAt: time }),
   z.strictObject({ type: z.literal('error'), code: z.enum(MESSAGE_ERROR_CODES), message: z.string().max(2000) }),
-  /** The server accepted a client message; for `commit`, once it also holds the payload (relayPut). */
+  /** The server accepted a client message; for `commit`, once it also holds the payload (relayPut, or `uploaded` and its read of the bucket). */
   z.strictObject({
     type: z.literal('ack'),
     of: z.enum(['join', 'leave', 'commit', 'witness']),

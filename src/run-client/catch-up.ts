@@ -6,6 +6,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { commitment } from '../protocol/commitment';
 import { decodeUpdateBundle, type BundleRound } from '../net/update-bundle';
+import { agreedFromBucket } from './bucket-catch-up';
 import { downloadResumable, gunzip } from './resumable-download';
 
 export interface Checkpoint {
@@ -42,6 +43,8 @@ async function fetchBytes(url: string): Promise<{ res: Response; bytes: Uint8Arr
 
 /** The coordinator's HTTP API at `origin` (e.g. http://localhost:8080). */
 export function httpCatchUp(origin: string): CatchUpSource {
+  // Learned from the first answer: a relay coordinator is not asked for bucket URLs again.
+  let bucket = true;
   return {
     async latestCheckpoint() {
       // The whole model: gzip, and a dropped connection resumes from the bytes it has (server/checkpoint-download.ts).
@@ -60,6 +63,13 @@ export function httpCatchUp(origin: string): CatchUpSource {
       return { epoch: headerInt(headers, 'X-Tessera-Epoch'), step: headerInt(headers, 'X-Tessera-Step'), checksum, bytes };
     },
     async agreedSince(fromStep) {
+      if (bucket) {
+        const got = await agreedFromBucket(origin, fromStep).catch((e: unknown) => {
+          throw new CatchUpError((e as Error).message);
+        });
+        if (got === 'no-bucket') bucket = false;
+        else if (got !== null) return got;
+      }
       const { bytes } = await fetchBytes(new URL(`/api/updates?fromStep=${fromStep}`, origin).href);
       const bundle = decodeUpdateBundle(bytes);
       if (bundle.fromStep !== fromStep) throw new CatchUpError(`asked for updates from step ${fromStep}, got a bundle from ${bundle.fromStep}`);

@@ -13,7 +13,7 @@ export class PayloadInbox {
   private readonly waiting = new Map<string, ((b: Uint8Array) => void)[]>();
 
   constructor(
-    /** Asks the coordinator's relay for the payload of `hash` (a `relayGet`). */
+    /** Asks the coordinator for the payload of `hash` (a `relayGet`, or a `payloadGet` with a bucket). */
     private readonly askRelay: (hash: string) => void,
     private readonly relayTimeoutMs = DEFAULT_RELAY_TIMEOUT_MS,
   ) {}
@@ -31,11 +31,11 @@ export class PayloadInbox {
     this.held.set(hash, { step, bytes });
   }
 
-  /** A payload from a peer or the relay while round `step` runs; it answers whoever waits for it. */
-  receive(hash: string, bytes: Uint8Array, from: 'peer' | 'relay', step: number): void {
-    // The mesh verified peer payloads; the relay's are checked here (the coordinator is not trusted with bytes either).
-    if (from === 'relay' && bytesToHex(commitment(bytes)) !== hash) {
-      console.error(`relay sent a payload that does not match hash ${hash}`);
+  /** A payload from a peer, the relay or the bucket while round `step` runs; it answers whoever waits for it. */
+  receive(hash: string, bytes: Uint8Array, from: 'peer' | 'relay' | 'bucket', step: number): void {
+    // The mesh verified peer payloads; the others are checked here (neither the coordinator nor its bucket is trusted with bytes).
+    if (from !== 'peer' && bytesToHex(commitment(bytes)) !== hash) {
+      console.error(`the ${from} sent a payload that does not match hash ${hash}`);
       return;
     }
     if (!this.held.has(hash)) this.held.set(hash, { step, bytes });

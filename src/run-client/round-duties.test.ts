@@ -10,7 +10,7 @@ import { afterStep, agreedRound, cid, hashOf, makeRound, makeTab, member, payloa
 type Sent<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
 
 /** A member tab caught up to `step`, in round `step` with three peers after it in slot order. */
-async function memberAt(step: number, opts: { relayTimeoutMs?: number } = {}) {
+async function memberAt(step: number, opts: { relayTimeoutMs?: number; viaBucket?: () => boolean } = {}) {
   const tab = makeTab(opts);
   tab.source.checkpoint = { ...tab.source.checkpoint, step, checksum: afterStep(step - 1) };
   tab.worker.handlers.load = () => ({ type: 'loaded', checksum: afterStep(step - 1), parameters: 1, adapter: 'fake' });
@@ -73,6 +73,14 @@ describe('RoundDuties', () => {
       expect(tab.inbox.get(hash)).toEqual(update);
       expect(tab.view.current.lossHistory).toEqual([{ step: 5, loss: 2.5 }]);
       expect(tab.view.current).toMatchObject({ trainMs: 100, tokensPerSec: 640 });
+    });
+
+    it('commits without a relayPut when the coordinator keeps payloads in a bucket (the bytes go up on its uploadUrl)', async () => {
+      const tab = await memberAt(5, { viaBucket: () => true });
+      await tab.duties.train(tab.server.round as Round, 0);
+      expect(tab.socket.order).toEqual(['commit']);
+      expect(tab.socket.uploads).toEqual([]);
+      expect(tab.duties.lastUpdate).toMatchObject({ step: 5, hash: hashOf(payload(105)), bytes: payload(105) });
     });
 
     it("reports this round's loss and train time, and the previous round's apply time, with the commit", async () => {
@@ -339,6 +347,22 @@ describe('RoundDuties', () => {
       expect(tab.worker.applied()).toEqual([5, 6]);
       expect(tab.worker.calls.filter((x) => x.type === 'apply').map((x) => x.updates)).toEqual([[a, b], [c]]);
       expect(tab.view.current).toMatchObject({ appliedStep: 7, checksum: afterStep(6) });
+      expect(tab.errors).toEqual([]);
+    });
+
+    it('reads an agreed round from the coordinator (catch-up) when a payload of it never arrives, instead of failing', async () => {
+      const tab = await memberAt(5, { relayTimeoutMs: 20 });
+      vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const [held, lost] = [payload(40), payload(41)];
+      tab.inbox.receive(hashOf(held), held, 'peer', 5);
+      // The bucket's copy of `lost` failed its hash, and no peer sent it: the inbox never gets it.
+      tab.source.rounds = [agreedRound(5, [held, lost])];
+      tab.chain.enqueue(() => tab.duties.applyAgreed(agreed(5, [hashOf(held), hashOf(lost)])));
+      await tab.settle();
+      expect(tab.relayAsks).toEqual([hashOf(lost)]);
+      expect(tab.source.agreedFrom).toContain(5);
+      expect(tab.worker.calls.filter((x) => x.type === 'apply').map((x) => x.updates)).toEqual([[held, lost]]);
+      expect(tab.view.current).toMatchObject({ appliedStep: 6 });
       expect(tab.errors).toEqual([]);
     });
 

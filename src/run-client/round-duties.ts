@@ -38,6 +38,8 @@ export interface RoundDeps {
   server(): RunState | null;
   /** Runs GPU work on the tab's one chain. */
   enqueue(work: () => Promise<void>): void;
+  /** True when the coordinator keeps payloads in a bucket: the bytes go up when it answers the commit (payload-store-client.ts). */
+  viaBucket?(): boolean;
 }
 
 /** This tab's held payloads as the witness bitmap over the round's slots (LSB-first). */
@@ -134,7 +136,7 @@ export class RoundDuties {
     if (slot < 0 || round.commitments[slot] !== null) return;
     // The commit first: the coordinator takes a payload only for a commitment it has verified.
     const sent = this.deps.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature, ...(u.stats ? { stats: u.stats } : {}) });
-    this.deps.socket.sendPayload({ type: 'relayPut', step: u.step, hash: u.hash }, u.bytes);
+    if (!this.deps.viaBucket?.()) this.deps.socket.sendPayload({ type: 'relayPut', step: u.step, hash: u.hash }, u.bytes);
     if (sent) this.sentStep = u.step;
   }
 
@@ -260,7 +262,12 @@ export class RoundDuties {
     if (msg.step !== replica.appliedStep) return;
     await this.witnessBeforeApply(msg.step);
     if (msg.step !== replica.appliedStep) return;
-    const updates = await Promise.all(msg.hashes.map((h) => this.deps.inbox.want(h)));
+    const updates = await Promise.all(msg.hashes.map((h) => this.deps.inbox.want(h))).catch((e: unknown) => {
+      console.warn(`run client: ${e instanceof Error ? e.message : String(e)}; reading round ${msg.step} from the coordinator's agreed updates`);
+      return null;
+    });
+    // No peer, relay or bucket brought one of them (a bucket object that fails its hash): catch-up reads the agreed round.
+    if (updates === null) return replica.replayTo(msg.step + 1);
     await replica.apply(msg.step, msg.hashes, updates, msg.lrBits);
     this.deps.view.update({});
   }

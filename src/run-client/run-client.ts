@@ -18,6 +18,7 @@ import type { Round, RunState } from '../run/types';
 import type { CatchUpSource } from './catch-up';
 import { CoordinatorSocket } from './coordinator-socket';
 import { PayloadInbox } from './payload-inbox';
+import { PayloadStoreClient } from './payload-store-client';
 import { ModelDoesNotFit, ReplicaSync } from './replica-sync';
 import { RoundDuties } from './round-duties';
 import { appendBounded, RunViewStore, TIMELINE_MAX, type RunView } from './run-view';
@@ -58,6 +59,7 @@ export class RunClient {
   private readonly view: RunViewStore;
   private readonly chain = new WorkChain((err) => this.fail(err));
   private readonly inbox: PayloadInbox;
+  private readonly payloads: PayloadStoreClient;
   private readonly replica: ReplicaSync;
   private readonly duties: RoundDuties;
   private readonly utilization = new Utilization();
@@ -72,8 +74,8 @@ export class RunClient {
       checksum: this.replica.checksum,
       appliedStep: this.replica.appliedStep,
       peers: this.mesh ? this.mesh.peers().map((id) => ({ id, state: this.mesh!.state(id) })) : [],
-      bytesSent: this.socket.bytesSent + this.duties.meshBytesSent,
-      bytesReceived: this.socket.bytesReceived + this.meshBytesReceived,
+      bytesSent: this.socket.bytesSent + this.duties.meshBytesSent + this.payloads.bytesSent,
+      bytesReceived: this.socket.bytesReceived + this.meshBytesReceived + this.payloads.bytesReceived,
       tokens: this.duties.tokens,
       trainMs: this.duties.trainMs,
       utilization: this.utilization.measure(Date.now()),
@@ -84,7 +86,8 @@ export class RunClient {
       message: (msg) => this.receive(msg),
       relayData: (hash, payload) => this.gotPayload(hash, payload, 'relay'),
     });
-    this.inbox = new PayloadInbox((hash) => this.socket.send({ type: 'relayGet', hash }), opts.relayTimeoutMs);
+    this.payloads = new PayloadStoreClient({ send: (msg) => this.socket.send(msg), deliver: (hash, bytes) => this.gotPayload(hash, bytes, 'bucket') });
+    this.inbox = new PayloadInbox((hash) => this.payloads.ask(hash), opts.relayTimeoutMs);
     const config = () => this.need();
     const server = () => this.server;
     const worker = meteredWorker(opts.worker, (kind, ms) => this.utilization.add(kind, ms, Date.now()));
@@ -102,6 +105,7 @@ export class RunClient {
       config,
       server,
       enqueue: (work) => this.chain.enqueue(work),
+      viaBucket: () => this.payloads.kind === 'bucket',
     });
   }
 
@@ -236,12 +240,19 @@ export class RunClient {
       case 'ack':
         if (msg.of === 'commit') this.duties.offerToPeers(msg.step);
         return;
+      case 'uploadUrl':
+        void this.payloads.upload(msg, this.duties.lastUpdate);
+        return;
+      case 'payloadUrl':
+        void this.payloads.download(msg);
+        return;
       case 'hello':
         return;
     }
   }
 
   private welcome(msg: ServerMessageOf<'welcome'>): void {
+    this.payloads.kind = msg.payloadStore ?? 'relay';
     this.config = msg.config;
     this.server = msg.state;
     this.duties.onState();
@@ -313,7 +324,7 @@ export class RunClient {
     this.chain.enqueue(() => this.duties.train(round, slot));
   }
 
-  private gotPayload(hash: string, bytes: Uint8Array, from: 'peer' | 'relay'): void {
+  private gotPayload(hash: string, bytes: Uint8Array, from: 'peer' | 'relay' | 'bucket'): void {
     this.inbox.receive(hash, bytes, from, this.server?.round?.step ?? 0);
   }
 

@@ -160,7 +160,7 @@ export function makeRound(step: number, slots: string[], over: Partial<Round> = 
 }
 
 /** One tab's parts, wired as RunClient wires them, around fakes. */
-export function makeTab(opts: { config?: RunConfig; relayTimeoutMs?: number } = {}) {
+export function makeTab(opts: { config?: RunConfig; relayTimeoutMs?: number; viaBucket?: () => boolean } = {}) {
   const identity = generateKeyPair(new Uint8Array(32).fill(7));
   const id = bytesToHex(identity.publicKey);
   const config = opts.config ?? testConfig({ verification: { probationRounds: 0, vestingRounds: 0, sampleRate: 0, references: 4 } });
@@ -205,6 +205,7 @@ export function makeTab(opts: { config?: RunConfig; relayTimeoutMs?: number } = 
     config: () => config,
     server: () => tab.server,
     enqueue: (work) => chain.enqueue(work),
+    viaBucket: opts.viaBucket,
   });
   /** Settles everything queued on the chain so far (the fakes answer at once). */
   const settle = () => new Promise<void>((resolve) => chain.enqueue(async () => resolve()));
