@@ -31,6 +31,7 @@ import { PeerMesh } from '../../src/net/peer-mesh';
 import { decodeUpdateBundle } from '../../src/net/update-bundle';
 import { commitment, generateKeyPair, signCommitment, type KeyPair } from '../../src/protocol/commitment';
 import type { RunConfig } from '../../src/run/run-config';
+import { witnessRound } from '../../src/run/state-machine';
 import type { Round, RunState } from '../../src/run/types';
 import { CoordinatorSocket } from '../../src/run-client/coordinator-socket';
 import { constantUpdate, flipSigns, randomUpdate, reHead, rng, runShapes, type Head, type RunShapes } from './payloads';
@@ -232,15 +233,17 @@ export class RogueClient {
     const s = this.server;
     const round = s?.round;
     if (!s || !round || this.stopped) return;
+    // Pipelined, the round witnessed is the one before the training round.
+    const witnessed = witnessRound(s);
+    if (witnessed && witnessed.slots.includes(this.id) && this.witnessing < witnessed.step) {
+      this.witnessing = witnessed.step;
+      void this.witness(witnessed.step).catch((e: unknown) => this.note(`witnessing step ${witnessed.step}: ${String(e)}`));
+    }
     const slot = round.slots.indexOf(this.id);
     if (slot < 0) return;
     if (s.phase === 'RoundTrain' && this.producing < round.step && round.commitments[slot] === null) {
       this.producing = round.step;
       void this.produce(round.step, slot).catch((e: unknown) => this.note(`producing step ${round.step}: ${String(e)}`));
-    }
-    if (s.phase === 'RoundWitness' && this.witnessing < round.step) {
-      this.witnessing = round.step;
-      void this.witness(round.step).catch((e: unknown) => this.note(`witnessing step ${round.step}: ${String(e)}`));
     }
   }
 
@@ -344,14 +347,14 @@ export class RogueClient {
 
   private async witness(step: number): Promise<void> {
     const isColluder = this.opts.kind === 'colluders';
-    let round = this.server!.round!;
+    let round = witnessRound(this.server!)!;
     const slots = round.slots.length;
     // Hold what there is to hold (a colluder only cares for the group's).
     const wanted = round.commitments.map((h, i) => (h !== null && (!isColluder || this.group.includes(round.slots[i])) ? h : null));
     await Promise.all(wanted.map((h) => (h ? this.payloadFor(h, 5_000).catch(() => null) : null)));
     const checksum = isColluder ? colluderChecksum(this.group) : await this.borrowedChecksum(step);
-    round = this.server?.round ?? round;
-    if (round.step !== step || this.server!.phase !== 'RoundWitness') {
+    round = witnessRound(this.server!) ?? round;
+    if (round.step !== step || witnessRound(this.server!) === null) {
       this.note(`step ${step}: witness phase over before the report was ready`);
       return;
     }
@@ -374,7 +377,7 @@ export class RogueClient {
     const deadline = Date.now() + Math.min(8_000, (this.config?.roundWitnessTime ?? 15_000) / 2);
     for (;;) {
       const s = this.server!;
-      const round = s.round;
+      const round = witnessRound(s);
       if (round && round.step === step) {
         let best: { checksum: string; weight: number } | null = null;
         round.witnesses.forEach((w, i) => {

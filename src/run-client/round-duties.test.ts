@@ -266,7 +266,7 @@ describe('RoundDuties', () => {
     async function pipelinedAt(step: number) {
       const tab = await memberAt(step - 1);
       const slots = tab.server.round!.slots;
-      tab.server.witnessing = { ...makeRound(step - 1, slots), closedAt: 1, checks: [] };
+      tab.server.witnessing = { ...makeRound(step - 1, slots, { base: step - 2 }), closedAt: 1, checks: [] };
       tab.server.round = makeRound(step, slots, { base: step - 1 });
       return tab;
     }
@@ -304,6 +304,31 @@ describe('RoundDuties', () => {
       // The checksum of the parameters round 6 trained from (after round 4), not of those after round 5.
       expect(w).toMatchObject({ step: 6, held: '0f', checksum: afterStep(4), scores: [{ slot: 2, score: 900 }] });
       expect(tab.replica.appliedStep).toBe(6);
+    });
+
+    it('verifies the round before first when the next one trains from the same parameters (the first round of a run)', async () => {
+      const tab = await memberAt(0);
+      vi.spyOn(console, 'info').mockImplementation(() => {});
+      const slots = tab.server.round!.slots;
+      await tab.duties.train(tab.server.round as Round, 0);
+      const own = payload(100);
+      const others = [payload(2), payload(3), payload(4)];
+      for (const b of others) tab.inbox.receive(hashOf(b), b, 'peer', 0);
+      // Round 0's commits closed: round 1 starts from the same parameters, and round 0's draw comes a moment later.
+      const round0 = { ...(tab.server.round as Round), commitments: [hashOf(own), ...others.map(hashOf)], closedAt: 5 };
+      tab.server.witnessing = round0;
+      tab.server.round = makeRound(1, slots, { base: 0 });
+      const training = tab.duties.train(tab.server.round, 0);
+      await flush();
+      expect(tab.worker.calls.filter((c) => c.type === 'train')).toHaveLength(1);
+      tab.server.witnessing = { ...round0, checks: [{ slot: 1, verifiers: [tab.id], units: [0] }] };
+      tab.duties.onState();
+      await training;
+      await flush();
+      expect(tab.worker.types().filter((t) => t === 'train' || t === 'verify')).toEqual(['train', 'verify', 'train']);
+      // Scored with its own round-0 update as a reference, not the round-1 update it trains next.
+      expect(tab.worker.calls.find((c) => c.type === 'verify')!.references).toContainEqual({ slot: 0, update: own });
+      expect(tab.socket.sent.find((m) => m.type === 'witness')).toMatchObject({ step: 0, scores: [{ slot: 1, score: 900 }] });
     });
 
     it('applies at once when it is no member of the round trained from those parameters', async () => {

@@ -101,6 +101,7 @@ export class RoundDuties {
       await replica.replayTo(round.base);
       return;
     }
+    await this.witnessBeforeTrain(round);
     const { start, count } = round.assignments[slot];
     const t = await this.deps.worker.request<'train'>({ type: 'train', step: round.step, start, count, lrBits: round.lrBits });
     this.tokens += t.tokens;
@@ -178,11 +179,26 @@ export class RoundDuties {
    * waits (on the GPU chain: nothing else could run before this apply) for
    * that round's checks to be drawn, then verifies and witnesses it.
    */
-  async witnessBeforeApply(applying: number): Promise<void> {
+  witnessBeforeApply(applying: number): Promise<void> {
+    return this.witnessOwed((r) => r.step === applying + 1 && r.base === applying);
+  }
+
+  /**
+   * Pipelined, a round that trains from the same parameters as the round
+   * before it (the first round after a start, a resume or an epoch): that
+   * round is verified first, at those parameters, while its draw is moments
+   * away, so its witness report is not held back by a whole training.
+   */
+  private witnessBeforeTrain(round: Round): Promise<void> {
+    return this.witnessOwed((r) => r.step === round.step - 1 && r.base === round.base);
+  }
+
+  /** Waits for the drawn checks of the round `isOwed` names, when this tab is its member and has not witnessed it, and witnesses it. */
+  private async witnessOwed(isOwed: (r: Round) => boolean): Promise<void> {
     for (;;) {
       const s = this.deps.server();
       if (this.stopped || !s) return;
-      const owed = [s.witnessing, s.round].find((r) => r !== null && r.step === applying + 1 && r.base === applying);
+      const owed = [s.witnessing, s.round].find((r): r is Round => r !== null && isOwed(r));
       if (!owed || !owed.slots.includes(this.deps.id) || s.clients[this.deps.id]?.status !== 'member' || this.witnessedStep >= owed.step) return;
       const now = witnessRound(s);
       if (now?.step === owed.step && now.checks !== null) return this.witness(now);

@@ -100,6 +100,11 @@ export function ContributePage() {
             <Stat label="Tokens / s">
               <span data-testid="run-tps">{v?.tokensPerSec ? formatInt(v.tokensPerSec) : DASH}</span>
             </Stat>
+            <Stat label="GPU busy">
+              <span data-testid="run-utilization" title="The share of the last 30 s this tab's GPU spent training, verifying and applying rounds (after its first rounds)">
+                {v?.utilization.share == null ? DASH : `${(100 * v.utilization.share).toFixed(0)} %`}
+              </span>
+            </Stat>
             <Stat label="Sent · received">
               <span data-testid="run-bytes">{v ? `${formatBytes(v.bytesSent)} · ${formatBytes(v.bytesReceived)}` : DASH}</span>
             </Stat>

@@ -1,0 +1,115 @@
+/**
+ * Pipelined rounds (docs/design.md §11) in real tabs: each round trains from
+ * the parameters one round stale while the round before is witnessed, so a
+ * tab's GPU does not wait out the witness stage. Three tabs train 20 rounds
+ * bit-identically and report their GPU's share of the wall time; a late
+ * joiner, a reload, a coordinator restart and a verification exclusion all
+ * still work with pipelining on.
+ */
+import { expect, test } from '@playwright/test';
+import { startRogues, buildRoguePage, type Rogues } from './rogue/driver';
+import { buildApp, freshDir, openTab, startCoordinator, status, testConfig, waitForStatus, waitForStep, type CoordinatorProcess, type Tab } from './run-harness';
+import { expectSameRounds } from './same-rounds';
+import type { RunView } from '../src/run-client/run-client';
+import type { RunConfigInput } from '../src/run/run-config';
+
+test.describe.configure({ mode: 'serial' });
+
+let coordinator: CoordinatorProcess | null = null;
+let rogues: Rogues | null = null;
+const tabs: Tab[] = [];
+
+test.beforeAll(async () => {
+  test.setTimeout(240_000);
+  await buildApp();
+  await buildRoguePage();
+});
+
+test.afterEach(async () => {
+  await rogues?.close().catch(() => {});
+  rogues = null;
+  await Promise.all(tabs.splice(0).map((t) => t.close().catch(() => {})));
+  await coordinator?.stop().catch(() => {});
+  coordinator = null;
+});
+
+/** Enough sequences a round that training, not messaging, fills it: 16 a tab. */
+const PIPELINED: Partial<RunConfigInput> = { pipelined: true, globalBatch: { start: 48, end: 48, warmupTokens: 0 } };
+
+function steps(views: RunView[], from: number): [number, number] {
+  return [from, Math.min(...views.map((v) => v.appliedStep))];
+}
+
+test('three tabs with pipelined rounds train 20 rounds bit-identically with their GPUs busy ≥ 90 % of the time; a late joiner, a reload and a coordinator restart carry on', async () => {
+  test.setTimeout(900_000);
+  const dir = freshDir('pipelined');
+  coordinator = await startCoordinator(dir, testConfig(PIPELINED));
+  tabs.push(...(await Promise.all(['a', 'b', 'c'].map((n) => openTab(coordinator!.url, n)))));
+  const views = await waitForStep(tabs, 20, 600_000);
+  expectSameRounds(views, 0, 20);
+  for (const a of views[0].applied.filter((r) => r.step < 20)) expect(a.hashes.length, `agreed set of step ${a.step}`).toBe(3);
+  // Trained one round stale: the coordinator's round history says each round's base.
+  const s = await status(coordinator.url);
+  for (const c of s.clients) expect(c.points).toBeGreaterThanOrEqual(10 * 18);
+  for (const [i, v] of views.entries()) {
+    console.log(`[pipelined] tab ${i}: GPU busy ${JSON.stringify(v.utilization)}, trained ${v.lossHistory.length} rounds, ${v.trainMs.toFixed(0)} ms training`);
+    expect(v.utilization.share, `tab ${i} utilization`).not.toBeNull();
+    expect(v.utilization.share!).toBeGreaterThanOrEqual(0.9);
+  }
+  await expect(tabs[0].page.getByTestId('run-utilization')).toHaveText(/^\d+ %$/);
+
+  // A late joiner catches up while rounds keep overlapping and trains with the same bits.
+  const late = await openTab(coordinator.url, 'd');
+  tabs.push(late);
+  await expect.poll(async () => (await late.state()).lossHistory.length, { timeout: 300_000, intervals: [1000] }).toBeGreaterThanOrEqual(2);
+  let now = await waitForStep(tabs, (await late.state()).appliedStep, 300_000);
+  expectSameRounds(now, ...steps(now, now[3].applied[0].step));
+  const withLate = now[0].applied.filter((a) => a.step >= now[3].lossHistory[0].step && a.step < now[3].appliedStep);
+  expect(withLate.length).toBeGreaterThan(0);
+  for (const a of withLate) expect(a.hashes.length).toBe(4);
+
+  // A reload resumes from the tab's record, as itself.
+  const before = await tabs[0].state();
+  await tabs[0].page.reload();
+  await expect.poll(async () => (await tabs[0].state()).clientId, { timeout: 120_000 }).toBe(before.clientId);
+  await expect.poll(async () => (await tabs[0].state()).lossHistory.length, { timeout: 300_000, intervals: [1000] }).toBeGreaterThan(0);
+  now = await waitForStep(tabs, before.appliedStep + 3, 300_000);
+  expectSameRounds(now, ...steps(now, before.appliedStep + 1));
+
+  // The coordinator killed and restarted with two rounds in flight: it resumes both, the tabs reconnect, no round is lost.
+  await waitForStatus(coordinator.url, (st) => st.state === 'RoundTrain', 60_000);
+  const { port } = coordinator;
+  const atKill = await status(coordinator.url);
+  await coordinator.kill();
+  coordinator = await startCoordinator(dir, null, port);
+  expect((await status(coordinator.url)).step).toBeGreaterThanOrEqual(atKill.step);
+  now = await waitForStep(tabs, atKill.step + 3, 300_000);
+  expectSameRounds(now, ...steps(now, Math.max(...now.map((v) => v.applied[0].step))));
+  for (const v of now) {
+    const listed = v.applied.map((a) => a.step);
+    const from = listed[0];
+    expect(listed, 'no round skipped').toEqual(Array.from({ length: listed.length }, (_, i) => from + i));
+  }
+});
+
+test('with pipelined rounds a rogue is excluded and ejected, and the honest tabs stay in lockstep without one exclusion', async () => {
+  test.setTimeout(600_000);
+  const runId = '7e55e7a0000000000000000000000002';
+  coordinator = await startCoordinator(freshDir('pipelined-rogue'), testConfig({ ...PIPELINED, runId, globalBatch: { start: 8, end: 8, warmupTokens: 0 } }));
+  const url = coordinator.url;
+  tabs.push(...(await Promise.all(['a', 'b', 'c'].map((n) => openTab(url, n)))));
+  await waitForStep(tabs, 4, 300_000);
+  rogues = await startRogues(url, runId, [{ kind: 'random', seedByte: 111 }]);
+  const rogueId = rogues.ids.get(111)!;
+  const out = await waitForStatus(url, (st) => st.clients.find((c) => c.id === rogueId)?.state === 'ejected', 240_000);
+  expect(out.clients.find((c) => c.id === rogueId)!.points).toBe(0);
+  const views = await waitForStep(tabs, out.step + 2, 300_000);
+  expectSameRounds(views, ...steps(views, 0));
+  const honest = new Set(views.map((v) => v.clientId));
+  const excludedHonest = coordinator.logs
+    .filter((l) => l.includes('"agreed"'))
+    .flatMap((l) => (JSON.parse(l) as { excluded: { clientId: string }[] }).excluded)
+    .filter((x) => honest.has(x.clientId));
+  expect(excludedHonest, 'honest updates excluded').toEqual([]);
+  expect(coordinator.logs.some((l) => l.includes('"agreed"') && l.includes(rogueId))).toBe(true);
+});
