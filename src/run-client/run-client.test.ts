@@ -370,6 +370,23 @@ describe('RunClient.leaveAtRoundBoundary', () => {
     expect(t.client.state().appliedStep).toBe(1);
   });
 
+  it('pipelined: leaves when the next round starts beside its own, which stays committed, without training it', async () => {
+    const t = setup();
+    const ws = await trainedRound0(t);
+    const left = track(t.client.leaveAtRoundBoundary());
+    // Round 0's commits closed: round 1 starts at once from the same parameters, round 0 is witnessed beside it.
+    const own = hashOf(payload(100));
+    const closed = t.state({ phase: 'RoundTrain', step: 1, member: true, slots: [t.id] });
+    closed.round = makeRound(1, [t.id], { base: 0 });
+    closed.witnessing = { ...makeRound(0, [t.id]), commitments: [own], closedAt: 1, checks: [] };
+    ws.deliver({ type: 'round', epoch: 0, round: closed.round });
+    ws.deliver({ type: 'state', state: closed });
+    await until(() => left.resolved, 'leaveAtRoundBoundary to resolve');
+    expect(t.worker.calls.filter((c) => c.type === 'train').map((c) => c.step)).toEqual([0]);
+    expect(ws.types()).toEqual(['auth', 'commit', 'leave']);
+    expect(t.client.state().status).toBe('left');
+  });
+
   it('resolves a pending leave when leave() is called', async () => {
     const t = setup();
     await t.joinWith(t.state({ phase: 'RoundTrain', member: true, slots: [t.id] }));

@@ -141,7 +141,10 @@ export class RunClient {
    * Leaves once the round in flight is agreed and applied, so the run keeps
    * this client's update and the replica stands at a round's end (what a
    * resume record holds). Trains no round after it. At once when this client
-   * holds no slot of a round in flight.
+   * holds no slot of a round in flight. Pipelined, the next round starts
+   * when this one's commits close: the client leaves then (the run must not
+   * wait for a commit it will not make), its update committed and agreed
+   * without it, its replica at the end of the round before.
    */
   leaveAtRoundBoundary(): Promise<void> {
     if (!this.wantJoin) return Promise.resolve();
@@ -315,12 +318,9 @@ export class RunClient {
     for (const peer of round.slots) if (peer !== this.id && this.mesh && this.mesh.state(peer) !== 'connected') this.mesh.connect(peer);
     this.view.update({ status: slot >= 0 ? 'training' : this.view.current.status });
     if (slot < 0) return;
-    // Leaving: a round that began after the boundary is not trained, and the run must not wait for it;
-    // pipelined, this tab's last round may still be witnessed: its agreed set ends the stay.
-    if (this.leaving) {
-      if (this.duties.lastUpdate?.step === round.step - 1) return;
-      return this.chain.enqueue(async () => this.leave());
-    }
+    // Leaving: a round that began after the boundary is not trained, and the run must not wait for it.
+    // Pipelined, this tab's own round is then still witnessed: its update is committed and is agreed without it.
+    if (this.leaving) return this.chain.enqueue(async () => this.leave());
     this.chain.enqueue(() => this.duties.train(round, slot));
   }
 
