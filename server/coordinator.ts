@@ -4,7 +4,8 @@
  * the pure state machine, stores the result, and only then carries out the
  * effects: messages to clients, disconnecting dropped ones, checkpoints.
  * Storing first means a crash can lose an effect's message (clients recover
- * from `state` on reconnect) but never a state or a ledger row.
+ * from the whole state on reconnect) but never a state or a ledger row.
+ * Clients learn the state as a diff per step (state-stream.ts).
  */
 import type { CommitStats, MessageErrorCode, ServerMessage } from '../src/net/messages';
 import { createRunState, step, witnessRound } from '../src/run/state-machine';
@@ -18,11 +19,14 @@ import { initialCheckpoint } from './checkpointer';
 import { runModel } from './run-model';
 import type { Logger } from './log';
 import { roundFacts } from './history';
+import { StateStream } from './state-stream';
 import type { StepExtras, Store } from './store';
 
 /** Where the coordinator's messages go; socket.ts implements it. */
 export interface Outbox {
   broadcast(msg: ServerMessage): void;
+  /** Text frames already serialized, the same for every client. */
+  broadcastFrames(frames: readonly string[]): void;
   send(clientId: string, msg: ServerMessage): void;
   disconnect(clientId: string, code: MessageErrorCode, reason: string): void;
 }
@@ -42,7 +46,7 @@ export interface CoordinatorOptions {
 /** Why the machine refused an event, or null when it was applied. */
 export type Outcome = { rejected: null } | { rejected: string };
 
-const NO_OUTBOX: Outbox = { broadcast() {}, send() {}, disconnect() {} };
+const NO_OUTBOX: Outbox = { broadcast() {}, broadcastFrames() {}, send() {}, disconnect() {} };
 
 /** Told of every stored step, after its effects were carried out (server/events.ts feeds the dashboard from it). */
 export type StepWatcher = (state: RunState, effects: readonly Effect[]) => void;
@@ -52,6 +56,7 @@ export class Coordinator {
   private outbox: Outbox = NO_OUTBOX;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly watchers = new Set<StepWatcher>();
+  private readonly stream = new StateStream();
 
   private constructor(
     readonly config: RunConfig,
@@ -103,6 +108,16 @@ export class Coordinator {
 
   get state(): RunState {
     return this.current;
+  }
+
+  /** The version of the state in the stream clients follow (what `state` is at now). */
+  get stateVersion(): number {
+    return this.stream.version;
+  }
+
+  /** The whole state as frames, for a client that just authenticated or asked (stateGet); diffs from this version follow. */
+  stateFrames(): string[] {
+    return this.stream.fullFrames(this.stateJson);
   }
 
   attach(outbox: Outbox): void {
@@ -175,10 +190,11 @@ export class Coordinator {
       this.log('persist-failed', { input: event.type, error: (e as Error).message });
       return { rejected: `the server could not store this step: ${(e as Error).message}` };
     }
+    const previous = this.current;
     this.current = state;
     this.stateJson = json;
     for (const effect of effects) this.carryOut(effect);
-    this.outbox.broadcast({ type: 'state', state });
+    this.outbox.broadcastFrames(this.stream.advance(previous, state));
     for (const watcher of this.watchers) {
       try {
         watcher(state, effects);

@@ -18,6 +18,7 @@ import { tempDir } from './test-server';
 
 const config = serverTestConfig();
 const rm = runModel(config);
+const THRESHOLD = config.verification.maxOverlapPermille;
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
@@ -50,7 +51,7 @@ function randomSigns(bytes: Uint8Array, seed: number): Uint8Array {
 describe('CopyCheck', () => {
   it('has nothing to compare the first update with, and leaves unrelated updates of many rounds under the threshold', () => {
     const { store } = openStore();
-    const check = new CopyCheck(store, rm);
+    const check = new CopyCheck(store, rm, THRESHOLD);
     expect(check.check(0, put(store, 0, encodedTestUpdate(config, 0, 1)))).toBeNull();
     for (let step = 1; step < 30; step++) {
       const found = check.check(step, put(store, step, encodedTestUpdate(config, step, 100 + step)));
@@ -61,7 +62,7 @@ describe('CopyCheck', () => {
   it('finds an update with made-up signs at another one’s indices, 20 rounds later and after a restart, at 1000‰', () => {
     const { path, store } = openStore();
     const original = encodedTestUpdate(config, 0, 7);
-    const first = new CopyCheck(store, rm);
+    const first = new CopyCheck(store, rm, THRESHOLD);
     const source = put(store, 0, original);
     first.check(0, source);
     for (let step = 1; step < 20; step++) first.check(step, put(store, step, encodedTestUpdate(config, step, 200 + step)));
@@ -70,12 +71,12 @@ describe('CopyCheck', () => {
     const again = Store.open(path);
     cleanups.push(() => again.close());
     const copy = put(again, 20, randomSigns(original, 3));
-    expect(new CopyCheck(again, rm).check(20, copy)).toEqual({ permille: 1000, with: source });
+    expect(new CopyCheck(again, rm, THRESHOLD).check(20, copy)).toEqual({ permille: 1000, with: source });
   });
 
   it('compares within the round exactly: the later of two identical updates names the earlier', () => {
     const { store } = openStore();
-    const check = new CopyCheck(store, rm);
+    const check = new CopyCheck(store, rm, THRESHOLD);
     const bytes = encodedTestUpdate(config, 4, 9);
     const a = put(store, 4, bytes);
     check.check(4, a);

@@ -1,9 +1,11 @@
 /**
  * The coordinator's exact check for copies (docs/verification.md "Exact
- * checks"): a new update's (tensor, block, index) set is compared with
- * every update accepted earlier in its round and with every earlier update
- * of the whole run that the sketch index (src/verify/sketch.ts) says may be
- * similar. The largest exact overlap goes into the commit event and the
+ * checks"): a new update's (tensor, block, index) set is compared with the
+ * updates accepted earlier in its round that the round's index
+ * (round-copy-index.ts) names, which misses a copy at the threshold with
+ * probability under 10⁻¹² (or with every one of them where the index cannot
+ * promise that), and with every earlier update of the whole run that the
+ * sketch index (src/verify/sketch.ts) says may be similar. The largest exact overlap goes into the commit event and the
  * state machine decides. Nobody can copy bytes before they are committed, so
  * the later commit is the copier.
  *
@@ -21,6 +23,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { decodeUpdate } from '../src/protocol/update-codec';
 import { indexKeys, overlap, updateKeys } from '../src/verify/overlap';
 import { sketchBands, sketchSeed, updateSketch, type SketchSeed } from '../src/verify/sketch';
+import { bandPlan, RoundCopyIndex } from './round-copy-index';
 import type { RunModel } from './run-model';
 import type { Store } from './store';
 
@@ -31,12 +34,14 @@ const CANDIDATES = 16;
 
 export class CopyCheck {
   /** This round's accepted payloads and their keys, in commit order. */
-  private round: { step: number; keys: Map<string, Keys> } = { step: -1, keys: new Map() };
+  private round: { step: number; keys: Map<string, Keys>; index: RoundCopyIndex | null } = { step: -1, keys: new Map(), index: null };
   private readonly seed: SketchSeed;
 
   constructor(
     private readonly store: Store,
     private readonly rm: RunModel,
+    /** The run's verification.maxOverlapPermille: the round's index must not miss a copy at it. */
+    private readonly thresholdPermille: number,
   ) {
     // Seeded by the run's secret, so nobody can aim at the sketch's minima (see sketch.ts).
     this.seed = sketchSeed(hmac(sha256, hexToBytes(store.verifySecret()), new TextEncoder().encode('tessera-copy-sketch')));
@@ -44,10 +49,15 @@ export class CopyCheck {
 
   /** The largest overlap (per-mille) of `hash`'s payload with an earlier one, or null when there is nothing to compare with. */
   check(step: number, hash: string): { permille: number; with: string } | null {
-    if (this.round.step !== step) this.round = { step, keys: new Map() };
-    const mine = this.keysOf(hash);
+    if (this.round.step !== step) this.round = { step, keys: new Map(), index: null };
+    return this.checkKeys(step, hash, this.keysOf(hash));
+  }
+
+  /** As check, for an update whose (tensor, block, index) keys the caller already has (sorted, as indexKeys gives them). */
+  checkKeys(step: number, hash: string, mine: Keys): { permille: number; with: string } | null {
+    if (this.round.step !== step) this.round = { step, keys: new Map(), index: null };
     const bands = sketchBands(updateSketch(mine, this.seed), this.seed);
-    const others = new Map(this.round.keys);
+    const others = this.roundCandidates(hash, mine);
     for (const c of this.store.similarByBands(bands, hash, CANDIDATES)) {
       if (others.has(c.hash)) continue;
       const keys = this.storedKeys(c.hash);
@@ -62,6 +72,22 @@ export class CopyCheck {
     this.round.keys.set(hash, mine);
     this.store.putBands(hash, step, bands);
     return best;
+  }
+
+  /** The round's earlier updates to compare with exactly: the index's candidates, or all of them where it cannot promise. */
+  private roundCandidates(hash: string, mine: Keys): Map<string, Keys> {
+    const r = this.round;
+    if (r.index === null && r.keys.size === 0) {
+      const plan = bandPlan(this.thresholdPermille, mine.length);
+      if (plan !== null) r.index = new RoundCopyIndex(plan, mine.length, this.seed);
+    }
+    if (r.index === null || r.index.keyCount !== mine.length) return new Map(r.keys);
+    const out = new Map<string, Keys>();
+    for (const h of r.index.candidatesAndAdd(hash, mine)) {
+      const keys = r.keys.get(h);
+      if (keys !== undefined) out.set(h, keys);
+    }
+    return out;
   }
 
   private keysOf(hash: string): Keys {

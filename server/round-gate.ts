@@ -60,7 +60,7 @@ export class RoundGate {
     private readonly rm: RunModel,
     private readonly traffic: PayloadTraffic,
   ) {
-    this.copies = new CopyCheck(store, rm);
+    this.copies = new CopyCheck(store, rm, coordinator.config.verification.maxOverlapPermille);
   }
 
   commit(clientId: string, msg: Extract<ClientMessage, { type: 'commit' }>): CommitResult {

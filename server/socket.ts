@@ -24,6 +24,7 @@ import {
   type MessageErrorCode,
   type ServerMessage,
 } from '../src/net/messages';
+import { messageFrames } from '../src/net/message-parts';
 import type { Coordinator, Outbox } from './coordinator';
 import { ErrorBudget } from './error-budget';
 import type { Logger } from './log';
@@ -100,13 +101,20 @@ export class SocketServer implements Outbox {
   // ---- Outbox -------------------------------------------------------------
 
   broadcast(msg: ServerMessage): void {
-    const text = JSON.stringify(msg);
-    for (const s of this.byClient.values()) sendText(s.ws, text);
+    this.broadcastFrames(messageFrames(JSON.stringify(msg)));
+  }
+
+  broadcastFrames(frames: readonly string[]): void {
+    for (const frame of frames) {
+      // Encoded once here: ws would encode a string to UTF-8 again for every socket.
+      const bytes = Buffer.from(frame);
+      for (const s of this.byClient.values()) sendText(s.ws, bytes);
+    }
   }
 
   send(clientId: string, msg: ServerMessage): void {
     const s = this.byClient.get(clientId);
-    if (s) sendText(s.ws, JSON.stringify(msg));
+    if (s) this.reply(s, msg);
   }
 
   disconnect(clientId: string, code: MessageErrorCode, reason: string): void {
@@ -227,6 +235,8 @@ export class SocketServer implements Outbox {
         if (target === undefined || msg.to === id) throw new MessageError('unknown-peer', `no other connected client ${msg.to}`);
         return this.reply(target, { type: 'signal', from: id, data: msg.data });
       }
+      case 'stateGet':
+        return this.sendState(session);
       case 'relayGet': {
         if (this.payloads.store.kind === 'bucket') throw wrongStore('relayGet');
         const bytes = this.opts.store.getPayload(msg.hash);
@@ -266,14 +276,18 @@ export class SocketServer implements Outbox {
     session.clientId = id;
     this.byClient.set(id, session);
     this.opts.log('client-authenticated', { clientId: id, replaced: previous !== undefined });
-    const { config, state } = this.opts.coordinator;
     // Said only for a bucket: a relay's welcome stays what clients have always received.
     const store = this.payloads.store.kind === 'bucket' ? { payloadStore: 'bucket' as const } : {};
-    this.reply(session, { type: 'welcome', clientId: id, config, state, ...store });
+    this.reply(session, { type: 'welcome', clientId: id, config: this.opts.coordinator.config, ...store });
+    this.sendState(session);
+  }
+
+  private sendState(session: Session): void {
+    for (const frame of this.opts.coordinator.stateFrames()) sendText(session.ws, frame);
   }
 
   private reply(session: Session, msg: ServerMessage): void {
-    sendText(session.ws, JSON.stringify(msg));
+    for (const frame of messageFrames(JSON.stringify(msg))) sendText(session.ws, frame);
   }
 
   private fail(session: Session, code: MessageErrorCode, message: string): void {
@@ -296,8 +310,8 @@ function authenticated(session: Session): string {
   return session.clientId;
 }
 
-function sendText(ws: WebSocket, text: string): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(text);
+function sendText(ws: WebSocket, text: string | Buffer): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(text, { binary: false });
 }
 
 function toBytes(data: RawData): Uint8Array {

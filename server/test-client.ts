@@ -1,13 +1,18 @@
-/** A scripted coordinator client over a real WebSocket with a real ed25519 key, for the server tests. */
+/**
+ * A scripted coordinator client over a real WebSocket with a real ed25519 key, for the server tests. It keeps the
+ * state from the server's stream as a tab does (StateReceiver), so tests read `welcome` and `state` messages.
+ */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import WebSocket from 'ws';
 import { signAuth } from '../src/net/auth-signature';
-import { encodeBinaryFrame, parseServerBinary, parseServerMessage, type CommitStats, type ServerMessage, type ServerMessageOf } from '../src/net/messages';
+import { ServerFrameReader } from '../src/net/message-parts';
+import { encodeBinaryFrame, parseServerBinary, type CommitStats, type ServerMessageOf } from '../src/net/messages';
 import { signWitness } from '../src/net/witness-signature';
 import { generateKeyPair, signCommitment, type KeyPair } from '../src/protocol/commitment';
+import { StateReceiver, type RunMessage, type RunMessageOf } from '../src/run-client/state-receiver';
 
-type Received = { kind: 'text'; msg: ServerMessage } | { kind: 'binary'; hash: string; payload: Uint8Array };
+type Received = { kind: 'text'; msg: RunMessage } | { kind: 'binary'; hash: string; payload: Uint8Array };
 
 export class TestClient {
   readonly keys: KeyPair;
@@ -17,6 +22,14 @@ export class TestClient {
   closed: { code: number; reason: string } | null = null;
   /** The server's hello, kept even after a test read it, so auth can still answer it. */
   private hello: ServerMessageOf<'hello'> | null = null;
+  private readonly frames = new ServerFrameReader();
+  readonly states = new StateReceiver(() => this.sendJson({ type: 'stateGet' }));
+  /** Text frames received, and the largest in bytes. */
+  textFrames = 0;
+  textBytes = 0;
+  largestTextFrame = 0;
+  /** Diffs to lose on purpose (a tab that refused a frame), as the receiver would never see them. */
+  dropDeltas = 0;
 
   private constructor(
     readonly ws: WebSocket,
@@ -30,9 +43,18 @@ export class TestClient {
         const { header, payload } = parseServerBinary(bytes, 1 << 24);
         this.inbox.push({ kind: 'binary', hash: header.hash, payload });
       } else {
-        const msg = parseServerMessage(new TextDecoder().decode(bytes));
-        if (msg.type === 'hello') this.hello = msg;
-        this.inbox.push({ kind: 'text', msg });
+        this.textFrames++;
+        this.textBytes += bytes.length;
+        this.largestTextFrame = Math.max(this.largestTextFrame, bytes.length);
+        const frame = this.frames.read(new TextDecoder().decode(bytes));
+        if (frame === null) return;
+        if (frame.type === 'hello') this.hello = frame;
+        if (frame.type === 'stateDelta' && this.dropDeltas > 0) {
+          this.dropDeltas--;
+          return;
+        }
+        const msg = this.states.receive(frame);
+        if (msg !== null) this.inbox.push({ kind: 'text', msg });
       }
       this.wake();
     });
@@ -60,11 +82,11 @@ export class TestClient {
   }
 
   /** The next (oldest unread) message of this type, waiting for it; earlier messages of other types stay unread. */
-  async next<T extends ServerMessage['type']>(type: T, where: (m: ServerMessageOf<T>) => boolean = () => true, timeoutMs = 5000): Promise<ServerMessageOf<T>> {
+  async next<T extends RunMessage['type']>(type: T, where: (m: RunMessageOf<T>) => boolean = () => true, timeoutMs = 5000): Promise<RunMessageOf<T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const i = this.inbox.findIndex((r) => r.kind === 'text' && r.msg.type === type && where(r.msg as ServerMessageOf<T>));
-      if (i >= 0) return (this.inbox.splice(i, 1)[0] as unknown as { msg: ServerMessageOf<T> }).msg;
+      const i = this.inbox.findIndex((r) => r.kind === 'text' && r.msg.type === type && where(r.msg as RunMessageOf<T>));
+      if (i >= 0) return (this.inbox.splice(i, 1)[0] as unknown as { msg: RunMessageOf<T> }).msg;
       if (this.closed) throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${type}`);
       if (Date.now() > deadline) throw new Error(`no ${type} message within ${timeoutMs} ms; unread: ${JSON.stringify(this.texts().map((m) => m.type))}`);
       await new Promise<void>((resolve) => {
@@ -94,7 +116,7 @@ export class TestClient {
   }
 
   /** Unread text messages (tests assert on what did or did not arrive). */
-  texts(): ServerMessage[] {
+  texts(): RunMessage[] {
     return this.inbox.flatMap((r) => (r.kind === 'text' ? [r.msg] : []));
   }
 
@@ -107,7 +129,7 @@ export class TestClient {
   }
 
   /** hello → auth → welcome. */
-  async auth(): Promise<ServerMessageOf<'welcome'>> {
+  async auth(): Promise<RunMessageOf<'welcome'>> {
     if (this.hello === null) await this.next('hello');
     this.sendAuth();
     return this.next('welcome');

@@ -96,7 +96,8 @@ export interface BenchResult {
   /** Sum over clients of the bytes they received a round: the coordinator's egress. */
   egressPerRoundBytes: number | null;
   connections: { perClient: number; fullMesh: number };
-  stateFrames: { largestBytes: number; overRealClientLimit: number; parses: number; reusedParses: number };
+  /** Text frames of every type (state diffs and parts included); `stateGets`: whole states the sims had to ask for. */
+  stateFrames: { largestBytes: number; overRealClientLimit: number; parses: number; reusedParses: number; stateGets: number };
   problems: { count: number; first: string[] };
   errorsByCode: Record<string, number>;
   coordinatorLog: Record<string, number>;
@@ -152,7 +153,7 @@ export function emptyResult(o: Pick<BenchOptions, 'payload' | 'clients' | 'seqsP
     allGatherFloorBytes: (o.clients - 1) * payloadBytes,
     egressPerRoundBytes: null,
     connections: { perClient: 1, fullMesh: o.clients - 1 },
-    stateFrames: { largestBytes: 0, overRealClientLimit: 0, parses: 0, reusedParses: 0 },
+    stateFrames: { largestBytes: 0, overRealClientLimit: 0, parses: 0, reusedParses: 0, stateGets: 0 },
     problems: { count: 0, first: [] },
     errorsByCode: {},
     coordinatorLog: {},
@@ -397,7 +398,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       o.log(`  no coordinator profile: ${(e as Error).message}`);
     }
   }
-  result.stateFrames = { largestBytes: cache.largest, overRealClientLimit: cache.oversize, parses: cache.parses, reusedParses: cache.hits };
+  const stateGets = sims.reduce((n, s) => n + s.states.requests, 0);
+  result.stateFrames = { largestBytes: cache.largest, overRealClientLimit: cache.oversize, parses: cache.parses, reusedParses: cache.hits, stateGets };
   result.problems = { count: problemCount, first: problems };
   for (const s of sims) for (const [k, v] of Object.entries(s.errors)) result.errorsByCode[k] = (result.errorsByCode[k] ?? 0) + v;
   result.coordinatorLog = { ...coordinator.logCounts };

@@ -22,7 +22,10 @@ export interface CpuProfile {
 
 /** The coordinator's paths, by the function that roots each (name and file). */
 export const PATHS: { path: string; fn: string; file: string }[] = [
-  { path: 'state broadcast to every socket (SocketServer.broadcast)', fn: 'broadcast', file: 'server/socket.ts' },
+  { path: 'message broadcast to every socket (SocketServer.broadcast)', fn: 'broadcast', file: 'server/socket.ts' },
+  { path: 'state diff computed and serialized (StateStream.advance)', fn: 'advance', file: 'server/state-stream.ts' },
+  { path: 'frames written to every socket (SocketServer.broadcastFrames)', fn: 'broadcastFrames', file: 'server/socket.ts' },
+  { path: 'whole state sent on join or stateGet (SocketServer.sendState)', fn: 'sendState', file: 'server/socket.ts' },
   { path: 'state machine step (structuredClone, events)', fn: 'step', file: 'src/run/state-machine.ts' },
   { path: 'state snapshot + effects into SQLite (Store.applyStep)', fn: 'applyStep', file: 'server/store.ts' },
   { path: 'payload check: hash + strict decode (checkPayload)', fn: 'checkPayload', file: 'server/payload-check.ts' },

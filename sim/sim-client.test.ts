@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, startTestServer, tempDir, type TestServer } from '../server/test-server';
 import { encodeBinaryFrame, MAX_TEXT_FRAME_BYTES, type ServerMessageOf } from '../src/net/messages';
+import { messageFrames } from '../src/net/message-parts';
 import { decodeBitmap } from '../src/run/bitmap';
 import { parseRunConfig } from '../src/run/run-config';
 import { createRunState } from '../src/run/state-machine';
@@ -93,7 +94,15 @@ describe('SimClient', () => {
     expect(t.binIn).toBe(clients - 1);
     expect(t.textOut).toBe(2 + (clients - 1));
     expect(t.inByType.relayData.n).toBe(clients - 1);
-    expect(t.inByType.state.n).toBeGreaterThan(clients);
+    // A diff per commit and per witness, none of them lost, and every sim's copy the coordinator's.
+    expect(t.inByType.stateDelta.n).toBeGreaterThan(clients);
+    expect(t.inByType.part).toBeUndefined();
+    for (const s of sims) {
+      expect(s.states.requests).toBe(0);
+      // The run goes on meanwhile: compare at a moment the sim holds the coordinator's latest version.
+      await until(() => s.states.version === server.coordinator.stateVersion, 'the latest diff');
+      expect(s.states.state).toEqual(server.coordinator.state);
+    }
   });
 
   it('counts a relayed payload as held only when it hashes to its commitment', () => {
@@ -147,7 +156,8 @@ describe('SimClient witness', () => {
       closedAt: null,
     };
     sim.held.set(hashes[1], 0); // its own update
-    sim.onFrame(Buffer.from(JSON.stringify({ type: 'welcome', clientId: sim.id, config, state })), false);
+    sim.onFrame(Buffer.from(JSON.stringify({ type: 'welcome', clientId: sim.id, config })), false);
+    for (const f of messageFrames(JSON.stringify({ type: 'state', serverEpoch: '00'.repeat(8), version: 0, state }))) sim.onFrame(Buffer.from(f), false);
     sim.onFrame(Buffer.from(encodeBinaryFrame({ type: 'relayData', hash: hashes[0] }, payloads[0])), true);
     expect(sim.rounds.get(0)?.witnessedAt ?? null).toBeNull(); // still missing slot 2's payload
     await until(() => sim.rounds.get(0)?.witnessedAt != null, 'the witness at the relay timeout', 2000);

@@ -5,7 +5,8 @@
  *
  *   hello → auth (signAuth) → welcome → join
  *   round (a slot in it) → commit {step, hash, signature} + binary relayPut
- *   phase RoundWitness with the checks drawn (state) → relayGet every other
+ *   phase RoundWitness with the checks drawn (the state, kept from the
+ *     server's diffs as a tab keeps it: StateReceiver) → relayGet every other
  *     committed payload (a tab that cannot open WebRTC falls back to the
  *     relay the same way), check each against its hash → witness {held
  *     bitmap of exactly what it holds, checksum, a passing score for each
@@ -32,6 +33,8 @@ import { generateKeyPair, signCommitment, type KeyPair } from '../src/protocol/c
 import type { RunConfig } from '../src/run/run-config';
 import type { Round, RunState } from '../src/run/types';
 import { heldBitmap } from '../src/run-client/round-duties';
+import { ServerFrameReader } from '../src/net/message-parts';
+import { StateReceiver, type RunMessage } from '../src/run-client/state-receiver';
 import { myChecks } from '../src/run-client/verifier-duty';
 import type { UpdateHead } from './update-builder';
 
@@ -179,6 +182,8 @@ export class SimClient {
   private relayTimer: ReturnType<typeof setTimeout> | undefined;
   closed = false;
   errors: Record<string, number> = {};
+  private readonly frames = new ServerFrameReader();
+  readonly states = new StateReceiver(() => this.send({ type: 'stateGet' }));
 
   constructor(
     readonly index: number,
@@ -258,8 +263,11 @@ export class SimClient {
     bt.bytes += data.length;
     if (msg instanceof Error) return this.world.observe.problem(this, `coordinator sent a frame the schema rejects: ${msg.message}`);
     try {
-      this.handle(msg, at);
+      const whole = this.frames.message(msg);
+      const seen = whole === null ? null : this.states.receive(whole);
+      if (seen !== null) this.handle(seen, at);
     } catch (e) {
+      this.states.frameRefused();
       this.world.observe.problem(this, `handling ${msg.type} failed: ${(e as Error).stack ?? String(e)}`);
     }
   }
@@ -286,7 +294,7 @@ export class SimClient {
     this.maybeWitness();
   }
 
-  private handle(msg: ServerMessage, at: number): void {
+  private handle(msg: RunMessage, at: number): void {
     switch (msg.type) {
       case 'hello': {
         const signature = signAuth(hexToBytes(msg.runId), hexToBytes(msg.challenge), this.keys.secretKey);

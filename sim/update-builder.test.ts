@@ -75,7 +75,7 @@ describe('buildUpdate', () => {
     cleanups.push(cleanup);
     const store = Store.open(join(dir, 'run.sqlite'));
     cleanups.push(() => store.close());
-    const check = new CopyCheck(store, rm);
+    const check = new CopyCheck(store, rm, config.verification.maxOverlapPermille);
     const put = (step: number, bytes: Uint8Array, client: string) => {
       const hash = bytesToHex(commitment(bytes));
       store.putPayload(hash, step, client, bytes, 0);

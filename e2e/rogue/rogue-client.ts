@@ -26,7 +26,6 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { ServerMessage, ServerMessageOf } from '../../src/net/messages';
 import { PeerMesh } from '../../src/net/peer-mesh';
 import { decodeUpdateBundle } from '../../src/net/update-bundle';
 import { commitment, generateKeyPair, signCommitment, type KeyPair } from '../../src/protocol/commitment';
@@ -34,6 +33,7 @@ import type { RunConfig } from '../../src/run/run-config';
 import { witnessRound } from '../../src/run/state-machine';
 import type { Round, RunState } from '../../src/run/types';
 import { CoordinatorSocket } from '../../src/run-client/coordinator-socket';
+import type { RunMessage, RunMessageOf } from '../../src/run-client/state-receiver';
 import { constantUpdate, flipSigns, randomUpdate, reHead, rng, runShapes, type Head, type RunShapes } from './payloads';
 import { slotsToVerify, witnessMessage, type Score } from './verification-wire';
 
@@ -144,7 +144,7 @@ export class RogueClient {
 
   // ------------------------------------------------------------------ messages
 
-  private receive(msg: ServerMessage): void {
+  private receive(msg: RunMessage): void {
     if (this.stopped) return;
     switch (msg.type) {
       case 'welcome':
@@ -185,7 +185,7 @@ export class RogueClient {
     }
   }
 
-  private welcome(msg: ServerMessageOf<'welcome'>): void {
+  private welcome(msg: RunMessageOf<'welcome'>): void {
     if (this.opts.runId && msg.config.runId !== this.opts.runId) {
       this.note(`run ${msg.config.runId} is not the expected ${this.opts.runId}; leaving`);
       this.stop();

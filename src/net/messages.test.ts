@@ -12,6 +12,7 @@ import {
   parseClientMessage,
   parseServerBinary,
   parseServerMessage,
+  runStateSchema,
   type MessageErrorCode,
 } from './messages';
 
@@ -72,6 +73,7 @@ describe('parseClientMessage', () => {
     const s = { type: 'signal', to: key, data: { type: 'offer', sdp: 'v=0\r\n' } };
     expect(parseClientMessage(JSON.stringify(s))).toEqual(s);
     expect(parseClientMessage(JSON.stringify({ type: 'relayGet', hash }))).toEqual({ type: 'relayGet', hash });
+    expect(parseClientMessage('{"type":"stateGet"}')).toEqual({ type: 'stateGet' });
   });
 
   it('rejects garbage with a code and a message naming the problem', () => {
@@ -137,9 +139,9 @@ describe('commit stats', () => {
 });
 
 describe('server messages', () => {
-  it('round-trips welcome (with the default config and a state) and the round messages', () => {
+  it('round-trips welcome (with the default config) and the round messages', () => {
     const config = parseRunConfig({});
-    const welcome = { type: 'welcome', clientId: key, config, state: sampleState() };
+    const welcome = { type: 'welcome', clientId: key, config };
     expect(parseServerMessage(JSON.stringify(welcome))).toEqual(welcome);
     const agreed = { type: 'agreed', step: 3, epoch: 0, slots: [0], clients: [key], hashes: [hash], lrBits: 5, excluded: [{ slot: 1, clientId: key, reason: 'failed verification' }], checksum: '0123456789abcdef', base: 3 };
     expect(parseServerMessage(JSON.stringify(agreed))).toEqual(agreed);
@@ -151,10 +153,42 @@ describe('server messages', () => {
   });
 
   it('rejects a state that drifts from the RunState shape', () => {
-    const bad = { ...sampleState(), phase: 'Dancing' };
-    expect(codeOf(() => parseServerMessage(JSON.stringify({ type: 'state', state: bad })))).toBe('bad-message');
-    const extra = { ...sampleState(), secret: 1 };
-    expect(codeOf(() => parseServerMessage(JSON.stringify({ type: 'state', state: extra })))).toBe('bad-message');
+    expect(runStateSchema.safeParse(sampleState()).success).toBe(true);
+    expect(runStateSchema.safeParse({ ...sampleState(), phase: 'Dancing' }).success).toBe(false);
+    expect(runStateSchema.safeParse({ ...sampleState(), secret: 1 }).success).toBe(false);
+  });
+
+  it('checks every value of a state diff against the state schema where it lands', () => {
+    const delta = (changes: unknown) => JSON.stringify({ type: 'stateDelta', serverEpoch: '01'.repeat(8), version: 5, prev: 4, changes });
+    const record = sampleState().clients[key];
+    const good = { set: { phase: 'RoundWitness' }, patch: { clients: { set: { [key]: record } }, round: { at: { commitments: [[0, hash]] }, set: { checks: [] } } } };
+    expect(parseServerMessage(delta(good))).toMatchObject({ type: 'stateDelta', changes: good });
+    const bad: [string, unknown][] = [
+      ['a phase that does not exist', { set: { phase: 'Dancing' } }],
+      ['a field the state lacks', { set: { secret: 1 } }],
+      ['a client record with a field missing', { patch: { clients: { set: { [key]: { ...record, points: undefined } } } } }],
+      ['a client id that is not a key', { patch: { clients: { set: { nope: record } } } }],
+      ['a commitment that is not a hash', { patch: { round: { at: { commitments: [[0, 'xyz']] } } } }],
+      ['a negative index', { patch: { round: { at: { commitments: [[-1, hash]] } } } }],
+      ['an index patch of a field that is not an array', { patch: { round: { at: { step: [[0, 1]] } } } }],
+      ['removing a required key', { patch: { round: { del: ['seed'] } } }],
+      ['patching a scalar key by key', { patch: { phase: { set: {} } } }],
+      ['patching two levels down', { patch: { clients: { patch: {} } } }],
+    ];
+    for (const [what, changes] of bad) expect(codeOf(() => parseServerMessage(delta(changes))), what).toBe('bad-message');
+  });
+
+  it('carries a whole state with its place in the stream, and bounds the parts of a message', () => {
+    const state = { type: 'state', serverEpoch: '01'.repeat(8), version: 7, state: sampleState() };
+    expect(parseServerMessage(JSON.stringify(state))).toEqual(state);
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ ...state, state: { ...sampleState(), phase: 'Dancing' } })))).toBe('bad-message');
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ ...state, serverEpoch: 'xyz' })))).toBe('bad-message');
+    const part = { type: 'part', part: 0, parts: 2, text: '{' };
+    expect(parseServerMessage(JSON.stringify(part))).toEqual(part);
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ ...part, part: 5000 })))).toBe('bad-message');
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ ...part, parts: 1 })))).toBe('bad-message');
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ ...part, text: '' })))).toBe('bad-message');
+    expect(codeOf(() => parseServerMessage(JSON.stringify({ ...part, text: 'x'.repeat(MAX_TEXT_FRAME_BYTES) })))).toBe('too-large');
   });
 });
 

@@ -16,8 +16,8 @@
  * train → `commit {step, hash, signature, stats?}` then the binary `relayPut` of the
  * exact bytes → `ack {of: 'commit'}` once the server holds and checked both
  * (server/round-gate.ts; the server archives every payload for checkpoints
- * and catch-up) → peers learn each commitment from `state`
- * (round.commitments) and fetch payloads over the mesh or with `relayGet` →
+ * and catch-up) → peers learn each commitment from the state
+ * (round.commitments, in a `stateDelta`) and fetch payloads over the mesh or with `relayGet` →
  * `phase {to: 'RoundWitness'}` → `witness` → `ack {of: 'witness'}` →
  * `agreed`, `points`, maybe `resync` (to that client only).
  *
@@ -29,6 +29,7 @@
 import { z } from 'zod';
 import { runConfigSchema } from '../run/run-config';
 import type { RunState } from '../run/types';
+import { patchSchemaFor } from './patch-schema';
 
 /** Largest text frame either side accepts. */
 export const MAX_TEXT_FRAME_BYTES = 64 * 1024;
@@ -38,6 +39,15 @@ export const MAX_BINARY_HEADER_BYTES = 1024;
 /** Most slots a round can have; bounds bitmaps and per-slot arrays. */
 export const MAX_SLOTS = 4096;
 const MAX_CLIENTS = 100_000;
+/**
+ * Most characters of one message joined from `part` frames
+ * (src/net/message-parts.ts): a whole state of MAX_CLIENTS records of about
+ * 640 characters, which a record keeps to while its unvested list is short.
+ * A tab holds at most this much of a message being joined.
+ */
+export const MAX_MESSAGE_CHARS = MAX_CLIENTS * 640;
+/** Most frames one message is cut into (each carries at least 20 Ki characters but the last). */
+export const MAX_MESSAGE_PARTS = 4096;
 
 export const MESSAGE_ERROR_CODES = [
   'too-large',
@@ -108,7 +118,7 @@ export const scoresSchema = z.array(z.strictObject({ slot: z.number().int().min(
 const phaseSchema = z.enum(['WaitingForMembers', 'Warmup', 'RoundTrain', 'RoundWitness', 'Cooldown', 'Paused', 'Finished']);
 
 // ---------------------------------------------------------------------------
-// The run state as it travels (welcome, state): the same shape as src/run/types.ts.
+// The run state as it travels (state, stateDelta): the same shape as src/run/types.ts.
 
 const roundFields = z.strictObject({
   step: u32,
@@ -164,6 +174,12 @@ export const runStateSchema = z.strictObject({
   witnessing: roundSchema.nullable().default(null),
 });
 
+/** What changed between two states (src/run/state-diff.ts), each value checked against the state schema where it lands. */
+export const stateChangesSchema = patchSchemaFor(runStateSchema, MAX_CLIENTS);
+
+/** A coordinator process's state stream: 8 random bytes, new at each start, so versions of an earlier process are never mistaken for this one's. */
+export const serverEpochSchema = hex(8, 'server epoch');
+
 // Compile-time proof that a parsed state is a RunState (the schema may not drift from types.ts).
 type Assignable<T, U> = T extends U ? true : never;
 const stateSchemaMatchesTypes: Assignable<z.output<typeof runStateSchema>, RunState> = true;
@@ -214,6 +230,8 @@ export const relayGetSchema = z.strictObject({ type: z.literal('relayGet'), hash
 export const uploadedSchema = z.strictObject({ type: z.literal('uploaded'), step: u32, hash: hashSchema });
 /** With a payload bucket: asks for a presigned GET URL of a payload the server holds (the bucket's relayGet). */
 export const payloadGetSchema = z.strictObject({ type: z.literal('payloadGet'), hash: hashSchema });
+/** Asks for the whole state (answered with `state`): a diff arrived that this client could not apply. */
+export const stateGetSchema = z.strictObject({ type: z.literal('stateGet') });
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   authMessageSchema,
@@ -225,6 +243,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   relayGetSchema,
   uploadedSchema,
   payloadGetSchema,
+  stateGetSchema,
 ]);
 export type ClientMessage = z.output<typeof clientMessageSchema>;
 
@@ -247,13 +266,8 @@ const presignedUrl = z.url({ protocol: /^https?$/ }).max(4096);
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hello'), runId: runIdSchema, challenge: hashSchema }),
-  z.strictObject({
-    type: z.literal('welcome'),
-    clientId: clientIdSchema,
-    config: runConfigSchema,
-    state: runStateSchema,
-    payloadStore: payloadStoreKindSchema.optional(),
-  }),
+  /** The whole state follows in `state`. */
+  z.strictObject({ type: z.literal('welcome'), clientId: clientIdSchema, config: runConfigSchema, payloadStore: payloadStoreKindSchema.optional() }),
   /** The answer to a commit when payloads go to a bucket: PUT exactly `size` bytes to `url` before `expiresAt` (ms since the epoch), then send `uploaded`. */
   z.strictObject({ type: z.literal('uploadUrl'), step: u32, hash: hashSchema, url: presignedUrl, size: count, expiresAt: time }),
   /** The answer to payloadGet: GET `url` before `expiresAt`; the bytes are the client's to check against `hash`. */
@@ -280,7 +294,17 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     checksum: checksumSchema.nullable(),
     base: count,
   }),
-  z.strictObject({ type: z.literal('state'), state: runStateSchema }),
+  /** The whole state at `version` of the server's stream: after welcome, and for stateGet. */
+  z.strictObject({ type: z.literal('state'), serverEpoch: serverEpochSchema, version: count, state: runStateSchema }),
+  /** What the step that made state `version` changed in state `prev` (= version − 1). */
+  z.strictObject({ type: z.literal('stateDelta'), serverEpoch: serverEpochSchema, version: count, prev: count, changes: stateChangesSchema }),
+  /** One piece of a message's JSON text too large for a frame; the parts of one message come in order, back to back. */
+  z.strictObject({
+    type: z.literal('part'),
+    part: z.number().int().min(0).max(MAX_MESSAGE_PARTS - 1),
+    parts: z.number().int().min(2).max(MAX_MESSAGE_PARTS),
+    text: z.string().min(1),
+  }),
   z.strictObject({ type: z.literal('signal'), from: clientIdSchema, data: signalData }),
   z.strictObject({ type: z.literal('resync'), step: count, checksum: checksumSchema }),
   z.strictObject({ type: z.literal('points'), clientId: clientIdSchema, step: count, amount: count, total: count }),
@@ -295,8 +319,8 @@ export type RelayDataHeader = z.output<typeof relayDataHeaderSchema>;
 // ---------------------------------------------------------------------------
 // Parsing
 
-function parseJsonFrame<S extends z.ZodType>(text: string, schema: S, what: string): z.output<S> {
-  if (text.length > MAX_TEXT_FRAME_BYTES) throw new MessageError('too-large', `${what} is ${text.length} characters; the limit is ${MAX_TEXT_FRAME_BYTES}`);
+function parseJsonFrame<S extends z.ZodType>(text: string, schema: S, what: string, maxChars = MAX_TEXT_FRAME_BYTES): z.output<S> {
+  if (text.length > maxChars) throw new MessageError('too-large', `${what} is ${text.length} characters; the limit is ${maxChars}`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -319,6 +343,13 @@ export function parseClientMessage(text: string): ClientMessage {
 /** A server's text frame, validated (the client's side of the same wire). */
 export function parseServerMessage(text: string): ServerMessage {
   return parseJsonFrame(text, serverMessageSchema, 'server message');
+}
+
+/** A server message joined from `part` frames (src/net/message-parts.ts), validated; it may not be a part itself. */
+export function parseServerMessageText(text: string): ServerMessage {
+  const msg = parseJsonFrame(text, serverMessageSchema, 'server message in parts', MAX_MESSAGE_CHARS);
+  if (msg.type === 'part') throw new MessageError('bad-frame', 'a message in parts may not be a part itself');
+  return msg;
 }
 
 // ---------------------------------------------------------------------------

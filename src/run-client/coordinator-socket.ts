@@ -1,7 +1,8 @@
 /**
  * The tab's WebSocket to the coordinator: answers the challenge with this
  * tab's key, validates every frame the server sends (src/net/messages.ts),
- * and reconnects with backoff when the socket drops (a restarted coordinator
+ * keeps the run state from the server's diffs (state-receiver.ts), and
+ * reconnects with backoff when the socket drops (a restarted coordinator
  * included), authenticating again each time.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
@@ -10,12 +11,12 @@ import {
   encodeBinaryFrame,
   MessageError,
   parseServerBinary,
-  parseServerMessage,
   type ClientMessage,
   type RelayPutHeader,
-  type ServerMessage,
 } from '../net/messages';
+import { ServerFrameReader } from '../net/message-parts';
 import type { KeyPair } from '../protocol/commitment';
+import { StateReceiver, type RunMessage } from './state-receiver';
 
 /** Largest binary frame accepted from the server: one update payload plus its header. */
 const MAX_BINARY_BYTES = 64 * 1024 * 1024;
@@ -30,7 +31,7 @@ export function socketUrl(origin: string): string {
 
 export interface SocketEvents {
   /** Authenticated (again, after a reconnect): the server's view of the run follows in `welcome`. */
-  message: (msg: ServerMessage) => void;
+  message: (msg: RunMessage) => void;
   relayData: (hash: string, payload: Uint8Array) => void;
   open: () => void;
   close: (reason: string) => void;
@@ -44,6 +45,8 @@ export class CoordinatorSocket {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   bytesSent = 0;
   bytesReceived = 0;
+  private readonly frames = new ServerFrameReader();
+  private readonly states = new StateReceiver(() => this.send({ type: 'stateGet' }));
 
   constructor(
     private readonly url: string,
@@ -112,12 +115,15 @@ export class CoordinatorSocket {
       }
       const text = String(data);
       this.bytesReceived += text.length;
-      const msg = parseServerMessage(text);
-      if (msg.type === 'hello') {
-        const signature = signAuth(hexToBytes(msg.runId), hexToBytes(msg.challenge), this.identity.secretKey);
+      const frame = this.frames.read(text);
+      if (frame === null) return;
+      if (frame.type === 'hello') {
+        const signature = signAuth(hexToBytes(frame.runId), hexToBytes(frame.challenge), this.identity.secretKey);
         ws.send(JSON.stringify({ type: 'auth', publicKey: bytesToHex(this.identity.publicKey), signature: bytesToHex(signature) }));
         return;
       }
+      const msg = this.states.receive(frame);
+      if (msg === null) return;
       if (msg.type === 'welcome') {
         this.authed = true;
         this.attempt = 0;
@@ -126,6 +132,7 @@ export class CoordinatorSocket {
       this.on.message(msg);
     } catch (err) {
       // A malformed frame from the server is logged and dropped; the socket stays.
+      this.states.frameRefused();
       const what = err instanceof MessageError ? `${err.code}: ${err.message}` : String(err);
       console.error(`coordinator sent a frame this client rejects: ${what}`);
     }

@@ -7,12 +7,14 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { verifyAuth } from '../net/auth-signature';
-import { parseClientMessage, type ClientMessage, type ServerMessage, type ServerMessageOf } from '../net/messages';
+import { parseClientMessage, type ClientMessage, type ServerMessageOf } from '../net/messages';
+import { messageFrames } from '../net/message-parts';
 import { generateKeyPair } from '../protocol/commitment';
 import { createRunState } from '../run/state-machine';
 import { testConfig } from '../run/test-helpers';
 import type { Phase, RunState } from '../run/types';
 import { RunClient } from './run-client';
+import type { RunMessage } from './state-receiver';
 import { FakeSource, FakeWorker, hashOf, makeRound, member, payload, type Req } from './test-fakes';
 import type { RunWorkerLink } from './worker-link';
 
@@ -36,6 +38,8 @@ class FakeWebSocket {
   /** Binary frames (relayPut). */
   readonly binary: Uint8Array[] = [];
   readonly closes: { code?: number; reason?: string }[] = [];
+  /** The version of the last whole state delivered. */
+  private stateVersion = 0;
 
   constructor(readonly url: string) {
     FakeWebSocket.instances.push(this);
@@ -60,10 +64,14 @@ class FakeWebSocket {
     queueMicrotask(() => this.onclose?.({ code: code ?? 1005, reason: reason ?? '' }));
   }
 
-  /** A text frame from the coordinator. */
-  deliver(msg: ServerMessage): void {
-    if (!this.onmessage) throw new Error('no message handler on the fake socket');
-    this.onmessage({ data: JSON.stringify(msg) });
+  /** What the coordinator sends for `msg`: a welcome is followed by the whole state, and a state is a whole state. */
+  deliver(msg: RunMessage): void {
+    const onmessage = this.onmessage;
+    if (!onmessage) throw new Error('no message handler on the fake socket');
+    if (msg.type !== 'welcome' && msg.type !== 'state') return onmessage({ data: JSON.stringify(msg) });
+    const { state, ...rest } = msg;
+    if (rest.type === 'welcome') onmessage({ data: JSON.stringify(rest) });
+    for (const data of messageFrames(JSON.stringify({ type: 'state', serverEpoch: '00'.repeat(8), version: ++this.stateVersion, state }))) onmessage({ data });
   }
 
   types(): string[] {

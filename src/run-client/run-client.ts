@@ -10,7 +10,6 @@
  * duties and the view. Every GPU request goes through one WorkChain.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { ServerMessage, ServerMessageOf } from '../net/messages';
 import { PeerMesh, type PeerMeshOptions } from '../net/peer-mesh';
 import type { KeyPair } from '../protocol/commitment';
 import type { RunConfig } from '../run/run-config';
@@ -21,6 +20,7 @@ import { PayloadInbox } from './payload-inbox';
 import { PayloadStoreClient } from './payload-store-client';
 import { ModelDoesNotFit, ReplicaSync } from './replica-sync';
 import { RoundDuties } from './round-duties';
+import type { RunMessage, RunMessageOf } from './state-receiver';
 import { appendBounded, RunViewStore, TIMELINE_MAX, type RunView } from './run-view';
 import { meteredWorker, Utilization } from './utilization';
 import { WorkChain } from './work-chain';
@@ -191,7 +191,7 @@ export class RunClient {
     this.view.update({ status: 'error', error: message });
   }
 
-  private receive(msg: ServerMessage): void {
+  private receive(msg: RunMessage): void {
     switch (msg.type) {
       case 'welcome':
         return this.welcome(msg);
@@ -254,7 +254,7 @@ export class RunClient {
     }
   }
 
-  private welcome(msg: ServerMessageOf<'welcome'>): void {
+  private welcome(msg: RunMessageOf<'welcome'>): void {
     this.payloads.kind = msg.payloadStore ?? 'relay';
     this.config = msg.config;
     this.server = msg.state;

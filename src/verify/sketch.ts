@@ -44,7 +44,7 @@ export function sketchSeed(bytes: Uint8Array): SketchSeed {
 }
 
 /** A key (a non-negative integer below 2^53) hashed to 32 bits under the seed. */
-function keyHash(key: number, seed: SketchSeed): number {
+export function keyHash(key: number, seed: SketchSeed): number {
   const lo = key >>> 0;
   const hi = Math.floor(key / 2 ** 32) >>> 0;
   return fmix32((fmix32(lo ^ seed[0]) + Math.imul(hi ^ seed[1], 0x9e3779b1)) ^ seed[2]);
