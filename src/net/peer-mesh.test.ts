@@ -118,7 +118,7 @@ interface Side {
   warnings: string[];
 }
 
-function pair(opts: { maxMessageSize?: number; drainPerTick?: number; answer?: boolean; connectTimeoutMs?: number; highWaterBytes?: number; lowWaterBytes?: number } = {}) {
+function pair(opts: { maxMessageSize?: number; drainPerTick?: number; answer?: boolean; connectTimeoutMs?: number; highWaterBytes?: number; lowWaterBytes?: number; admit?: (id: string) => boolean } = {}) {
   const sides: Record<string, Side> = {};
   const make = (id: string): Side => {
     const side: Side = { mesh: null as never, peers: [], payloads: [], errors: [], states: [], messages: [], warnings: [] };
@@ -134,6 +134,7 @@ function pair(opts: { maxMessageSize?: number; drainPerTick?: number; answer?: b
       connectTimeoutMs: opts.connectTimeoutMs,
       highWaterBytes: opts.highWaterBytes,
       lowWaterBytes: opts.lowWaterBytes,
+      admit: opts.admit,
     });
     side.mesh.on('payload', (from, hash, bytes) => side.payloads.push({ from, hash, bytes }));
     side.mesh.on('error', (e) => side.errors.push(e));
@@ -185,6 +186,20 @@ describe('PeerMesh', () => {
     expect(a.errors.map((e) => e.code)).toEqual(['UNEXPECTED_OFFER', 'BAD_SIGNAL', 'BAD_ID']);
     expect(a.warnings).toHaveLength(3);
     expect(a.mesh.peers()).toEqual([]);
+  });
+
+  it('answers no offer from a peer it does not admit, unless it connected to that peer itself', async () => {
+    const { a, b } = pair({ admit: () => false, connectTimeoutMs: 200 });
+    a.mesh.connect('b');
+    await until(() => b.errors.length === 1, 'refusal');
+    expect(b.errors[0].code).toBe('NOT_ADMITTED');
+    expect(b.peers).toHaveLength(0);
+    expect(b.mesh.peers()).toEqual([]);
+    await until(() => a.mesh.state('b') === 'closed', 'the offer times out');
+    // Its own connect makes the peer one it waits for: the offer is answered whatever `admit` says.
+    b.mesh.connect('a');
+    a.mesh.connect('b');
+    await until(() => a.mesh.state('b') === 'connected' && b.mesh.state('a') === 'connected', 'connected');
   });
 
   it('sends payloads in frames no larger than maxMessageSize and emits them with their hash', async () => {

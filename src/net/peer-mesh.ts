@@ -41,6 +41,7 @@ export type PeerMeshErrorCode =
   | 'BAD_SIGNAL'
   | 'UNEXPECTED_OFFER'
   | 'TOO_MANY_PEERS'
+  | 'NOT_ADMITTED'
   | 'CONNECT_TIMEOUT'
   | 'PEER_ERROR'
   | 'NOT_CONNECTED'
@@ -108,6 +109,12 @@ export interface PeerMeshOptions {
   connectTimeoutMs?: number;
   /** Most peers at once. Default 64. */
   maxPeers?: number;
+  /**
+   * Whether to answer an offer from a peer this side has not connected to:
+   * with a partial mesh (mesh-links.ts) only the peers of its own links, so a
+   * member cannot make every other open a connection to it. Default: any.
+   */
+  admit?: (remoteId: string) => boolean;
   log?: Pick<Console, 'warn'>;
   /** Makes the connection; defaults to simple-peer. */
   createPeer?: (options: PeerOptions) => MeshPeer;
@@ -191,6 +198,7 @@ export class PeerMesh {
   private readonly lowWater: number;
   private readonly connectTimeoutMs: number;
   private readonly maxPeers: number;
+  private readonly admit: (remoteId: string) => boolean;
   private destroyed = false;
 
   constructor(options: PeerMeshOptions) {
@@ -207,6 +215,7 @@ export class PeerMesh {
     this.lowWater = options.lowWaterBytes ?? 256 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.maxPeers = options.maxPeers ?? 64;
+    this.admit = options.admit ?? (() => true);
     if (!Number.isInteger(this.maxFrame) || this.maxFrame < FRAME_HEADER_BYTES + MIN_CHUNK) {
       throw new PeerMeshError('BAD_ARGUMENT', `maxFrame ${this.maxFrame} must be an integer ≥ ${FRAME_HEADER_BYTES + MIN_CHUNK}`, '');
     }
@@ -270,6 +279,10 @@ export class PeerMesh {
         entry = undefined;
       }
       if (!entry) {
+        if (!this.admit(from)) {
+          this.report(new PeerMeshError('NOT_ADMITTED', 'an offer from a peer that is not one of our links', from));
+          return;
+        }
         if (this.entries.size >= this.maxPeers) {
           this.report(new PeerMeshError('TOO_MANY_PEERS', `already ${this.entries.size} peers`, from));
           return;

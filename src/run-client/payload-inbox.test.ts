@@ -63,6 +63,24 @@ describe('PayloadInbox', () => {
     await expect(again).resolves.toEqual(payload(6));
   });
 
+  it('with a grace for the mesh, asks the relay only for what the mesh did not bring by then, and never later than half the timeout', async () => {
+    vi.useFakeTimers();
+    const asked: string[] = [];
+    const box = new PayloadInbox((h) => asked.push(h), 3000, () => 2000);
+    const [early, late] = [payload(20), payload(21)];
+    const fromMesh = box.want(hashOf(early));
+    const fromRelay = box.want(hashOf(late));
+    await vi.advanceTimersByTimeAsync(1000);
+    box.receive(hashOf(early), early, 'peer', 1);
+    await expect(fromMesh).resolves.toEqual(early);
+    expect(asked).toEqual([]);
+    // Half the 3 s timeout, before the 2 s grace: the relay still has time to answer.
+    await vi.advanceTimersByTimeAsync(500);
+    expect(asked).toEqual([hashOf(late)]);
+    box.receive(hashOf(late), late, 'relay', 1);
+    await expect(fromRelay).resolves.toEqual(late);
+  });
+
   it('times out after the default of 10 s when no payload comes', async () => {
     vi.useFakeTimers();
     const { inbox: box } = inbox();

@@ -1,7 +1,10 @@
 /**
  * The update payloads a tab holds, by hash, with the round each arrived in:
  * its own, its peers' (over the mesh) and the relay's. Whoever needs one it
- * lacks asks the coordinator's relay for it and waits, for a while.
+ * lacks asks the coordinator's relay for it and waits, for a while. With a
+ * partial mesh a payload may still be travelling through forwarders, so the
+ * relay is asked only after a grace (`storeDelayMs`) in which the mesh may
+ * bring it: the store stays the fallback, not the first source.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { commitment } from '../protocol/commitment';
@@ -16,6 +19,8 @@ export class PayloadInbox {
     /** Asks the coordinator for the payload of `hash` (a `relayGet`, or a `payloadGet` with a bucket). */
     private readonly askRelay: (hash: string) => void,
     private readonly relayTimeoutMs = DEFAULT_RELAY_TIMEOUT_MS,
+    /** How long to leave a missing payload to the mesh before asking the relay; 0 asks at once. */
+    private readonly storeDelayMs: () => number = () => 0,
   ) {}
 
   has(hash: string): boolean {
@@ -51,7 +56,7 @@ export class PayloadInbox {
     return new Promise((resolve, reject) => {
       const list = this.waiting.get(hash) ?? [];
       // One relay request per payload, however many duties wait for it at once.
-      if (list.length === 0) this.askRelay(hash);
+      if (list.length === 0) this.askLater(hash, timeoutMs);
       const answer = (b: Uint8Array) => {
         clearTimeout(timer);
         resolve(b);
@@ -66,6 +71,15 @@ export class PayloadInbox {
       list.push(answer);
       this.waiting.set(hash, list);
     });
+  }
+
+  /** Asks the relay after the mesh's grace (within the first half of the timeout, so the relay has time to answer), unless the payload came meanwhile. */
+  private askLater(hash: string, timeoutMs: number): void {
+    const delay = Math.min(Math.max(0, this.storeDelayMs()), timeoutMs / 2);
+    if (delay === 0) return this.askRelay(hash);
+    setTimeout(() => {
+      if (!this.held.has(hash) && this.waiting.has(hash)) this.askRelay(hash);
+    }, delay);
   }
 
   /**

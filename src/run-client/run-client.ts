@@ -16,6 +16,8 @@ import type { RunConfig } from '../run/run-config';
 import type { Round, RunState } from '../run/types';
 import type { CatchUpSource } from './catch-up';
 import { CoordinatorSocket } from './coordinator-socket';
+import { MeshGossip } from './mesh-gossip';
+import { MeshTopology } from './mesh-topology';
 import { PayloadInbox } from './payload-inbox';
 import { PayloadStoreClient } from './payload-store-client';
 import { ModelDoesNotFit, ReplicaSync } from './replica-sync';
@@ -63,6 +65,9 @@ export class RunClient {
   private readonly replica: ReplicaSync;
   private readonly duties: RoundDuties;
   private readonly utilization = new Utilization();
+  /** The partial mesh (docs/design.md §11): which peers this tab links to, and forwarding between them. */
+  private readonly topology: MeshTopology;
+  private readonly gossip: MeshGossip;
 
   constructor(private readonly opts: RunClientOptions) {
     this.id = bytesToHex(opts.identity.publicKey);
@@ -74,11 +79,12 @@ export class RunClient {
       checksum: this.replica.checksum,
       appliedStep: this.replica.appliedStep,
       peers: this.mesh ? this.mesh.peers().map((id) => ({ id, state: this.mesh!.state(id) })) : [],
-      bytesSent: this.socket.bytesSent + this.duties.meshBytesSent + this.payloads.bytesSent,
+      bytesSent: this.socket.bytesSent + this.duties.meshBytesSent + this.gossip.bytesForwarded + this.payloads.bytesSent,
       bytesReceived: this.socket.bytesReceived + this.meshBytesReceived + this.payloads.bytesReceived,
       tokens: this.duties.tokens,
       trainMs: this.duties.trainMs,
       utilization: this.utilization.measure(Date.now()),
+      payloadsFrom: { ...this.gossip.payloadsFrom },
     }));
     this.socket = new CoordinatorSocket(opts.socketUrl, opts.identity, {
       open: () => this.view.update({ status: this.wantJoin ? 'catching-up' : 'connecting', error: null }),
@@ -87,7 +93,9 @@ export class RunClient {
       relayData: (hash, payload) => this.gotPayload(hash, payload, 'relay'),
     });
     this.payloads = new PayloadStoreClient({ send: (msg) => this.socket.send(msg), deliver: (hash, bytes) => this.gotPayload(hash, bytes, 'bucket') });
-    this.inbox = new PayloadInbox((hash) => this.payloads.ask(hash), opts.relayTimeoutMs);
+    this.topology = new MeshTopology({ id: this.id, mesh: () => this.mesh, config: () => this.config });
+    this.inbox = new PayloadInbox((hash) => this.payloads.ask(hash), opts.relayTimeoutMs, () => this.gossip.storeDelayMs());
+    this.gossip = new MeshGossip({ id: this.id, mesh: () => this.mesh, server: () => this.server, inbox: this.inbox, partial: () => this.topology.partial() });
     const config = () => this.need();
     const server = () => this.server;
     const worker = meteredWorker(opts.worker, (kind, ms) => this.utilization.add(kind, ms, Date.now()));
@@ -98,7 +106,7 @@ export class RunClient {
       worker,
       source: opts.catchUp,
       socket: this.socket,
-      mesh: () => this.mesh,
+      mesh: () => (this.mesh ? this.gossip : null),
       inbox: this.inbox,
       replica: this.replica,
       view: this.view,
@@ -198,6 +206,7 @@ export class RunClient {
       case 'state':
         this.server = msg.state;
         this.duties.onState();
+        this.gossip.onState();
         this.view.update({});
         this.duties.sendUpdate();
         return this.duties.maybeWitness();
@@ -259,6 +268,7 @@ export class RunClient {
     this.config = msg.config;
     this.server = msg.state;
     this.duties.onState();
+    this.gossip.onState();
     if (!this.mesh) this.mesh = this.createMesh();
     this.view.update({ clientId: msg.clientId });
     this.chain.enqueue(async () => {
@@ -276,12 +286,17 @@ export class RunClient {
       localId: this.id,
       sendSignal: (to, data) => this.socket.send({ type: 'signal', to, data: data as never }),
       createPeer: this.opts.createPeer,
+      admit: (peer) => this.topology.admits(peer),
     });
-    mesh.on('payload', (_from, hash, bytes) => {
+    mesh.on('payload', (from, hash, bytes) => {
       this.meshBytesReceived += bytes.length;
-      this.gotPayload(hash, bytes, 'peer');
+      this.gotPayload(hash, bytes, from);
     });
-    mesh.on('state', () => this.view.update({}));
+    mesh.on('message', (from, message) => this.gossip.onMessage(from, message));
+    mesh.on('state', (peer, state) => {
+      this.gossip.onPeerState(peer, state);
+      this.view.update({});
+    });
     mesh.on('error', (e) => console.warn(`peer mesh: ${e.message}`));
     return mesh;
   }
@@ -315,7 +330,7 @@ export class RunClient {
   private round(round: Round): void {
     this.inbox.prune(round.step);
     const slot = round.slots.indexOf(this.id);
-    for (const peer of round.slots) if (peer !== this.id && this.mesh && this.mesh.state(peer) !== 'connected') this.mesh.connect(peer);
+    this.topology.apply(round);
     this.view.update({ status: slot >= 0 ? 'training' : this.view.current.status });
     if (slot < 0) return;
     // Leaving: a round that began after the boundary is not trained, and the run must not wait for it.
@@ -324,8 +339,9 @@ export class RunClient {
     this.chain.enqueue(() => this.duties.train(round, slot));
   }
 
-  private gotPayload(hash: string, bytes: Uint8Array, from: 'peer' | 'relay' | 'bucket'): void {
-    this.inbox.receive(hash, bytes, from, this.server?.round?.step ?? 0);
+  /** `from`: the peer's id, or the payload store. */
+  private gotPayload(hash: string, bytes: Uint8Array, from: string | 'relay' | 'bucket'): void {
+    this.gossip.receive(hash, bytes, from);
   }
 
   private need(): RunConfig {

@@ -8,7 +8,7 @@ const config = testConfig();
 const me = cid(1);
 
 function sources(over: Partial<ViewSources> = {}): ViewSources {
-  return { id: me, config, server: null, checksum: null, appliedStep: -1, peers: [], bytesSent: 0, bytesReceived: 0, tokens: 0, trainMs: 0, utilization: { busyMs: 0, wallMs: 0, share: null }, ...over };
+  return { id: me, config, server: null, checksum: null, appliedStep: -1, peers: [], bytesSent: 0, bytesReceived: 0, tokens: 0, trainMs: 0, utilization: { busyMs: 0, wallMs: 0, share: null }, payloadsFrom: { peer: 0, forwarded: 0, store: 0 }, ...over };
 }
 
 describe('composeView', () => {

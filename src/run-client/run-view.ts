@@ -8,6 +8,7 @@ import type { PeerState } from '../net/peer-mesh';
 import type { RunConfig } from '../run/run-config';
 import type { Phase, RunState } from '../run/types';
 import type { MemoryPlan, SaveStatsView } from '../train/run-worker-protocol';
+import type { PayloadsFrom } from './mesh-gossip';
 import type { UtilizationView } from './utilization';
 import { standingOf, type Standing } from './verifier-duty';
 
@@ -36,6 +37,8 @@ export interface RunView {
   utilization: UtilizationView;
   bytesSent: number;
   bytesReceived: number;
+  /** Where the payloads this tab holds came from (first arrival each): their author's push, a forwarding link, or the payload store. */
+  payloadsFrom: PayloadsFrom;
   members: number;
   /** Verification standing: probation, strikes, held/vested/forfeited points, verifier duty. */
   standing: Standing | null;
@@ -76,6 +79,7 @@ export interface ViewSources {
   tokens: number;
   trainMs: number;
   utilization: UtilizationView;
+  payloadsFrom: PayloadsFrom;
 }
 
 export function composeView(view: RunView, src: ViewSources, patch: Partial<RunView>): RunView {
@@ -97,6 +101,7 @@ export function composeView(view: RunView, src: ViewSources, patch: Partial<RunV
     tokensPerSec: src.trainMs > 0 ? src.tokens / (src.trainMs / 1000) : 0,
     trainMs: src.trainMs,
     utilization: src.utilization,
+    payloadsFrom: src.payloadsFrom,
     ...patch,
   };
 }
@@ -120,6 +125,7 @@ export function emptyView(clientId: string): RunView {
     utilization: { busyMs: 0, wallMs: 0, share: null },
     bytesSent: 0,
     bytesReceived: 0,
+    payloadsFrom: { peer: 0, forwarded: 0, store: 0 },
     members: 0,
     standing: null,
     verified: { checks: 0, ms: 0, recomputeMs: 0, maxRoundMs: 0 },

@@ -8,6 +8,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ClientMessage, RelayPutHeader } from '../net/messages';
 import type { BundleRound } from '../net/update-bundle';
 import type { PeerState } from '../net/peer-mesh';
+import type { PeerMessage } from '../net/peer-messages';
 import { commitment, generateKeyPair } from '../protocol/commitment';
 import type { RunConfig } from '../run/run-config';
 import { createRunState } from '../run/state-machine';
@@ -126,14 +127,34 @@ export class FakeSocket {
 export class FakeMesh {
   readonly states = new Map<string, PeerState>();
   readonly sends: { to: string; hash: string; bytes: Uint8Array }[] = [];
+  readonly messages: { to: string; message: PeerMessage }[] = [];
+  readonly closed: string[] = [];
 
   state(id: string): PeerState {
     return this.states.get(id) ?? 'closed';
   }
 
+  peers(): string[] {
+    return [...this.states.keys()];
+  }
+
+  connect(id: string): void {
+    if (!this.states.has(id)) this.states.set(id, 'connecting');
+  }
+
+  close(id: string): void {
+    this.states.delete(id);
+    this.closed.push(id);
+  }
+
   send(to: string, bytes: Uint8Array, hash: string): Promise<void> {
     this.sends.push({ to, hash, bytes });
     return Promise.resolve();
+  }
+
+  sendMessage(to: string, message: PeerMessage): void {
+    if (this.state(to) !== 'connected') throw new Error(`not connected to ${to}`);
+    this.messages.push({ to, message });
   }
 }
 
@@ -189,6 +210,7 @@ export function makeTab(opts: { config?: RunConfig; relayTimeoutMs?: number; via
     tokens: duties.tokens,
     trainMs: duties.trainMs,
     utilization: { busyMs: 0, wallMs: 0, share: null },
+    payloadsFrom: { peer: 0, forwarded: 0, store: 0 },
   }));
   const inbox = new PayloadInbox((hash) => tab.relayAsks.push(hash), opts.relayTimeoutMs);
   const replica = new ReplicaSync({ worker: tab.worker, source: tab.source, view, config: () => config, server: () => tab.server });

@@ -128,6 +128,19 @@ export const runConfigSchema = z
      * parameters after every earlier round.
      */
     pipelined: z.boolean().default(false),
+    /**
+     * Most direct WebRTC links a tab keeps (docs/design.md §11, src/net/mesh-links.ts): payloads reach the other members
+     * by forwarding, and what the mesh does not bring in time comes from the payload store. 0, or at least the round's
+     * members − 1, is the full mesh. 1 cannot connect a ring, so it is refused. At most the peer mesh's own limit of
+     * connections (src/net/peer-mesh.ts maxPeers).
+     */
+    meshDegree: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .refine((d) => d !== 1, 'meshDegree must be 0 (full mesh) or at least 2')
+      .default(8),
     /** 0 = until stopped. */
     totalSteps: z.number().int().min(0).default(0),
     initMinClients: z.number().int().min(1).default(1),

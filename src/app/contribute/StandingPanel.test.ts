@@ -26,6 +26,7 @@ function view(over: Partial<RunView> = {}): RunView {
     utilization: { busyMs: 0, wallMs: 0, share: null },
     bytesSent: 0,
     bytesReceived: 0,
+    payloadsFrom: { peer: 0, forwarded: 0, store: 0 },
     members: 3,
     standing,
     verified: { checks: 4, ms: 2500, recomputeMs: 2000, maxRoundMs: 900 },
