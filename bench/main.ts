@@ -9,6 +9,7 @@ import { Gpu } from '../src/gpu/gpu';
 import { drawLossChart } from './loss-chart';
 import { benchMatmul } from './matmul';
 import { benchTraining, type TrainingResult, type TrainingSpec } from './training';
+import { simulateDemo, type DemoSimulationResult, type DemoSimulationSpec } from '../src/train/demo-simulation';
 import type { MatmulBench, Size } from './types';
 
 type SizeSpec = Size | [number, number, number];
@@ -22,6 +23,8 @@ export interface TesseraBench {
   lossChart(title: string, series: { name: string; losses: number[] }[]): string;
   /** DeMo replicas vs AdamW at equal tokens, e.g. {preset: 'tiny', replicas: 4, batchPerReplica: 2, seqLen: 32, steps: 30}. */
   demo(spec?: Partial<DemoBenchSpec>): Promise<DemoBenchResult>;
+  /** One DeMo simulation alone (src/train/demo-simulation.ts), e.g. with {delay: 1}: no AdamW baseline. */
+  demoSimulation(spec: DemoSimulationSpec): Promise<DemoSimulationResult>;
   /** DeMo encode + decode as a share of a round of spec.roundTokens, on a fresh device (bench/demo-share.ts). */
   demoShare(spec: DemoShareSpec): Promise<DemoShareResult>;
   /** Generation tokens/s (prefill and decode) with onnxruntime-web per backend (bench/generation.ts). */
@@ -41,6 +44,7 @@ const api: TesseraBench = {
   training: (spec) => benchTraining(spec),
   lossChart: (title, series) => drawLossChart(title, series),
   demo: (spec) => benchDemo(spec),
+  demoSimulation: (spec) => simulateDemo(spec),
   generation: (spec) => benchGeneration(spec, (line) => console.log(`[bench] ${line}`)),
   demoShare: async (spec) => {
     const gpu = await Gpu.create();

@@ -10,8 +10,8 @@
  * section, writes the JSON report and prints a table per section.
  *
  * A section is one entry in SECTIONS: it fills its key of the report and
- * prints its table. Sections: matmul, training, demo (DeMo vs AdamW loss at
- * equal tokens, tinyDemo), share (DeMo encode + decode as a share of a round
+ * prints its table. Sections: matmul, training, demo (DeMo, and DeMo one round
+ * stale as pipelined rounds train, vs AdamW loss at equal tokens, tinyDemo), share (DeMo encode + decode as a share of a round
  * of --share-tokens per tab with --share-updates agreed updates, for each
  * preset of --share; bench/demo-share.ts says what is timed and what is
  * scaled), engines (the same matmul and DeMo round in Chromium, Firefox and
@@ -169,6 +169,7 @@ const demoSection: Section = {
     const series = [
       { name: `DeMo lr ${r.demo.spec.lr}`, losses: r.demo.losses },
       { name: `AdamW lr ${r.adamw.lr}`, losses: r.adamw.losses },
+      { name: `DeMo one round stale lr ${r.delayed.spec.lr}`, losses: r.delayed.losses },
     ];
     const selector = await page.evaluate(([t, s]) => globalThis.tesseraBench.lossChart(t as string, s as { name: string; losses: number[] }[]), [title, series] as const);
     await page.locator(selector).screenshot({ path: chart });
@@ -205,12 +206,26 @@ const demoSection: Section = {
       ),
     );
     const last = (xs: number[]) => xs[xs.length - 1];
+    const f = r.final;
+    console.log(
+      `\nloss at equal tokens: ${f.steps} steps × ${f.tokensPerStep} tokens = ${f.tokens} tokens; final = mean of the last ${f.window} steps; ` +
+        `one round stale = delay 1 (each step's gradients before the previous step's set is applied, as pipelined rounds)`,
+    );
     console.log(
       formatTable(
-        ['optimizer', 'lr', 'loss first→last'],
+        ['optimizer', 'lr', 'loss first→last', 'final', '/ AdamW', '/ DeMo', 'checksums agree'],
         [
-          ['DeMo (mean of replicas)', String(s.lr), `${fmt(d.losses[0], 4)}→${fmt(last(d.losses), 4)}`],
-          ['AdamW', String(r.adamw.lr), `${fmt(r.adamw.losses[0], 4)}→${fmt(last(r.adamw.losses), 4)}`],
+          ['AdamW', String(r.adamw.lr), `${fmt(r.adamw.losses[0], 4)}→${fmt(last(r.adamw.losses), 4)}`, fmt(f.adamw, 4), '1', '', ''],
+          ['DeMo (mean of replicas)', String(s.lr), `${fmt(d.losses[0], 4)}→${fmt(last(d.losses), 4)}`, fmt(f.demo, 4), fmt(f.demoOverAdamw, 4), '1', d.allChecksumsAgree ? 'every step' : 'NO'],
+          [
+            'DeMo, one round stale',
+            String(r.delayed.spec.lr),
+            `${fmt(r.delayed.losses[0], 4)}→${fmt(last(r.delayed.losses), 4)}`,
+            fmt(f.delayed, 4),
+            fmt(f.delayedOverAdamw, 4),
+            fmt(f.delayedOverDemo, 4),
+            r.delayed.allChecksumsAgree ? 'every step' : 'NO',
+          ],
         ],
       ),
     );

@@ -37,12 +37,21 @@ export interface DemoSimulationSpec {
   dataset?: string;
   /** initParams seed, shared by every replica. */
   seed?: number;
+  /**
+   * Rounds of staleness (0 or 1, default 0). With 1, as pipelined tabs train (src/run/state-machine.ts Round.base):
+   * step t's gradients are taken before step t−1's agreed set is applied, i.e. on the parameters after steps [0, t−1).
+   */
+  delay?: number;
 }
 
 export interface DemoStepRecord {
   step: number;
   /** Mean of the replicas' losses on their own batches. */
   loss: number;
+  /**
+   * Each replica's parameters after this step's apply. With delay 1 that is step−1's set (step 0 applies none and
+   * records the initial parameters; the last step applies its own set too, as the run's last round is witnessed alone).
+   */
   checksums: string[];
   checksumsAgree: boolean;
 }
@@ -126,6 +135,7 @@ function withDefaults(spec: DemoSimulationSpec): Required<DemoSimulationSpec> {
     weightDecay: spec.weightDecay ?? 0,
     dataset: spec.dataset ?? defaultDataset(config.vocab_size),
     seed: spec.seed ?? 1,
+    delay: spec.delay ?? 0,
   };
 }
 
@@ -155,6 +165,7 @@ function checkPositive(spec: object, keys: string[]): void {
 export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimulationResult> {
   const spec = withDefaults(input);
   checkPositive(spec, ['replicas', 'batchPerReplica', 'seqLen', 'steps']);
+  if (spec.delay !== 0 && spec.delay !== 1) throw new RangeError(`delay must be 0 or 1, got ${String(spec.delay)}`);
   const config = getPreset(spec.preset);
   const loader = await openLoader(spec.dataset, config.vocab_size);
   const gpu = await Gpu.create();
@@ -176,6 +187,8 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
   let recomputes = 0;
   let maxProofError = 0;
   let checks = 0;
+  // Delay 1: the last step's agreed set, applied only after this step's gradients are taken.
+  let pending: { updates: Uint8Array[]; lr: number } | null = null;
   try {
     for (let step = 0; step < spec.steps; step++) {
       const lr = lrAt(spec, step);
@@ -214,13 +227,25 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
           recomputes++;
         }
       }
+      // Each set is applied with the lr its updates were computed at (a round's lrBits).
+      const sets: { updates: Uint8Array[]; lr: number }[] = [];
+      if (spec.delay === 0) sets.push({ updates, lr });
+      else {
+        if (pending) sets.push(pending);
+        pending = { updates, lr };
+        if (step === spec.steps - 1) sets.push(pending);
+      }
       const checksums: string[] = [];
       for (let r = 0; r < N; r++) {
-        // Replica r sees the agreed set rotated by r: the result must not depend on order.
-        const order = updates.map((_, i) => updates[(i + r) % N]);
-        const applied = await replicas[r].applyAgreed(order, lr, spec.weightDecay);
-        checksums.push(applied.checksum);
-        decMs += applied.decodeMs;
+        let checksum = sets.length === 0 ? await replicas[r].model.checksum() : '';
+        for (const set of sets) {
+          // Replica r sees the agreed set rotated by r: the result must not depend on order.
+          const order = set.updates.map((_, i) => set.updates[(i + r) % N]);
+          const applied = await replicas[r].applyAgreed(order, set.lr, spec.weightDecay);
+          checksum = applied.checksum;
+          decMs += applied.decodeMs;
+        }
+        checksums.push(checksum);
       }
       steps.push({ step, loss: lossSum / N, checksums, checksumsAgree: checksums.every((c) => c === checksums[0]) });
     }
