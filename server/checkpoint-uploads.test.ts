@@ -25,7 +25,7 @@ const keys = [1, 2, 3, 4].map((n) => generateKeyPair(new Uint8Array(32).fill(n))
 const ids = keys.map((k) => bytesToHex(k.publicKey));
 
 function member(id: string, verifiedRounds: number, status: ClientRecord['status'] = 'member'): ClientRecord {
-  return { id, status, joinSeq: 0, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds, strikes: 0, contradictions: 0, unvested: [], forfeited: 0 };
+  return { id, status, joinSeq: 0, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, pace: null };
 }
 
 /** Epoch 0 ends at step 2; the true checkpoint of step 2 is epoch 0 with rounds 0 and 1 applied. */

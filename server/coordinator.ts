@@ -225,7 +225,7 @@ export class Coordinator {
         this.outbox.broadcast({ type: 'phase', from: effect.from, to: effect.to, step: effect.step, epoch: effect.epoch });
         return;
       case 'roundStarted':
-        this.log('round-started', { step: effect.round.step, slots: effect.round.slots.length });
+        this.log('round-started', { step: effect.round.step, slots: effect.round.slots.length, counts: effect.round.assignments.map((a) => a.count) });
         this.outbox.broadcast({ type: 'round', epoch: s.epoch, round: effect.round });
         return;
       case 'agreed':

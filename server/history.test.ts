@@ -79,6 +79,7 @@ describe('leaderboard', () => {
       contradictions: 0,
       unvested: held > 0 ? [{ step: 1, amount: held }] : [],
       forfeited: 0,
+      pace: null,
     });
     s.clients = { [A]: record(A, 10, 0), [B]: record(B, 30, 0), [C]: record(C, 10, 5) };
     const w = 'W'.repeat(32);

@@ -26,7 +26,7 @@ afterEach(() => {
 function stateAt(step: number): RunState {
   const s = createRunState(config, 1000);
   s.step = step;
-  s.clients[A] = { id: A, status: 'member', joinSeq: 0, missedRounds: 0, points: 10 * step, agreedUpdates: step, verifiedRounds: step, strikes: 0, contradictions: 0, unvested: [], forfeited: 0 };
+  s.clients[A] = { id: A, status: 'member', joinSeq: 0, missedRounds: 0, points: 10 * step, agreedUpdates: step, verifiedRounds: step, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, pace: null };
   return s;
 }
 

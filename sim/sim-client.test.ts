@@ -134,7 +134,7 @@ describe('SimClient witness', () => {
     const hashes = payloads.map((p) => createHash('sha256').update(p).digest('hex'));
     const state = createRunState(config, 1000);
     for (const [i, id] of slots.entries()) {
-      state.clients[id] = { id, status: 'member', joinSeq: i, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds: 0, strikes: 0, contradictions: 0, unvested: [], forfeited: 0 };
+      state.clients[id] = { id, status: 'member', joinSeq: i, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds: 0, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, pace: null };
     }
     state.phase = 'RoundWitness';
     state.round = {

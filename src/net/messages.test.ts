@@ -43,7 +43,7 @@ function sampleState(): RunState {
     dataCursor: 24,
     tokensSeen: 1536,
     nextJoinSeq: 1,
-    clients: { [key]: { id: key, status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 3, verifiedRounds: 3, strikes: 0, contradictions: 0, unvested: [{ step: 2, amount: 10 }], forfeited: 0 } },
+    clients: { [key]: { id: key, status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 3, verifiedRounds: 3, strikes: 0, contradictions: 0, unvested: [{ step: 2, amount: 10 }], forfeited: 0, pace: null } },
     round: {
       step: 3,
       seed: hash,
@@ -156,6 +156,13 @@ describe('server messages', () => {
     expect(runStateSchema.safeParse(sampleState()).success).toBe(true);
     expect(runStateSchema.safeParse({ ...sampleState(), phase: 'Dancing' }).success).toBe(false);
     expect(runStateSchema.safeParse({ ...sampleState(), secret: 1 }).success).toBe(false);
+  });
+
+  it('loads a client stored before shares by pace as not measured yet, and refuses a negative pace', () => {
+    const s = sampleState();
+    const { pace: _, ...old } = s.clients[key];
+    expect(runStateSchema.parse({ ...s, clients: { [key]: old } }).clients[key].pace).toBeNull();
+    expect(runStateSchema.safeParse({ ...s, clients: { [key]: { ...old, pace: -5 } } }).success).toBe(false);
   });
 
   it('checks every value of a state diff against the state schema where it lands', () => {

@@ -153,6 +153,8 @@ const clientRecordSchema = z.strictObject({
   contradictions: count,
   unvested: z.array(z.strictObject({ step: count, amount: count })).max(100_000),
   forfeited: count,
+  // A state stored before shares by pace has no pace: not measured yet.
+  pace: count.nullable().default(null),
 });
 
 export const runStateSchema = z.strictObject({

@@ -17,6 +17,7 @@ const client = (n: number, over: Partial<ClientRecord> = {}): ClientRecord => ({
   contradictions: 0,
   unvested: [],
   forfeited: 0,
+  pace: null,
   ...over,
 });
 

@@ -159,7 +159,7 @@ export class FakeMesh {
 }
 
 export function member(id: string, joinSeq: number, over: Partial<ClientRecord> = {}): ClientRecord {
-  return { id, status: 'member', joinSeq, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds: 5, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, ...over };
+  return { id, status: 'member', joinSeq, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds: 5, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, pace: null, ...over };
 }
 
 export function makeRound(step: number, slots: string[], over: Partial<Round> = {}): Round {

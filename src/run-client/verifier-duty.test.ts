@@ -19,7 +19,7 @@ describe('verifier duty and standing', () => {
     const config = parseRunConfig({ verification: { probationRounds: 3 } });
     const s = createRunState(config, 0);
     expect(standingOf(config, s, cid(1))).toBeNull();
-    s.clients[cid(1)] = { id: cid(1), status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 5, verifiedRounds: 2, strikes: 1, contradictions: 0, unvested: [{ step: 4, amount: 10 }, { step: 5, amount: 10 }], forfeited: 10 };
+    s.clients[cid(1)] = { id: cid(1), status: 'member', joinSeq: 0, missedRounds: 0, points: 30, agreedUpdates: 5, verifiedRounds: 2, strikes: 1, contradictions: 0, unvested: [{ step: 4, amount: 10 }, { step: 5, amount: 10 }], forfeited: 10, pace: null };
     s.round = round;
     expect(standingOf(config, s, cid(1))).toEqual({ verifiedRounds: 2, probation: true, probationRounds: 3, verifier: false, waiting: false, strikes: 1, held: 20, vested: 30, forfeited: 10, ejected: false });
     s.clients[cid(3)] = { ...s.clients[cid(1)], id: cid(3), status: 'ejected', verifiedRounds: 3 };
@@ -34,7 +34,7 @@ describe('verifier duty and standing', () => {
     const config = parseRunConfig({ verification: { probationRounds: 3 } });
     const s = createRunState(config, 0);
     const member = (i: number, more: Partial<RunState['clients'][string]> = {}) => {
-      s.clients[cid(i)] = { id: cid(i), status: 'member', joinSeq: i, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds: 3, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, ...more };
+      s.clients[cid(i)] = { id: cid(i), status: 'member', joinSeq: i, missedRounds: 0, points: 0, agreedUpdates: 0, verifiedRounds: 3, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, pace: null, ...more };
     };
     member(0);
     member(1, { verifiedRounds: 2 });

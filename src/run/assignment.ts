@@ -68,12 +68,20 @@ export function shuffleSlots(n: number, seedHex: string): number[] {
   return order;
 }
 
-/** Per slot (slot order), the range of the batch [cursor, cursor + batch) it trains on. */
-export function assignRanges(slots: number, batch: number, cursor: number, seedHex: string): Assignment[] {
+/**
+ * Per slot (slot order), the range of the batch [cursor, cursor + batch) it
+ * trains on. `counts` (per slot, summing to batch) sizes the ranges instead
+ * of the equal split (shares by pace, src/run/pace-shares.ts); the order of
+ * the ranges is the seed's either way.
+ */
+export function assignRanges(slots: number, batch: number, cursor: number, seedHex: string, counts?: number[]): Assignment[] {
+  if (counts && (counts.length !== slots || counts.reduce((a, b) => a + b, 0) !== batch)) {
+    throw new RangeError(`assignRanges: ${counts.length} counts summing to ${counts.reduce((a, b) => a + b, 0)} for ${slots} slots and a batch of ${batch}`);
+  }
   const out = new Array<Assignment>(slots);
   let start = cursor;
   shuffleSlots(slots, seedHex).forEach((slot, rank) => {
-    const count = Math.floor(batch / slots) + (rank < batch % slots ? 1 : 0);
+    const count = counts ? counts[slot] : Math.floor(batch / slots) + (rank < batch % slots ? 1 : 0);
     out[slot] = { start, count };
     start += count;
   });

@@ -141,6 +141,12 @@ export const runConfigSchema = z
       .max(64)
       .refine((d) => d !== 1, 'meshDegree must be 0 (full mesh) or at least 2')
       .default(8),
+    /**
+     * Size each member's share of a round's batch by its measured pace rather than equally (src/run/pace-shares.ts),
+     * so a fast tab does not wait every round for a slow one; points follow the share. Off by default: shares, and
+     * with them points per update, then vary from round to round.
+     */
+    shareByPace: z.boolean().default(false),
     /** 0 = until stopped. */
     totalSteps: z.number().int().min(0).default(0),
     initMinClients: z.number().int().min(1).default(1),

@@ -27,6 +27,7 @@ function record(id: string, rand: () => number): ClientRecord {
     contradictions: 0,
     unvested: Array.from({ length: Math.floor(rand() * 3) }, (_, i) => ({ step: i, amount: Math.floor(rand() * 10) })),
     forfeited: 0,
+    pace: null,
   };
 }
 

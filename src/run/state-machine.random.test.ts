@@ -55,7 +55,7 @@ function randomEvent(rand: () => number, s: RunState, now: number): RunEvent {
  * ones by name (plain checks rather than an expect each, which would make
  * tens of thousands of steps slow).
  */
-function violations(config: RunConfig, prev: RunState, s: RunState, effects: Effect[], paid: Map<string, number>): string[] {
+function violations(config: RunConfig, prev: RunState, s: RunState, effects: Effect[], paid: Map<string, number>, earned = new Map<string, number>()): string[] {
   const bad: string[] = [];
   const check = (ok: boolean, what: string) => {
     if (!ok) bad.push(what);
@@ -77,7 +77,7 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
   for (const c of clients) {
     check(s.clients[c.id] === c && c.joinSeq < s.nextJoinSeq, `client ${c.id} keyed by id, joinSeq issued`);
     const unvested = c.unvested.reduce((sum, u) => sum + u.amount, 0);
-    check(c.points + unvested + c.forfeited === config.pointsPerUpdate * c.agreedUpdates, `vested + unvested + forfeited = pointsPerUpdate · agreedUpdates for ${c.id}`);
+    check(c.points + unvested + c.forfeited === (earned.get(c.id) ?? 0), `vested + unvested + forfeited = points of its agreed updates for ${c.id}`);
     check(c.points === (paid.get(c.id) ?? 0), `points = sum of points effects for ${c.id}`);
     check(c.unvested.every((u) => u.step + config.verification.vestingRounds > lastEnded), `nothing unvested that is due for ${c.id}`);
     check(c.verifiedRounds <= c.agreedUpdates, `verified rounds ≤ agreed updates for ${c.id}`);
@@ -99,6 +99,11 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
     const pending = s.witnessing === null ? 0 : s.witnessing.assignments.reduce((sum, a) => sum + a.count, 0);
     const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pending * config.seqLen);
     check(covered.length === batch && covered.every((v, i) => v === s.dataCursor + pending + i), 'assignments cover [cursor, cursor + B) once');
+    if (config.shareByPace && batch >= n) {
+      check(round.assignments.every((a) => a.count >= 1), 'by pace, every member trains at least one sequence');
+      const cap = Math.ceil(batch / n);
+      check(round.slots.every((id, i) => s.clients[id].verifiedRounds >= config.verification.probationRounds || round.assignments[i].count <= cap), 'by pace, no member on probation above the equal share');
+    }
     check(live !== 'RoundTrain' || round.witnesses.every((w) => w === null), 'no witness before RoundWitness');
     check(live !== 'RoundTrain' || round.checks === null, 'no checks drawn before commits close');
     check(round.slots.every((id) => s.clients[id].status !== 'ejected' || prev.round?.step === round.step), 'no ejected client in a new round');
@@ -138,7 +143,19 @@ const sequential: RunConfig[] = [
   testConfig({ initMinClients: 2, minClients: 1, verification: { probationRounds: 1, vestingRounds: 3, maxStrikes: 3, sampleRate: 1, verifiers: 3, passScore: 0, maxOverlapPermille: 500 } }),
 ];
 // The same runs with pipelined rounds.
-const configs: RunConfig[] = [...sequential, ...sequential.map((c) => ({ ...c, pipelined: true }))];
+// The same runs with pipelined rounds; half of each with shares by pace.
+const configs: RunConfig[] = [...sequential.map((c, i) => ({ ...c, shareByPace: i % 2 === 1 })), ...sequential.map((c, i) => ({ ...c, pipelined: true, shareByPace: i % 2 === 0 }))];
+
+/** What an agreed set earns each author: pointsPerUpdate, or by pace its share's part of it (the round as it was before the step). */
+function credit(config: RunConfig, prev: RunState, e: Extract<Effect, { type: 'agreed' }>, earned: Map<string, number>): void {
+  const round = [prev.round, prev.witnessing].find((r) => r?.step === e.step);
+  if (!round) throw new Error(`agreed step ${e.step} is not a round in flight`);
+  const batch = round.assignments.reduce((sum, a) => sum + a.count, 0);
+  for (const slot of e.slots) {
+    const amount = config.shareByPace ? Math.round((config.pointsPerUpdate * round.assignments[slot].count * round.slots.length) / batch) : config.pointsPerUpdate;
+    earned.set(round.slots[slot], (earned.get(round.slots[slot]) ?? 0) + amount);
+  }
+}
 
 describe('random event sequences', () => {
   it.each(configs.map((config, i) => [i, config] as const))('config %i: never throws, invariants hold', (_, config) => {
@@ -148,6 +165,7 @@ describe('random event sequences', () => {
       let state = createRunState(config, 0);
       let now = 0;
       const paid = new Map<string, number>();
+      const earned = new Map<string, number>();
       const phasesSeen = new Set<string>();
       for (let i = 0; i < 250; i++) {
         now += Math.floor(rand() * 3000);
@@ -160,8 +178,9 @@ describe('random event sequences', () => {
         for (const e of effects) {
           seen.set(e.type, (seen.get(e.type) ?? 0) + 1);
           if (e.type === 'points') paid.set(e.clientId, (paid.get(e.clientId) ?? 0) + e.amount);
+          if (e.type === 'agreed') credit(config, state, e, earned);
         }
-        const bad = violations(config, state, next, effects, paid);
+        const bad = violations(config, state, next, effects, paid, earned);
         if (bad.length > 0) expect({ seq, i, event, bad }).toEqual({ seq, i, event, bad: [] });
         state = next;
         phasesSeen.add(state.phase);
@@ -179,8 +198,8 @@ describe('random event sequences', () => {
     expect(violations(config, s0, s0, [], new Map())).toEqual([]);
     const stepBack = { ...s0, step: -1 };
     expect(violations(config, s0, stepBack, [], new Map())).toContain('step monotonic, at most one round per event');
-    const record = { id: cid(1), status: 'member' as const, joinSeq: 0, missedRounds: 0, points: 10, agreedUpdates: 0, verifiedRounds: 0, strikes: 0, contradictions: 0, unvested: [], forfeited: 0 };
+    const record = { id: cid(1), status: 'member' as const, joinSeq: 0, missedRounds: 0, points: 10, agreedUpdates: 0, verifiedRounds: 0, strikes: 0, contradictions: 0, unvested: [], forfeited: 0, pace: null };
     const cheat = { ...s0, clients: { [cid(1)]: record }, nextJoinSeq: 1 };
-    expect(violations(config, s0, cheat, [], new Map())).toContain(`vested + unvested + forfeited = pointsPerUpdate · agreedUpdates for ${cid(1)}`);
+    expect(violations(config, s0, cheat, [], new Map())).toContain(`vested + unvested + forfeited = points of its agreed updates for ${cid(1)}`);
   });
 });

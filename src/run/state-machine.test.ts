@@ -268,6 +268,67 @@ describe('rounds', () => {
   });
 });
 
+describe('shares by pace', () => {
+  const byPace = testConfig({ shareByPace: true, globalBatch: { start: 24, end: 24, warmupTokens: 0 } });
+
+  it('the next round sizes each share by the pace of its commits, on the coordinator clock, and points follow the share', () => {
+    const sim = inRound(3, byPace);
+    const r0 = sim.state.round!;
+    expect(r0.assignments.map((a) => a.count)).toEqual([8, 8, 8]);
+    // 8 sequences in 1 s, 2 s and 4 s.
+    sim.commit(1, r0.startedAt + 1000);
+    sim.commit(2, r0.startedAt + 2000);
+    sim.commit(3, r0.startedAt + 4000);
+    expect([1, 2, 3].map((n) => sim.state.clients[cid(n)].pace)).toEqual([8000, 4000, 2000]);
+    for (const n of [1, 2, 3]) sim.witness(n, r0.startedAt + 4100, allHeld(3));
+    // Equal shares: the usual points.
+    expect([1, 2, 3].map((n) => sim.state.clients[cid(n)].points)).toEqual([10, 10, 10]);
+
+    const r1 = sim.state.round!;
+    // 24 as 4 : 2 : 1 is 13.7, 6.9, 3.4: the floors, then the largest remainders.
+    expect(r1.assignments.map((a) => a.count)).toEqual([14, 7, 3]);
+    expect(r1.assignments).toEqual(assignRanges(3, 24, 24, r1.seed, [14, 7, 3]));
+    fullRound(sim, r1.startedAt + 3000);
+    // 10 · count / (24 / 3), rounded.
+    expect([1, 2, 3].map((n) => sim.state.clients[cid(n)].points)).toEqual([10 + 18, 10 + 9, 10 + 4]);
+  });
+
+  it('a member that slows down loses sequences to the others within a round or two', () => {
+    const sim = inRound(2, byPace);
+    fullRound(sim, sim.state.round!.startedAt + 1000);
+    expect(sim.state.round!.assignments.map((a) => a.count)).toEqual([12, 12]);
+    // Member 2 now takes four times as long for its 12 sequences.
+    const r1 = sim.state.round!;
+    sim.commit(1, r1.startedAt + 1000);
+    sim.commit(2, r1.startedAt + 4000);
+    for (const n of [1, 2]) sim.witness(n, r1.startedAt + 4100, allHeld(2));
+    const counts = sim.state.round!.assignments.map((a) => a.count);
+    expect(counts[0]).toBeGreaterThan(counts[1]);
+    expect(counts[0] + counts[1]).toBe(24);
+  });
+
+  it('a key that leaves and returns is measured afresh', () => {
+    const sim = inRound(3, byPace);
+    fullRound(sim, sim.state.round!.startedAt + 1000);
+    expect(sim.state.clients[cid(3)].pace).not.toBeNull();
+    sim.leave(3, sim.state.round!.startedAt + 10);
+    sim.join(3, sim.state.round!.startedAt + 20);
+    expect(sim.state.clients[cid(3)].pace).toBeNull();
+  });
+
+  it('off (the default): equal shares and pointsPerUpdate whatever the pace', () => {
+    const sim = inRound(3, testConfig({ globalBatch: { start: 24, end: 24, warmupTokens: 0 } }));
+    const r0 = sim.state.round!;
+    sim.commit(1, r0.startedAt + 100);
+    sim.commit(2, r0.startedAt + 200);
+    sim.commit(3, r0.startedAt + 9000);
+    for (const n of [1, 2, 3]) sim.witness(n, r0.startedAt + 9100, allHeld(3));
+    expect(sim.state.round!.assignments.map((a) => a.count)).toEqual([8, 8, 8]);
+    expect([1, 2, 3].map((n) => sim.state.clients[cid(n)].pace)).toEqual([null, null, null]);
+    expect([1, 2, 3].map((n) => sim.state.clients[cid(n)].points)).toEqual([10, 10, 10]);
+  });
+});
+
 describe('pipelined rounds', () => {
   const pipelined = (over: Parameters<typeof testConfig>[0] = {}) => testConfig({ pipelined: true, ...over });
 

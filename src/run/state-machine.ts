@@ -10,6 +10,7 @@ import { globalBatchSize } from './batch-size';
 import { bitmapError } from './bitmap';
 import { parseRunEvent } from './events';
 import { lrBits } from './learning-rate';
+import { paceCounts, recordPace } from './pace-shares';
 import type { ClientId, Effect, Exclusion, Phase, Round, RunConfig, RunEvent, RunState, StepResult, WitnessReport } from './types';
 import { admitProbation, decideRound, drawChecks, onProbation, scoresError, strike, vest } from './verification';
 
@@ -109,6 +110,8 @@ function onJoin({ s }: Ctx, id: ClientId): string | null {
     contradictions: known?.contradictions ?? 0,
     unvested: known?.unvested ?? [],
     forfeited: known?.forfeited ?? 0,
+    // Measured afresh: a returning key may be on another machine.
+    pace: null,
   };
   return null;
 }
@@ -120,7 +123,7 @@ function onLeave({ s }: Ctx, id: ClientId): string | null {
   return null;
 }
 
-function onCommit({ s, config }: Ctx, e: Extract<RunEvent, { type: 'commit' }>): string | null {
+function onCommit({ s, config, now }: Ctx, e: Extract<RunEvent, { type: 'commit' }>): string | null {
   if (s.phase !== 'RoundTrain') return `commit is only allowed in RoundTrain (phase is ${s.phase})`;
   const round = s.round as Round;
   const slot = memberSlot(s, e.clientId);
@@ -128,6 +131,8 @@ function onCommit({ s, config }: Ctx, e: Extract<RunEvent, { type: 'commit' }>):
   if (e.step !== round.step) return `commit for step ${e.step}, but the round is step ${round.step}`;
   if (round.commitments[slot] !== null) return `already committed in round ${round.step}`;
   round.commitments[slot] = e.hash;
+  // Only where it is used: each pace is a change every client is sent.
+  if (config.shareByPace) recordPace(s.clients[e.clientId], round, slot, now);
   // Recorded, not refused: the round need not wait for it, and the copier is struck at the round's end.
   if (e.overlap !== null && e.overlap.permille >= config.verification.maxOverlapPermille) {
     round.copies[slot] = `a copy of update ${e.overlap.with.slice(0, 12)}: ${e.overlap.permille}‰ of its (tensor, block, index) set is the same (at most ${config.verification.maxOverlapPermille - 1}‰ allowed)`;
@@ -277,17 +282,17 @@ function startRound(ctx: Ctx): true {
   const seed = roundSeed(config.runId, s.step);
   const newcomers = new Set(admitProbation(config, s, batch, seed));
   for (const c of Object.values(s.clients)) if (c.status === 'joining' && (!onProbation(config, c) || newcomers.has(c.id))) c.status = 'member';
-  const slots = Object.values(s.clients)
+  const members = Object.values(s.clients)
     .filter((c) => c.status === 'member')
-    .sort((a, b) => a.joinSeq - b.joinSeq)
-    .map((c) => c.id);
+    .sort((a, b) => a.joinSeq - b.joinSeq);
+  const slots = members.map((c) => c.id);
   // The epoch's clock starts with its first round, not while it waited for members.
   if (s.step === s.epochStartStep) s.epochStartedAt = now;
   s.round = {
     step: s.step,
     seed,
     slots,
-    assignments: assignRanges(slots.length, batch, s.dataCursor + pending, seed),
+    assignments: assignRanges(slots.length, batch, s.dataCursor + pending, seed, config.shareByPace ? paceCounts(config, members, batch) : undefined),
     lrBits: lrBits(config, s.step),
     commitments: slots.map(() => null),
     witnesses: slots.map(() => null),
@@ -411,12 +416,23 @@ export function majorityChecksum(checksums: readonly string[]): string | null {
   return best;
 }
 
+/**
+ * An agreed update's points: pointsPerUpdate, or with shares by pace as
+ * much more or less as its share is of the equal one, so a member that
+ * commits slowly to train less also earns less.
+ */
+function updatePoints(config: RunConfig, round: Round, slot: number): number {
+  const batch = batchOf(round);
+  if (!config.shareByPace || batch === 0) return config.pointsPerUpdate;
+  return Math.round((config.pointsPerUpdate * round.assignments[slot].count * round.slots.length) / batch);
+}
+
 /** Points go to the unvested list; they reach the ledger when they vest. */
 function creditAuthors(ctx: Ctx, round: Round, agreed: number[], verified: number[]): void {
   const { s, config } = ctx;
   for (const slot of agreed) {
     const author = s.clients[round.slots[slot]];
-    author.unvested.push({ step: round.step, amount: config.pointsPerUpdate });
+    author.unvested.push({ step: round.step, amount: updatePoints(config, round, slot) });
     author.agreedUpdates += 1;
     if (verified.includes(slot)) author.verifiedRounds += 1;
     author.missedRounds = 0;

@@ -35,6 +35,13 @@ export interface ClientRecord {
   unvested: { step: number; amount: number }[];
   /** Points lost to strikes. */
   forfeited: number;
+  /**
+   * Thousandths of a sequence per second: a moving average of its commits'
+   * sequences over their time from the round's start, on the coordinator's
+   * clock (src/run/pace-shares.ts); null until its first commit in this
+   * session. Sizes its share of the batch when the run shares by pace.
+   */
+  pace: number | null;
 }
 
 /** One update the round checks: its slot and the clients assigned to score it (never its author). */
