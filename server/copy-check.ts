@@ -6,8 +6,11 @@
  * probability under 10⁻¹² (or with every one of them where the index cannot
  * promise that), and with every earlier update of the whole run that the
  * sketch index (src/verify/sketch.ts) says may be similar. The largest exact overlap goes into the commit event and the
- * state machine decides. Nobody can copy bytes before they are committed, so
- * the later commit is the copier.
+ * state machine decides when commits close (src/run/copy-rule.ts): at or over
+ * the line and standing out from the round's other updates, whose nearest
+ * overlaps it also has from their commit events, so nothing more is measured
+ * here. Nobody can copy bytes before they are committed, so the later commit
+ * is the copier.
  *
  * Signs are left out on purpose: honest updates of one round share
  * coefficients with the same signs, so signs never make two honest updates

@@ -39,6 +39,7 @@ describe('roundFacts', () => {
       commitments: [hash(2), null],
       witnesses: [null, null],
       copies: [null, null],
+      overlaps: [null, null],
       checks: [],
       startedAt: 200,
       base: 4,

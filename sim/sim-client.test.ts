@@ -146,6 +146,7 @@ describe('SimClient witness', () => {
       commitments: hashes,
       witnesses: slots.map(() => null),
       copies: slots.map(() => null),
+      overlaps: slots.map(() => null),
       // Drawn to verify slot 0 (whose payload it will hold) and slot 2 (whose payload never comes).
       checks: [
         { slot: 0, verifiers: [sim.id], units: [0] },

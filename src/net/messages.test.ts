@@ -53,6 +53,7 @@ function sampleState(): RunState {
       commitments: [null],
       witnesses: [null],
       copies: [null],
+      overlaps: [null],
       checks: null,
       startedAt: 1000,
       base: 3,
@@ -163,6 +164,14 @@ describe('server messages', () => {
     const { pace: _, ...old } = s.clients[key];
     expect(runStateSchema.parse({ ...s, clients: { [key]: old } }).clients[key].pace).toBeNull();
     expect(runStateSchema.safeParse({ ...s, clients: { [key]: { ...old, pace: -5 } } }).success).toBe(false);
+  });
+
+  it('loads a state stored before the copy rule: its round gets no overlaps and keeps the copies decided at commit', () => {
+    const s = sampleState();
+    const { overlaps: _, ...old } = { ...s.round!, copies: ['a copy of update eeeeeeeeeeee: 900‰'] };
+    const parsed = runStateSchema.parse({ ...s, round: old });
+    expect(parsed.round).toMatchObject({ copies: ['a copy of update eeeeeeeeeeee: 900‰'], overlaps: [null] });
+    expect(runStateSchema.safeParse({ ...s, round: { ...s.round, overlaps: [{ permille: 1001, with: hash }] } }).success).toBe(false);
   });
 
   it('checks every value of a state diff against the state schema where it lands', () => {

@@ -129,6 +129,7 @@ const roundFields = z.strictObject({
   commitments: z.array(hashSchema.nullable()).max(MAX_SLOTS),
   witnesses: z.array(z.strictObject({ held: heldSchema, checksum: checksumSchema, scores: scoresSchema }).nullable()).max(MAX_SLOTS),
   copies: z.array(z.string().max(500).nullable()).max(MAX_SLOTS),
+  overlaps: z.array(z.strictObject({ permille: z.number().int().min(0).max(1000), with: hashSchema }).nullable()).max(MAX_SLOTS),
   checks: z.array(z.strictObject({ slot: count, verifiers: z.array(clientIdSchema).max(16), units: z.array(count).max(16) })).max(MAX_SLOTS).nullable(),
   startedAt: time,
   base: u32,
@@ -136,10 +137,17 @@ const roundFields = z.strictObject({
 });
 
 // A state stored before pipelined rounds lacks `base` and `closedAt`: such a round trained after every earlier one.
-const roundSchema = z.preprocess(
-  (v) => (typeof v === 'object' && v !== null && !('base' in v) && 'step' in v ? { ...v, base: (v as { step: unknown }).step, closedAt: null } : v),
-  roundFields,
-);
+// One stored before the copy rule (src/run/copy-rule.ts) lacks `overlaps`: its copies were decided at each commit, and stay.
+const roundSchema = z.preprocess((v) => withOverlaps(withBase(v)), roundFields);
+
+function withBase(v: unknown): unknown {
+  return typeof v === 'object' && v !== null && !('base' in v) && 'step' in v ? { ...v, base: (v as { step: unknown }).step, closedAt: null } : v;
+}
+
+function withOverlaps(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || 'overlaps' in v || !('copies' in v) || !Array.isArray(v.copies)) return v;
+  return { ...v, overlaps: v.copies.map(() => null) };
+}
 
 const clientRecordSchema = z.strictObject({
   id: clientIdSchema,

@@ -172,6 +172,7 @@ export function makeRound(step: number, slots: string[], over: Partial<Round> = 
     commitments: slots.map(() => null),
     witnesses: slots.map(() => null),
     copies: slots.map(() => null),
+    overlaps: slots.map(() => null),
     checks: null,
     startedAt: 0,
     base: step,

@@ -35,8 +35,17 @@ export const optimizerSchema = z
 /** docs/verification.md: exact checks, the verifier committee, probation, vesting and strikes. */
 export const verificationSchema = z
   .object({
-    /** An update whose (tensor, block, index) set overlaps any earlier update of the run by at least this much (per-mille) is a copy, whatever its signs. */
+    /**
+     * An update whose (tensor, block, index) set overlaps an earlier update of the run by at least this much (per-mille),
+     * whatever its signs, is a copy if it also stands out from its round (copyExcessPermille; src/run/copy-rule.ts).
+     */
     maxOverlapPermille: z.number().int().min(1).max(1000).default(800),
+    /**
+     * How far above its round a copy's overlap must stand: at least this share (per-mille) of the way from the round's
+     * level (the lower median of the other updates' nearest overlaps in the round) to 1000‰. Honest updates converge as
+     * batches grow, so the line alone strikes honest ones (docs/verification.md).
+     */
+    copyExcessPermille: z.number().int().min(0).max(1000).default(500),
     /** Verifiers per checked update (fewer when fewer other members exist). */
     verifiers: z.number().int().min(1).max(16).default(3),
     /** Updates of the round a verifier scores a candidate against: its own and members' past probation (src/verify/references.ts). */

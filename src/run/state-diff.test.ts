@@ -42,6 +42,7 @@ function newRound(s: RunState, rand: () => number): Round {
     commitments: slots.map(() => null),
     witnesses: slots.map(() => null),
     copies: slots.map(() => null),
+    overlaps: slots.map(() => null),
     checks: null,
     startedAt: Math.floor(rand() * 1e9),
     base: s.step,

@@ -33,7 +33,10 @@ function randomEvent(rand: () => number, s: RunState, now: number): RunEvent {
   if (kind < 0.32) return { type: 'join', clientId: client, now };
   if (kind < 0.38) return { type: 'leave', clientId: client, now };
   if (kind < 0.62) {
-    const overlap = rand() < 0.6 ? null : { permille: Math.floor(rand() * 1001), with: hash(Math.floor(rand() * 9)) };
+    // The upper half of the draws become replays (1000‰ with an update no commit of the round has): a copy must stand
+    // out from its round's level (copy-rule.ts), which uniform overlaps with the round's own updates rarely do.
+    const drawn = rand() < 0.6 ? null : { permille: Math.floor(rand() * 1001), with: hash(Math.floor(rand() * 9)) };
+    const overlap = drawn !== null && drawn.permille >= 500 ? { permille: 1000, with: hash(100) } : drawn;
     return { type: 'commit', clientId: client, step: stepNo, hash: rand() < 0.95 ? hash(Math.floor(rand() * 9)) : 'nothex', overlap, now };
   }
   if (kind < 0.66) return { type: 'draw', step: witnessStep, salt: hash(Math.floor(rand() * 9)), now };

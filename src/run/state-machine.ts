@@ -8,6 +8,7 @@
 import { assignRanges, roundSeed } from './assignment';
 import { globalBatchSize } from './batch-size';
 import { bitmapError } from './bitmap';
+import { copyVerdicts } from './copy-rule';
 import { parseRunEvent } from './events';
 import { lrBits } from './learning-rate';
 import { paceCounts, recordPace } from './pace-shares';
@@ -133,10 +134,8 @@ function onCommit({ s, config, now }: Ctx, e: Extract<RunEvent, { type: 'commit'
   round.commitments[slot] = e.hash;
   // Only where it is used: each pace is a change every client is sent.
   if (config.shareByPace) recordPace(s.clients[e.clientId], round, slot, now);
-  // Recorded, not refused: the round need not wait for it, and the copier is struck at the round's end.
-  if (e.overlap !== null && e.overlap.permille >= config.verification.maxOverlapPermille) {
-    round.copies[slot] = `a copy of update ${e.overlap.with.slice(0, 12)}: ${e.overlap.permille}‰ of its (tensor, block, index) set is the same (at most ${config.verification.maxOverlapPermille - 1}‰ allowed)`;
-  }
+  // Recorded, not refused: whether it is a copy is decided when commits close (copy-rule.ts), against the whole round.
+  round.overlaps[slot] = e.overlap;
   return null;
 }
 
@@ -259,6 +258,8 @@ function closeCommits(ctx: Ctx): true {
   const { s, config, now } = ctx;
   const round = s.round as Round;
   round.closedAt = now;
+  // Before the draw, so a copy is never checked; a verdict already recorded (a state from before the rule) stays.
+  round.copies = copyVerdicts(config.verification, round).map((v, slot) => v ?? round.copies[slot]);
   if (!config.pipelined || !nextRoundDue(ctx, s.step + 1)) return enter(ctx, 'RoundWitness');
   s.witnessing = round;
   s.round = null;
@@ -297,6 +298,7 @@ function startRound(ctx: Ctx): true {
     commitments: slots.map(() => null),
     witnesses: slots.map(() => null),
     copies: slots.map(() => null),
+    overlaps: slots.map(() => null),
     checks: null,
     startedAt: now,
     base: s.witnessing === null ? s.step : s.witnessing.step,

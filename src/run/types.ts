@@ -78,6 +78,12 @@ export interface WitnessReport {
   scores: Score[];
 }
 
+/** The largest overlap (per-mille) of an update's (tensor, block, index) set with an earlier update of the run, and that one's hash. */
+export interface CommitOverlap {
+  permille: number;
+  with: string;
+}
+
 export interface Round {
   step: number;
   /** Hex SHA-256 of (runId bytes ‖ u32 LE step). */
@@ -92,8 +98,10 @@ export interface Round {
   commitments: (string | null)[];
   /** Per slot: the slot's witness report, or null. */
   witnesses: (WitnessReport | null)[];
-  /** Per slot: why the coordinator's exact checks failed its update (a copy), or null. */
+  /** Per slot: why the coordinator's exact checks failed its update (a copy, decided when commits close: copy-rule.ts), or null. */
   copies: (string | null)[];
+  /** Per slot: what the coordinator's copy check measured at its commit (null before a commit, or with nothing to compare). */
+  overlaps: (CommitOverlap | null)[];
   /** The updates to verify and their verifiers, drawn when commits close (null until then, so no author knows in advance). */
   checks: Check[] | null;
   startedAt: number;
@@ -142,7 +150,7 @@ export type RunEvent =
   | { type: 'join'; clientId: ClientId; now: number }
   | { type: 'leave'; clientId: ClientId; now: number }
   /** `overlap`: the largest overlap (per-mille) of this update's (tensor, block, index) set with an earlier update of the run, and that one's hash. */
-  | { type: 'commit'; clientId: ClientId; step: number; hash: string; overlap: { permille: number; with: string } | null; now: number }
+  | { type: 'commit'; clientId: ClientId; step: number; hash: string; overlap: CommitOverlap | null; now: number }
   | { type: 'witness'; clientId: ClientId; step: number; held: string; checksum: string; scores: Score[]; now: number }
   /** The coordinator's secret salt for this round's checks, revealed once commits close. */
   | { type: 'draw'; step: number; salt: string; now: number }

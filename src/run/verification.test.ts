@@ -224,17 +224,38 @@ describe('verdicts', () => {
 });
 
 describe('copies', () => {
-  it('a commit overlapping an earlier update at maxOverlapPermille or more is excluded and struck; below it is fine', () => {
+  // maxOverlapPermille 500 here; copyExcessPermille the default 500 (src/run/copy-rule.ts).
+  it('is decided when commits close: a commit that stands out from its round is excluded and struck; below the line is fine', () => {
     const sim = started(3);
     sim.commit(1, 1500, hash(1));
     sim.commit(2, 1500, hash(2), { permille: 499, with: hash(1) });
-    sim.commit(3, 1500, hash(3), { permille: 500, with: hash(1) });
-    expect(sim.state.round!.copies).toEqual([null, null, expect.stringMatching(/^a copy of update eeeeeeeeeeee: 500‰/)]);
+    expect(sim.state.round!.copies).toEqual([null, null, null]);
+    sim.commit(3, 1500, hash(3), { permille: 1000, with: hash(1) });
+    expect(sim.state.round!.overlaps[2]).toEqual({ permille: 1000, with: hash(1) });
+    expect(sim.state.round!.copies).toEqual([null, null, expect.stringMatching(/^a copy of update eeeeeeeeeeee: 1000‰/)]);
     sim.draw(1500);
     expect(sim.state.round!.checks!.map((c) => c.slot)).toEqual([0, 1]); // a copy needs no verifier
     for (const n of [1, 2, 3]) sim.witness(n, 1501, '07', sum(1), sim.state.round!.checks!.filter((c) => c.verifiers.includes(cid(n))).map((c) => ({ slot: c.slot, score: 500 })));
     expect(sim.effectsOf('agreed')[0]).toMatchObject({ slots: [0, 1], excluded: [{ slot: 2, clientId: cid(3) }] });
     expect(client(sim, 3).strikes).toBe(1);
+  });
+
+  it('strikes nobody over the line when the round’s updates are all that alike (honest updates converge)', () => {
+    const sim = started(4);
+    sim.commit(1, 1500, hash(1));
+    sim.commit(2, 1500, hash(2), { permille: 801, with: hash(1) });
+    sim.commit(3, 1500, hash(3), { permille: 790, with: hash(2) });
+    sim.commit(4, 1500, hash(4), { permille: 812, with: hash(1) });
+    expect(sim.state.round!.copies).toEqual([null, null, null, null]);
+  });
+
+  it('a copier that commits right after its source is judged against the commits that come after it', () => {
+    const sim = started(4);
+    sim.commit(1, 1500, hash(1));
+    sim.commit(2, 1500, hash(2), { permille: 960, with: hash(1) });
+    sim.commit(3, 1500, hash(3), { permille: 700, with: hash(1) });
+    sim.commit(4, 1500, hash(4), { permille: 720, with: hash(2) });
+    expect(sim.state.round!.copies).toEqual([null, expect.stringMatching(/^a copy of update eeeeeeeeeeee: 960‰.*round's 700‰/), null, null]);
   });
 });
 
