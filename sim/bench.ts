@@ -5,22 +5,37 @@
  * sims, lets the run go through `warmup` rounds (probation: every update
  * checked) and then measures `rounds` rounds, stopping early with a reason
  * when the time budget, the memory guard or the coordinator gives out.
+ * Payloads go through the coordinator's relay, or (store 'bucket') through
+ * a local S3 (s3rver, its own process) by presigned URLs.
  */
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parseRunConfig, type RunConfigInput } from '../src/run/run-config';
+import { startBucket, type BucketProcess } from './bucket-process';
 import { startCoordinator, type CoordinatorProcess } from './coordinator-process';
+import { meshFigures, type MeshFigures } from './mesh-figures';
 import { ProcSampler, rssBytes, systemCpuSeconds } from './proc-sampler';
 import { loadProfile, summarizeProfile, type ProfileSummary } from './profile';
-import { addTraffic, emptyTraffic, MessageCache, SimClient, type SimObserver, type SimWorld, type Traffic } from './sim-client';
+import { addTraffic, emptyTraffic, MessageCache, SimClient, TRAFFIC_COUNTS, type SimObserver, type SimWorld, type Traffic } from './sim-client';
 import { summarize, type Summary } from './stats';
 import { proofUnits } from '../src/protocol/update-codec';
 import { buildUpdate, reHead, updatePlan } from './update-builder';
 
 export type PayloadName = 'tinyDemo' | 'bpe-100m';
+export type StoreName = 'relay' | 'bucket';
+
+/** The coordinator's payload counters (GET /api/status, server/payload-traffic.ts). */
+export interface PayloadCounters {
+  relayBytesIn: number;
+  relayBytesOut: number;
+  bucketBytesRead: number;
+  uploadUrls: number;
+  downloadUrls: number;
+}
 
 export interface BenchOptions {
   payload: PayloadName;
+  store: StoreName;
   clients: number;
   rounds: number;
   warmup: number;
@@ -69,6 +84,8 @@ export interface ProcFigures {
 
 export interface BenchResult {
   payload: PayloadName;
+  /** Absent in reports from before the bucket: the relay. */
+  store?: StoreName;
   clients: number;
   status: 'ok' | 'stopped' | 'not-run' | 'failed';
   reason: string | null;
@@ -95,7 +112,12 @@ export interface BenchResult {
   allGatherFloorBytes: number;
   /** Sum over clients of the bytes they received a round: the coordinator's egress. */
   egressPerRoundBytes: number | null;
-  connections: { perClient: number; fullMesh: number };
+  /** Sockets to the coordinator, links of a full mesh, and (from the measured rounds' members) the partial mesh's. */
+  connections: { perClient: number; fullMesh: number; mesh?: MeshFigures };
+  /** The coordinator's payload counters per round (over all rounds, warm-up included): what crossed it, what it read from the bucket, URLs it signed. */
+  payloadsPerRound?: PayloadCounters | null;
+  /** The bucket process (s3rver) over the measured rounds. */
+  bucket?: ProcFigures | null;
   /** Text frames of every type (state diffs and parts included); `stateGets`: whole states the sims had to ask for. */
   stateFrames: { largestBytes: number; overRealClientLimit: number; parses: number; reusedParses: number; stateGets: number };
   problems: { count: number; first: string[] };
@@ -129,9 +151,10 @@ export function simulationConfig(o: Pick<BenchOptions, 'payload' | 'clients' | '
   };
 }
 
-export function emptyResult(o: Pick<BenchOptions, 'payload' | 'clients' | 'seqsPerClient' | 'warmup'>, payloadBytes: number, status: BenchResult['status'], reason: string | null): BenchResult {
+export function emptyResult(o: Pick<BenchOptions, 'payload' | 'store' | 'clients' | 'seqsPerClient' | 'warmup'>, payloadBytes: number, status: BenchResult['status'], reason: string | null): BenchResult {
   return {
     payload: o.payload,
+    store: o.store,
     clients: o.clients,
     status,
     reason,
@@ -153,6 +176,8 @@ export function emptyResult(o: Pick<BenchOptions, 'payload' | 'clients' | 'seqsP
     allGatherFloorBytes: (o.clients - 1) * payloadBytes,
     egressPerRoundBytes: null,
     connections: { perClient: 1, fullMesh: o.clients - 1 },
+    payloadsPerRound: null,
+    bucket: null,
     stateFrames: { largestBytes: 0, overRealClientLimit: 0, parses: 0, reusedParses: 0, stateGets: 0 },
     problems: { count: 0, first: [] },
     errorsByCode: {},
@@ -196,8 +221,16 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const tBuilt = performance.now();
   o.log(`  built ${o.clients * perSim} updates of ${payloadBytes} bytes in ${secs(t0, tBuilt)} s`);
 
-  const coordinator: CoordinatorProcess = await startCoordinator(resolve(o.workDir, `${o.payload}-${o.clients}`), input, o.tickMs, o.profile);
+  const bucket: BucketProcess | null = o.store === 'bucket' ? await startBucket() : null;
+  let coordinator: CoordinatorProcess;
+  try {
+    coordinator = await startCoordinator(resolve(o.workDir, `${o.payload}-${o.store}-${o.clients}`), input, o.tickMs, o.profile, bucket?.store);
+  } catch (e) {
+    await bucket?.stop();
+    throw e;
+  }
   const tStarted = performance.now();
+  if (bucket) o.log(`  bucket (s3rver) pid ${bucket.pid} at ${bucket.endpoint}`);
   const whole = new ProcSampler(coordinator.pid, 1000);
   whole.start();
   const rssAfterStart = rssBytes(coordinator.pid);
@@ -216,6 +249,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   let problemCount = 0;
   const coordSampler = new ProcSampler(coordinator.pid, 250);
   const selfSampler = new ProcSampler('self', 250);
+  const bucketSampler = bucket ? new ProcSampler(bucket.pid, 250) : null;
+  const slotsOf = new Map<number, string[]>();
+
   let windowOpen = false;
   let systemAtOpen = { busy: 0, total: 0, at: 0 };
   let windowClosedAt = 0;
@@ -231,6 +267,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           windowOpen = true;
           coordSampler.start();
           selfSampler.start();
+          bucketSampler?.start();
           systemAtOpen = { ...systemCpuSeconds(), at: performance.now() };
         }
       }
@@ -246,6 +283,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         const commits = round ? round.commitments.filter((h) => h !== null).length : msg.slots.length + msg.excluded.length;
         info = { slots: round?.slots.length ?? 0, commits, agreed: msg.slots.length, checks: round?.checks?.length ?? 0, missingWitnesses: 0 };
         roundInfo.set(msg.step, info);
+        if (round) slotsOf.set(msg.step, round.slots);
       }
       const log = sim.rounds.get(msg.step);
       // In the round (it committed) but never sent its witness before the round ended: the witness timeout fired.
@@ -283,6 +321,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     score: 700,
     relayTimeoutMs: o.relayTimeoutMs,
     observe,
+    lastStep,
   };
 
   // ---- guards ------------------------------------------------------------------
@@ -310,11 +349,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const stopReason = await finished;
   clearInterval(guard);
   const tEnd = performance.now();
+  const countersAtClose = windowOpen && !coordinator.hasExited() ? await payloadCounters(coordinator.port) : null;
   const systemAtClose = { ...systemCpuSeconds(), at: performance.now() };
   const coordFigures = windowOpen ? coordSampler.stop() : null;
   const selfFigures = windowOpen ? selfSampler.stop() : null;
+  const bucketFigures = windowOpen ? (bucketSampler?.stop() ?? null) : null;
   const wholeFigures = whole.stop();
   await coordinator.stop();
+  await bucket?.stop();
   const tExit = performance.now();
   for (const s of sims) s.terminate();
 
@@ -376,12 +418,17 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     result.allGatherFloorBytes = (result.members - 1) * payloadBytes;
     result.perClientPerRound = scaleTraffic(total, 1 / memberRounds);
     result.egressPerRoundBytes = (total.textInBytes + total.binInBytes) / measured.length;
+    result.connections.mesh = worstMesh(measured.map((r) => slotsOf.get(r.step) ?? []), config.meshDegree, runId);
+    // Every round moves the same payloads, warm-up included, and the sims commit nothing after the last measured one:
+    // the counters since the start, over every round, are exact where a snapshot at the window's opening would race its first commits.
+    if (countersAtClose) result.payloadsPerRound = perRound(countersAtClose, lastStep + 1);
   }
   const fig = (f: ReturnType<ProcSampler['stop']> | null): ProcFigures | null =>
     f && measured.length > 0 ? { cpuMean: f.cpuMean, cpuPeak: f.cpuPeak, rssMeanMiB: f.rssMean / MiB, rssPeakMiB: f.rssPeak / MiB } : null;
   const cf = fig(coordFigures);
   result.coordinator = cf ? { ...cf, rssAfterStartMiB: rssAfterStart / MiB, rssPeakWholeRunMiB: wholeFigures.rssPeak / MiB, startSeconds: secs(tBuilt, tStarted) } : null;
   result.simulator = fig(selfFigures);
+  result.bucket = fig(bucketFigures);
   if (windowOpen && coordFigures && selfFigures) {
     const wall = (systemAtClose.at - systemAtOpen.at) / 1000;
     const busy = (systemAtClose.busy - systemAtOpen.busy) / wall;
@@ -423,7 +470,37 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
 function scaleTraffic(t: Traffic, k: number): Traffic {
   const out = emptyTraffic();
-  for (const key of ['textIn', 'textInBytes', 'binIn', 'binInBytes', 'textOut', 'textOutBytes', 'binOut', 'binOutBytes'] as const) out[key] = t[key] * k;
+  for (const key of TRAFFIC_COUNTS) out[key] = t[key] * k;
   for (const [type, v] of Object.entries(t.inByType)) out.inByType[type] = { n: v.n * k, bytes: v.bytes * k };
   return out;
+}
+
+/** The coordinator's payload counters now; null when it does not answer (it exited, or reports none). */
+async function payloadCounters(port: number): Promise<PayloadCounters | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/api/status`);
+    const body = (await res.json()) as { payloads?: PayloadCounters };
+    return body.payloads ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function perRound(c: PayloadCounters, rounds: number): PayloadCounters {
+  const d = (k: keyof PayloadCounters) => c[k] / rounds;
+  return { relayBytesIn: d('relayBytesIn'), relayBytesOut: d('relayBytesOut'), bucketBytesRead: d('bucketBytesRead'), uploadUrls: d('uploadUrls'), downloadUrls: d('downloadUrls') };
+}
+
+/** The partial mesh's largest figures over the measured rounds' member sets (the same set gives the same graph). */
+function worstMesh(slotSets: string[][], degree: number, runId: string): MeshFigures {
+  const seen = new Set<string>();
+  let worst: MeshFigures = { degree, maxLinks: 0, hops: 0 };
+  for (const ids of slotSets) {
+    const key = [...ids].sort().join();
+    if (ids.length === 0 || seen.has(key)) continue;
+    seen.add(key);
+    const m = meshFigures(ids, degree, runId);
+    worst = { degree, maxLinks: Math.max(worst.maxLinks, m.maxLinks), hops: Math.max(worst.hops, m.hops) };
+  }
+  return worst;
 }

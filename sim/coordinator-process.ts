@@ -25,20 +25,26 @@ export interface CoordinatorProcess {
   stop(): Promise<void>;
 }
 
-function viteNodeCli(): string {
+export function viteNodeCli(): string {
   const require = createRequire(import.meta.url);
   return resolve(dirname(require.resolve('vite-node/package.json')), 'dist/cli.mjs');
 }
 
+/** Where the coordinator keeps payloads: its relay, or a bucket given by its flags and its credentials' environment. */
+export interface CoordinatorStore {
+  args: string[];
+  env: Record<string, string>;
+}
+
 /** `profile`: run node with --cpu-prof, writing the profile into `dir` at exit. */
-export async function startCoordinator(dir: string, config: RunConfigInput, tickMs: number, profile = false): Promise<CoordinatorProcess> {
+export async function startCoordinator(dir: string, config: RunConfigInput, tickMs: number, profile = false, store: CoordinatorStore = { args: [], env: {} }): Promise<CoordinatorProcess> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const db = resolve(dir, 'run.sqlite');
   const configPath = resolve(dir, 'run.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', 'coordinator.cpuprofile'] : []), viteNodeCli(), 'server/main.ts', '--', '--host', '127.0.0.1', '--port', '0', '--db', db, '--config', configPath, '--dist', 'dist', '--tick', String(tickMs)];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', 'coordinator.cpuprofile'] : []), viteNodeCli(), 'server/main.ts', '--', '--host', '127.0.0.1', '--port', '0', '--db', db, '--config', configPath, '--dist', 'dist', '--tick', String(tickMs), ...store.args];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...store.env } });
   // The coordinator never outlives the driver, even when the driver dies of an error.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);

@@ -1,5 +1,5 @@
 /** The benchmark's printed table and its charts (plain SVG, written from the numbers). */
-import type { BenchResult } from './bench';
+import type { BenchResult, PayloadName, StoreName } from './bench';
 import { largestWithin } from './stats';
 
 export function fmtBytes(b: number | null | undefined): string {
@@ -21,6 +21,7 @@ const n1 = (x: number | null | undefined) => (x === null || x === undefined || !
 
 export const TABLE_HEADER = [
   'N',
+  'store',
   'status',
   'round p50 s',
   'round p99 s',
@@ -34,15 +35,21 @@ export const TABLE_HEADER = [
   'binary in / out per client·round',
   'floor (N−1)·P',
   'egress per round',
-  'sockets / mesh links per client',
+  'payload bytes through coord per round in / out',
+  'bucket per round: PUT / GET / coord read',
+  'sockets / links (degree) / full mesh per client',
+  'mesh hops',
   'other processes, cores',
 ];
 
 export function tableRow(r: BenchResult): string[] {
   const t = r.perClientPerRound;
   const measured = r.measuredRounds > 0;
+  const p = r.payloadsPerRound;
+  const bucket = r.store === 'bucket';
   return [
     String(r.clients),
+    storeOf(r),
     (r.status === 'ok' ? `ok (${r.measuredRounds} rounds)` : r.status === 'stopped' ? `stopped after ${r.measuredRounds}` : r.status) +
       (measured && r.members !== r.clients ? `, ${Math.round(r.members)} members` : ''),
     measured ? s(r.roundMs?.p50) : '–',
@@ -57,9 +64,17 @@ export function tableRow(r: BenchResult): string[] {
     t ? `${n1(t.binIn)} (${fmtBytes(t.binInBytes)}) / ${n1(t.binOut)} (${fmtBytes(t.binOutBytes)})` : '–',
     fmtBytes(r.allGatherFloorBytes),
     fmtBytes(r.egressPerRoundBytes),
-    `1 / ${measured ? Math.round(r.members) - 1 : r.connections.fullMesh}`,
+    p ? `${fmtBytes(p.relayBytesIn)} / ${fmtBytes(p.relayBytesOut)}` : '–',
+    bucket && t ? `${fmtBytes(t.storePutBytes * r.members)} / ${fmtBytes(t.storeGetBytes * r.members)} / ${fmtBytes(p?.bucketBytesRead)}` : '–',
+    `1 / ${r.connections.mesh ? `${r.connections.mesh.maxLinks} (${r.connections.mesh.degree})` : '–'} / ${measured ? Math.round(r.members) - 1 : r.connections.fullMesh}`,
+    r.connections.mesh ? String(r.connections.mesh.hops) : '–',
     r.machine ? Math.max(0, r.machine.otherProcessesCores).toFixed(2) : '–',
   ];
+}
+
+/** Where a result's payloads went; reports from before the bucket had only the relay. */
+export function storeOf(r: BenchResult): StoreName {
+  return r.store ?? 'relay';
 }
 
 /**
@@ -91,6 +106,46 @@ export function scaleLimit(rows: BenchResult[]): number | null {
   );
 }
 
+export const EGRESS_HEADER = [
+  'store',
+  'N',
+  'round p50 / p99 (s)',
+  'coordinator egress per round (all frames)',
+  'payload bytes out of the coordinator per round',
+  'payload bytes into the coordinator per round (relayPut / its bucket reads)',
+  'clients → bucket per round (PUT)',
+  'bucket → clients per round (GET)',
+  'URLs signed per round (PUT / GET)',
+  'coordinator CPU-s per round',
+  's3rver CPU mean',
+];
+
+/** The relay against the bucket: where each round's payload bytes went, per configuration. */
+export function egressTable(rows: BenchResult[]): string {
+  const lines = [`| ${EGRESS_HEADER.join(' | ')} |`, `|${EGRESS_HEADER.map(() => '---').join('|')}|`];
+  for (const r of rows.filter((x) => x.measuredRounds > 0)) {
+    const p = r.payloadsPerRound;
+    const t = r.perClientPerRound;
+    const bucket = storeOf(r) === 'bucket';
+    lines.push(
+      `| ${[
+        storeOf(r),
+        String(r.clients),
+        `${s(r.roundMs?.p50)} / ${s(r.roundMs?.p99)}`,
+        fmtBytes(r.egressPerRoundBytes),
+        fmtBytes(p?.relayBytesOut),
+        `${fmtBytes(p?.relayBytesIn)} / ${fmtBytes(p?.bucketBytesRead)}`,
+        bucket && t ? fmtBytes(t.storePutBytes * r.members) : '–',
+        bucket && t ? fmtBytes(t.storeGetBytes * r.members) : '–',
+        p ? `${n1(p.uploadUrls)} / ${n1(p.downloadUrls)}` : '–',
+        n2(cpuSecondsPerRound(r)),
+        r.bucket ? pct(r.bucket.cpuMean) : '–',
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export function reasons(rows: BenchResult[]): string[] {
   return rows.filter((r) => r.reason).map((r) => `${r.payload} N=${r.clients}: ${r.status === 'not-run' ? 'not run' : r.status}: ${r.reason}`);
 }
@@ -100,6 +155,8 @@ export function reasons(rows: BenchResult[]): string[] {
 export interface Series {
   name: string;
   color: string;
+  /** SVG stroke-dasharray; solid when absent. */
+  dash?: string;
   points: { x: number; y: number }[];
 }
 
@@ -113,9 +170,9 @@ function niceTicksLog(min: number, max: number): number[] {
 
 /** A log–log line chart (x: clients, y: the figure) with one line per series. */
 export function lineChartSvg(opts: { title: string; yLabel: string; series: Series[]; xValues: number[]; yLog?: boolean; yFormat?: (v: number) => string }): string {
-  const W = 640;
-  const H = 400;
-  const m = { l: 70, r: 150, t: 40, b: 50 };
+  const W = 820;
+  const H = 420;
+  const m = { l: 70, r: 250, t: 40, b: 50 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const all = opts.series.flatMap((sr) => sr.points);
@@ -160,30 +217,61 @@ export function lineChartSvg(opts: { title: string; yLabel: string; series: Seri
   parts.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`);
   opts.series.forEach((sr, i) => {
     const pts = sr.points.filter((p) => Number.isFinite(p.y) && (!yLog || p.y > 0));
-    if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${sr.color}" stroke-width="2" points="${pts.map((p) => `${fx(p.x).toFixed(1)},${fy(p.y).toFixed(1)}`).join(' ')}"/>`);
+    const dash = sr.dash ? ` stroke-dasharray="${sr.dash}"` : '';
+    if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${sr.color}" stroke-width="2"${dash} points="${pts.map((p) => `${fx(p.x).toFixed(1)},${fy(p.y).toFixed(1)}`).join(' ')}"/>`);
     for (const p of pts) parts.push(`<circle cx="${fx(p.x).toFixed(1)}" cy="${fy(p.y).toFixed(1)}" r="4" fill="${sr.color}"><title>${esc(`${sr.name}, N=${p.x}: ${fmt(p.y)}`)}</title></circle>`);
     const ly = m.t + 10 + i * 20;
-    parts.push(`<line x1="${m.l + pw + 12}" x2="${m.l + pw + 32}" y1="${ly}" y2="${ly}" stroke="${sr.color}" stroke-width="2"/>`);
+    parts.push(`<line x1="${m.l + pw + 12}" x2="${m.l + pw + 32}" y1="${ly}" y2="${ly}" stroke="${sr.color}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${m.l + pw + 38}" y="${ly + 4}">${esc(sr.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
 
-const COLORS: Record<string, string> = { tinyDemo: '#1f77b4', 'bpe-100m': '#d62728' };
+/** One report's rows and how its lines are named in the charts ("before", "after", …). */
+export interface ChartSet {
+  label: string;
+  rows: BenchResult[];
+}
 
-/** Round time p50 vs N, and coordinator CPU vs N, one line per payload (measured points only). */
-export function charts(rows: BenchResult[]): { roundTime: string; cpu: string; cpuSeconds: string } {
-  const payloads = [...new Set(rows.map((r) => r.payload))];
-  // A run that dropped members is plotted at the members its measured rounds had.
-  const at = (r: BenchResult) => (r.measuredRounds > 0 ? Math.round(r.members) : r.clients);
-  const xValues = [...new Set(rows.map(at))].sort((a, b) => a - b);
-  const measured = (p: string) => rows.filter((r) => r.payload === p && r.measuredRounds > 0).sort((a, b) => a.clients - b.clients);
+const HUES: Record<PayloadName, Record<StoreName, string>> = {
+  tinyDemo: { relay: '#1f77b4', bucket: '#2ca02c' },
+  'bpe-100m': { relay: '#d62728', bucket: '#9467bd' },
+};
+
+/** A line per report, payload and store: the colour says payload and store, a dashed line an earlier report. */
+function seriesOf(sets: ChartSet[], y: (r: BenchResult) => number): Series[] {
+  const out: Series[] = [];
+  sets.forEach((set, i) => {
+    const keys = [...new Set(set.rows.map((r) => `${r.payload}|${storeOf(r)}`))];
+    for (const key of keys) {
+      const [payload, store] = key.split('|') as [PayloadName, StoreName];
+      const rows = set.rows.filter((r) => r.payload === payload && storeOf(r) === store && r.measuredRounds > 0).sort((a, b) => a.clients - b.clients);
+      if (rows.length === 0) continue;
+      out.push({
+        name: `${payload} ${store}, ${set.label}`,
+        color: HUES[payload]?.[store] ?? '#555',
+        dash: i < sets.length - 1 ? DASHES[i % DASHES.length] : undefined,
+        points: rows.map((r) => ({ x: at(r), y: y(r) })),
+      });
+    }
+  });
+  return out;
+}
+
+const DASHES = ['6 4', '2 3', '10 3 2 3'];
+
+/** A run that dropped members is plotted at the members its measured rounds had. */
+const at = (r: BenchResult) => (r.measuredRounds > 0 ? Math.round(r.members) : r.clients);
+
+/** Round time p50 vs N, and coordinator CPU vs N: one line per report, payload and store (measured points only). */
+export function charts(sets: ChartSet[]): { roundTime: string; cpu: string; cpuSeconds: string } {
+  const xValues = [...new Set(sets.flatMap((set) => set.rows.filter((r) => r.measuredRounds > 0).map(at)))].sort((a, b) => a - b);
   const roundTime = lineChartSvg({
-    title: 'Round time p50 vs clients (real coordinator, relay only)',
+    title: 'Round time p50 vs clients (real coordinator)',
     yLabel: 'round time p50 (s, log scale)',
     xValues,
-    series: payloads.map((p) => ({ name: p, color: COLORS[p] ?? '#555', points: measured(p).map((r) => ({ x: at(r), y: (r.roundMs?.p50 ?? NaN) / 1000 })) })),
+    series: seriesOf(sets, (r) => (r.roundMs?.p50 ?? NaN) / 1000),
   });
   const cpu = lineChartSvg({
     title: 'Coordinator CPU vs clients (share of one core)',
@@ -191,15 +279,13 @@ export function charts(rows: BenchResult[]): { roundTime: string; cpu: string; c
     xValues,
     yLog: false,
     yFormat: (v) => `${Math.round(v * 100)} %`,
-    series: payloads.flatMap((p) => [
-      { name: `${p} mean`, color: COLORS[p] ?? '#555', points: measured(p).map((r) => ({ x: at(r), y: r.coordinator?.cpuMean ?? NaN })) },
-    ]),
+    series: seriesOf(sets, (r) => r.coordinator?.cpuMean ?? NaN),
   });
   const cpuSeconds = lineChartSvg({
     title: 'Coordinator CPU time per round vs clients',
     yLabel: 'coordinator CPU-seconds per round (log scale)',
     xValues,
-    series: payloads.map((p) => ({ name: p, color: COLORS[p] ?? '#555', points: measured(p).map((r) => ({ x: at(r), y: cpuSecondsPerRound(r) ?? NaN })) })),
+    series: seriesOf(sets, (r) => cpuSecondsPerRound(r) ?? NaN),
   });
   return { roundTime, cpu, cpuSeconds };
 }

@@ -5,19 +5,23 @@
  *
  *   hello → auth (signAuth) → welcome → join
  *   round (a slot in it) → commit {step, hash, signature} + binary relayPut
+ *     (with a bucket: → uploadUrl → PUT to it → uploaded, through the tab's
+ *     own PayloadStoreClient)
  *   phase RoundWitness with the checks drawn (the state, kept from the
- *     server's diffs as a tab keeps it: StateReceiver) → relayGet every other
- *     committed payload (a tab that cannot open WebRTC falls back to the
- *     relay the same way), check each against its hash → witness {held
+ *     server's diffs as a tab keeps it: StateReceiver) → ask the payload
+ *     store for every other committed payload (relayGet, or payloadGet and a
+ *     GET of the payloadUrl: a tab that cannot open WebRTC falls back to the
+ *     store the same way), check each against its hash → witness {held
  *     bitmap of exactly what it holds, checksum, a passing score for each
  *     check it was drawn to verify, signature}
  *   signal → ignored; agreed → the round is over.
  *
  * It counts what it sends and receives on its socket, text and binary frames
- * apart, per round (the round it last heard start), and by message type.
+ * apart, per round (the round it last heard start), and by message type,
+ * and apart from those the payload bytes it PUTs to and GETs from a bucket.
  *
  * Simulator shortcuts, none of which changes what the coordinator sees:
- * payloads are dropped once their hash is checked (no apply; every sim
+ * payloads are hashed natively and dropped once checked (no apply; every sim
  * reports the same checksum); every server frame is validated against the
  * socket schemas, but a text frame equal byte for byte to one already
  * parsed (a broadcast reaches every sim) reuses that parse (MessageCache),
@@ -35,6 +39,8 @@ import type { Round, RunState } from '../src/run/types';
 import { heldBitmap } from '../src/run-client/round-duties';
 import { ServerFrameReader } from '../src/net/message-parts';
 import { StateReceiver, type RunMessage } from '../src/run-client/state-receiver';
+import { PayloadStoreClient, type OwnUpdate } from '../src/run-client/payload-store-client';
+import { limitedFetch } from './limited-fetch';
 import { myChecks } from '../src/run-client/verifier-duty';
 import type { UpdateHead } from './update-builder';
 
@@ -42,6 +48,9 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Largest binary frame a sim accepts (the real client's bound). */
 const MAX_BINARY_BYTES = 64 * 1024 * 1024;
+
+/** A browser's HTTP/1.1 connections to one host: how many bucket requests a tab has in flight. */
+const BUCKET_CONNECTIONS = 6;
 
 export interface Traffic {
   textIn: number;
@@ -52,23 +61,23 @@ export interface Traffic {
   textOutBytes: number;
   binOut: number;
   binOutBytes: number;
+  /** Payload objects and bytes PUT to and read from the bucket, over HTTP, not the socket. */
+  storePut: number;
+  storePutBytes: number;
+  storeGet: number;
+  storeGetBytes: number;
   /** Received, by message type (binary frames as `relayData`). */
   inByType: Record<string, { n: number; bytes: number }>;
 }
 
 export function emptyTraffic(): Traffic {
-  return { textIn: 0, textInBytes: 0, binIn: 0, binInBytes: 0, textOut: 0, textOutBytes: 0, binOut: 0, binOutBytes: 0, inByType: {} };
+  return { textIn: 0, textInBytes: 0, binIn: 0, binInBytes: 0, textOut: 0, textOutBytes: 0, binOut: 0, binOutBytes: 0, storePut: 0, storePutBytes: 0, storeGet: 0, storeGetBytes: 0, inByType: {} };
 }
 
+export const TRAFFIC_COUNTS = ['textIn', 'textInBytes', 'binIn', 'binInBytes', 'textOut', 'textOutBytes', 'binOut', 'binOutBytes', 'storePut', 'storePutBytes', 'storeGet', 'storeGetBytes'] as const;
+
 export function addTraffic(into: Traffic, t: Traffic): Traffic {
-  into.textIn += t.textIn;
-  into.textInBytes += t.textInBytes;
-  into.binIn += t.binIn;
-  into.binInBytes += t.binInBytes;
-  into.textOut += t.textOut;
-  into.textOutBytes += t.textOutBytes;
-  into.binOut += t.binOut;
-  into.binOutBytes += t.binOutBytes;
+  for (const key of TRAFFIC_COUNTS) into[key] += t[key];
   for (const [k, v] of Object.entries(t.inByType)) {
     const o = (into.inByType[k] ??= { n: 0, bytes: 0 });
     o.n += v.n;
@@ -141,6 +150,8 @@ export interface SimWorld {
   score: number;
   relayTimeoutMs: number;
   observe: SimObserver;
+  /** The last round to take part in: after it the run is measured, and no later commit should move the coordinator's counters. */
+  lastStep?: number;
 }
 
 export interface SimObserver {
@@ -184,6 +195,13 @@ export class SimClient {
   errors: Record<string, number> = {};
   private readonly frames = new ServerFrameReader();
   readonly states = new StateReceiver(() => this.send({ type: 'stateGet' }));
+  private readonly fetch = limitedFetch(BUCKET_CONNECTIONS, (input, init) => this.fetchNoting(input, init));
+  /** Why its last bucket request failed: PayloadStoreClient only logs it. */
+  private storeError = '';
+  /** The tab's own client for the payload store (its kind from `welcome`); downloads are the sim's (receiveFromBucket). */
+  readonly payloads = new PayloadStoreClient({ send: (msg) => this.send(msg), deliver: () => {}, fetch: this.fetch });
+  /** Its update for the round, until the bucket has it (a relay sim sends it with the commit). */
+  private own: OwnUpdate | null = null;
 
   constructor(
     readonly index: number,
@@ -230,13 +248,14 @@ export class SimClient {
 
   // ---- sending ----------------------------------------------------------------
 
-  private send(msg: ClientMessage): void {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+  private send(msg: ClientMessage): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     const text = JSON.stringify(msg);
     const t = this.t();
     t.textOut++;
     t.textOutBytes += Buffer.byteLength(text);
     this.ws.send(text);
+    return true;
   }
 
   private sendBinary(frame: Uint8Array): void {
@@ -288,21 +307,71 @@ export class SimClient {
     // The relay is not trusted with bytes either: only a payload that hashes to its commitment counts as held.
     const actual = createHash('sha256').update(frame.payload).digest('hex');
     if (actual !== frame.header.hash) return this.world.observe.problem(this, `relay sent a payload that does not match hash ${frame.header.hash}`);
+    this.hold(actual);
+  }
+
+  /** A payload that hashed to its commitment: held for this round's witness. */
+  private hold(hash: string): void {
     const step = this.server?.round?.step ?? this.currentStep;
-    if (!this.held.has(actual)) this.held.set(actual, step);
+    if (!this.held.has(hash)) this.held.set(hash, step);
     this.log(step).fetched++;
     this.maybeWitness();
+  }
+
+  private async fetchNoting(input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> {
+    try {
+      const res = await globalThis.fetch(input, init);
+      if (!res.ok) this.storeError = `HTTP ${res.status}`;
+      return res;
+    } catch (e) {
+      const cause = (e as Error & { cause?: Error }).cause;
+      this.storeError = `${(e as Error).message}${cause ? `: ${cause.message}` : ''}`;
+      throw e;
+    }
+  }
+
+  /** Its update, PUT to the URL the coordinator signed for its commit (PayloadStoreClient.upload, as a tab). */
+  private async uploadToBucket(msg: ServerMessageOf<'uploadUrl'>): Promise<void> {
+    const own = this.own;
+    if (!(await this.payloads.upload(msg, own)) || own === null) return this.world.observe.problem(this, `upload of ${msg.hash.slice(0, 12)} to the bucket failed: ${this.storeError || 'not its update'}`);
+    const t = this.t();
+    t.storePut++;
+    t.storePutBytes += own.bytes.length;
+    this.own = null;
+  }
+
+  /**
+   * GETs a payload from its presigned URL, as PayloadStoreClient.download
+   * does (same request, same check against the commitment), but hashes
+   * natively: N − 1 payloads per sim a round, for all sims on one thread.
+   */
+  private async receiveFromBucket(msg: ServerMessageOf<'payloadUrl'>): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      const res = await this.fetch(msg.url, { cache: 'no-store' });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      return this.world.observe.problem(this, `reading ${msg.hash.slice(0, 12)} from the bucket failed: ${(e as Error).message}`);
+    }
+    const t = this.t();
+    t.storeGet++;
+    t.storeGetBytes += bytes.length;
+    if (createHash('sha256').update(bytes).digest('hex') !== msg.hash) return this.world.observe.problem(this, `the bucket's object for ${msg.hash} does not match it`);
+    this.hold(msg.hash);
   }
 
   private handle(msg: RunMessage, at: number): void {
     switch (msg.type) {
       case 'hello': {
         const signature = signAuth(hexToBytes(msg.runId), hexToBytes(msg.challenge), this.keys.secretKey);
-        return this.send({ type: 'auth', publicKey: this.id, signature: bytesToHex(signature) });
+        this.send({ type: 'auth', publicKey: this.id, signature: bytesToHex(signature) });
+        return;
       }
       case 'welcome':
         this.config = msg.config;
         this.server = msg.state;
+        this.payloads.kind = msg.payloadStore ?? 'relay';
         if (!['member', 'joining'].includes(msg.state.clients[this.id]?.status ?? '')) this.send({ type: 'join' });
         return;
       case 'state':
@@ -310,6 +379,10 @@ export class SimClient {
         return this.maybeWitness();
       case 'round':
         return this.train(msg.round);
+      case 'uploadUrl':
+        return void this.uploadToBucket(msg);
+      case 'payloadUrl':
+        return void this.receiveFromBucket(msg);
       case 'phase':
         if (msg.to === 'RoundTrain') {
           this.currentStep = msg.step;
@@ -341,10 +414,10 @@ export class SimClient {
 
   // ---- duties -----------------------------------------------------------------
 
-  /** Its slot's update: commit (signed hash) first, then the exact bytes with relayPut. */
+  /** Its slot's update: commit (signed hash) first, then the exact bytes with relayPut, or to the bucket once it signs a URL. */
   private train(round: Round): void {
     const slot = round.slots.indexOf(this.id);
-    if (slot < 0 || this.committedStep >= round.step || this.config === null) return;
+    if (slot < 0 || this.committedStep >= round.step || this.config === null || round.step > (this.world.lastStep ?? Infinity)) return;
     this.committedStep = round.step;
     const { start, count } = round.assignments[slot];
     const bytes = this.world.update(this, { step: round.step, start, count });
@@ -353,7 +426,8 @@ export class SimClient {
     this.held.set(hash, round.step);
     const signature = signCommitment(new Uint8Array(hashBytes), this.keys.secretKey, { runId: hexToBytes(this.config.runId), step: round.step });
     this.send({ type: 'commit', step: round.step, hash, signature: bytesToHex(signature) });
-    this.sendBinary(encodeBinaryFrame({ type: 'relayPut', step: round.step, hash }, bytes));
+    if (this.payloads.kind === 'bucket') this.own = { step: round.step, hash, bytes };
+    else this.sendBinary(encodeBinaryFrame({ type: 'relayPut', step: round.step, hash }, bytes));
     this.log(round.step).committedAt = performance.now();
   }
 
@@ -369,7 +443,7 @@ export class SimClient {
     if (!round.slots.includes(this.id) || s.clients[this.id]?.status !== 'member') return;
     if (this.fetchStep < round.step) {
       this.fetchStep = round.step;
-      for (const h of round.commitments) if (h !== null && !this.held.has(h)) this.send({ type: 'relayGet', hash: h });
+      for (const h of round.commitments) if (h !== null && !this.held.has(h)) this.payloads.ask(h);
       clearTimeout(this.relayTimer);
       const step = round.step;
       this.relayTimer = setTimeout(() => {

@@ -11,7 +11,9 @@
  * - Member i links to i ± o for each offset o of a doubling series
  *   (1, 2, 4, …), ⌊D/2⌋ of them. Offset 1 is the ring, so the graph is
  *   connected; the doubling chords bound the hops between any two members
- *   by about log2 N, which bounds how many times a payload is forwarded.
+ *   by about log2 N while 2^⌊D/2⌋ ≥ N/2, and by about N / 2^⌊D/2⌋ beyond
+ *   (measured in docs/scale.md: 14 hops at N = 200, D = 8), which bounds
+ *   how many times a payload is forwarded.
  *   Each offset adds at most two links, so the degree is ≤ D, and "i links
  *   to i + o" is the same pair as "i + o links to (i + o) − o": symmetric.
  * - D = 0 or D ≥ N − 1 is the full mesh.
