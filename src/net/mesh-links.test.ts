@@ -52,9 +52,11 @@ describe('meshGraph', () => {
     for (const [a, links] of meshGraph(ids(100), 8, RUN)) expect(links.size, a).toBe(8);
   });
 
-  it('keeps the hops between members logarithmic (the chords double)', () => {
-    // A ring of 257 has diameter 128; offsets 1, 2, 4, 8 bring it to a few dozen at most.
-    expect(diameter(meshGraph(ids(257), 8, RUN))).toBeLessThanOrEqual(20);
+  it('keeps the hops between members few at any size (the chords spread geometrically)', () => {
+    // A ring of 500 has diameter 250; doubling chords 1, 2, 4, 8 left it at 32, chords 1, 4, 16, 64 at 8.
+    expect(diameter(meshGraph(ids(500), 8, RUN))).toBeLessThanOrEqual(8);
+    expect(diameter(meshGraph(ids(257), 8, RUN))).toBeLessThanOrEqual(8);
+    expect(diameter(meshGraph(ids(200), 8, RUN))).toBeLessThanOrEqual(6);
     expect(diameter(meshGraph(ids(257), 16, RUN))).toBeLessThanOrEqual(8);
   });
 
@@ -76,10 +78,12 @@ describe('meshGraph', () => {
     const joined = edges(meshGraph(ids(61), 8, RUN));
     const left = edges(meshGraph(ids(60).filter((id) => id !== 'client-0030'), 8, RUN));
     const changed = (x: Set<string>, y: Set<string>) => [...x].filter((e) => !y.has(e)).length + [...y].filter((e) => !x.has(e)).length;
-    // 240 links; a join removes at most the links spanning its place (1 + 2 + 4 + 8) and adds its own and their replacements.
+    // 240 links; the offsets stay 1, 2, 4, 16, so a join removes at most the links spanning its place (their sum)
+    // and adds its own and their replacements.
     expect(before.size).toBe(240);
-    expect(changed(before, joined)).toBeLessThanOrEqual(2 * 15 + 8);
-    expect(changed(before, left)).toBeLessThanOrEqual(2 * 15 + 8);
+    expect(ringOffsets(61, 8)).toEqual(ringOffsets(60, 8));
+    expect(changed(before, joined)).toBeLessThanOrEqual(2 * 23 + 8);
+    expect(changed(before, left)).toBeLessThanOrEqual(2 * 23 + 8);
     expect(changed(before, joined)).toBeGreaterThan(0);
   });
 
@@ -97,8 +101,13 @@ describe('meshLinks', () => {
 });
 
 describe('ringOffsets', () => {
-  it('doubles while below n/2, then fills with the smallest unused offsets', () => {
-    expect(ringOffsets(100, 8)).toEqual([1, 2, 4, 8]);
+  it('spreads the chords geometrically to n/2 by powers of a power of two, then fills with the smallest unused offsets', () => {
+    expect(ringOffsets(33, 8)).toEqual([1, 2, 4, 8]);
+    expect(ringOffsets(100, 8)).toEqual([1, 2, 4, 16]);
+    expect(ringOffsets(500, 8)).toEqual([1, 4, 16, 64]);
+    expect(ringOffsets(513, 8)).toEqual([1, 4, 16, 64]);
+    expect(ringOffsets(514, 8)).toEqual([1, 2, 8, 64]);
+    expect(ringOffsets(257, 16)).toEqual([1, 2, 4, 8, 16, 32, 64, 128]);
     expect(ringOffsets(10, 8)).toEqual([1, 2, 3, 4]);
     expect(ringOffsets(5, 2)).toEqual([1]);
     expect(ringOffsets(7, 6)).toEqual([1, 2, 3]);

@@ -8,12 +8,11 @@
  *   unchanged, so links last across rounds, and a join or leave only moves
  *   the links that span its place on the ring (at most the sum of the
  *   offsets below), instead of re-dealing the whole graph every round.
- * - Member i links to i ± o for each offset o of a doubling series
- *   (1, 2, 4, …), ⌊D/2⌋ of them. Offset 1 is the ring, so the graph is
- *   connected; the doubling chords bound the hops between any two members
- *   by about log2 N while 2^⌊D/2⌋ ≥ N/2, and by about N / 2^⌊D/2⌋ beyond
- *   (measured in docs/scale.md: 14 hops at N = 200, D = 8), which bounds
- *   how many times a payload is forwarded.
+ * - Member i links to i ± o for each offset o of a geometric series
+ *   (ringOffsets), ⌊D/2⌋ of them. Offset 1 is the ring, so the graph is
+ *   connected; the chords keep any two members a few hops apart (at most
+ *   about ⌊D/2⌋ · 2^(e−1), e.g. 8 at N = 500, D = 8), which bounds how many
+ *   times a payload is forwarded.
  *   Each offset adds at most two links, so the degree is ≤ D, and "i links
  *   to i + o" is the same pair as "i + o links to (i + o) − o": symmetric.
  * - D = 0 or D ≥ N − 1 is the full mesh.
@@ -39,15 +38,21 @@ function ringOrder(ids: readonly string[], runId: string): string[] {
 }
 
 /**
- * The ring offsets for n members and degree d: doubling while that stays
- * under n/2 (beyond it an offset repeats a shorter one the other way
- * round), then the smallest offsets not taken yet.
+ * The ring offsets for n members and degree d: ⌊d/2⌋ chords spread
+ * geometrically up to n/2, powers of 2^e with e the smallest step that
+ * reaches n/2 in that many (1, 2, 4, 8 for small runs; 1, 4, 16, 64 from
+ * 34 to 513 members at d = 8), so any two members are a few hops apart at
+ * any size. Powers of a power of two change only when e does, so a join or
+ * leave keeps the offsets of everyone else. Offsets short of ⌊d/2⌋ (n small)
+ * are filled with the smallest ones not taken yet.
  */
 export function ringOffsets(n: number, degree: number): number[] {
   const half = Math.floor(n / 2);
   const want = Math.min(Math.floor(degree / 2), half);
+  if (want === 0) return [];
+  const step = Math.max(1, Math.ceil(Math.log2(Math.max(2, half)) / want));
   const offsets: number[] = [];
-  for (let o = 1; offsets.length < want && o <= half; o *= 2) offsets.push(o);
+  for (let o = 1; offsets.length < want && o <= half; o *= 2 ** step) offsets.push(o);
   for (let o = 1; offsets.length < want && o <= half; o++) if (!offsets.includes(o)) offsets.push(o);
   return offsets.sort((a, b) => a - b);
 }
