@@ -70,7 +70,8 @@ test('two Chromium tabs, a Firefox tab and a headless client train one run bit-i
   expect(back.clientId).toBe(nodeId);
   await waitForStatus(url, (st) => st.clients.find((c) => c.id === nodeId)!.points > pointsBefore, 120_000);
   const after = await waitForStep<ClientView>([a, b, ff, headless], back.appliedStep + 2, 300_000);
-  expectSameRounds(after, back.appliedStep, after[3].appliedStep);
+  // Up to the step every client has applied: the views are read one after another, and a round may land between.
+  expectSameRounds(after, back.appliedStep, Math.min(...after.map((v) => v.appliedStep)));
 
   // A Firefox tab closed while a round trains: the others go on without it.
   const mid = await waitForStatus(url, (st) => st.state === 'RoundTrain', 60_000);
