@@ -156,9 +156,9 @@ export class Coordinator {
    * The signature was verified and the overlap measured by the caller (round-gate.ts); the signature is stored beside the hash,
    * and the client's reported stats (display only: the machine never sees them) beside it.
    */
-  commit(clientId: string, stepNo: number, hash: string, signature: string, overlap: { permille: number; with: string } | null = null, stats?: CommitStats): Outcome {
+  commit(clientId: string, stepNo: number, hash: string, signature: string, overlap: { permille: number; with: string } | null = null, stats?: CommitStats, count?: number): Outcome {
     const slot = this.current.round?.slots.indexOf(clientId) ?? -1;
-    return this.feed({ type: 'commit', clientId, step: stepNo, hash, overlap, now: this.now() }, { step: stepNo, slot, clientId, hash, signature, stats });
+    return this.feed({ type: 'commit', clientId, step: stepNo, hash, ...(count === undefined ? {} : { count }), overlap, now: this.now() }, { step: stepNo, slot, clientId, hash, signature, stats });
   }
 
   witness(clientId: string, stepNo: number, held: string, checksum: string, scores: Score[] = []): Outcome {

@@ -37,6 +37,7 @@ describe('roundFacts', () => {
       ],
       lrBits: 1,
       commitments: [hash(2), null],
+      trained: [3, null],
       witnesses: [null, null],
       copies: [null, null],
       overlaps: [null, null],
@@ -49,10 +50,17 @@ describe('roundFacts', () => {
   }
   const agreed: Effect = { type: 'agreed', step: 4, epoch: 0, slots: [0], clients: [A], hashes: [hash(2)], lrBits: 1, excluded: [], checksum: null, base: 4 };
 
-  it('takes the start from the round, the witness start from the phase clock, members from the slots and tokens from the assignments', () => {
+  it('takes the start from the round, the witness start from the phase clock, members from the slots and tokens from the sequences trained', () => {
     expect(roundFacts(config, inRound('RoundWitness'), [agreed], 900)).toEqual([
       { step: 4, startedAt: 200, witnessStartedAt: 700, members: 2, tokens: 4 * config.seqLen, tokensSeen: 1000 + 4 * config.seqLen },
     ]);
+  });
+
+  it('tokens count what a time-boxed commit trained, not its whole assignment', () => {
+    const s = inRound('RoundWitness');
+    s.round!.trained = [1, null];
+    // Slot 0 trained 1 of its 3; slot 1 never committed and counts its assignment, as the run's tokensSeen does.
+    expect(roundFacts(config, s, [agreed], 900)[0]).toMatchObject({ tokens: 2 * config.seqLen, tokensSeen: 1000 + 2 * config.seqLen });
   });
 
   it('a round whose commits closed in the step that ended it had no witness time', () => {

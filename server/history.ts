@@ -13,6 +13,7 @@
  */
 import { LEADERBOARD_SIZE, MAX_EPOCHS, type HistoryResponse, type Leaderboard, type LiveStatus } from '../src/net/history';
 import type { RunConfig } from '../src/run/run-config';
+import { trainedOf } from '../src/run/state-machine';
 import type { Effect, RunState } from '../src/run/types';
 import type { RoundFacts, Store } from './store';
 
@@ -26,7 +27,7 @@ export function roundFacts(config: RunConfig, before: RunState, effects: readonl
   for (const e of effects) {
     if (e.type !== 'agreed') continue;
     const round = [before.witnessing, before.round].find((r) => r?.step === e.step) ?? null;
-    const tokens = round === null ? 0 : round.assignments.reduce((sum, a) => sum + a.count, 0) * config.seqLen;
+    const tokens = round === null ? 0 : trainedOf(round) * config.seqLen;
     tokensSeen += tokens;
     out.push({
       step: e.step,

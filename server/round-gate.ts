@@ -6,7 +6,7 @@
  * replays every agreed payload into checkpoints and serves it to joining
  * clients, so an agreed update whose bytes the server lacks must not exist.
  *
- * Client flow per round: `commit {step, hash, signature, stats?}`, then the binary
+ * Client flow per round: `commit {step, hash, signature, count?, stats?}`, then the binary
  * `relayPut {step, hash}` + bytes; the server answers `ack {of: 'commit'}`
  * once both are in. The commit must come first: a relayPut without a
  * verified commit is refused (the server stores no bytes nobody signed).
@@ -25,9 +25,9 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { MessageError, type ClientMessage, type CommitStats, type RelayPutHeader } from '../src/net/messages';
 import { verifyWitness } from '../src/net/witness-signature';
 import { verifyCommitment } from '../src/protocol/commitment';
-import { encodedUpdateBytes } from '../src/protocol/update-codec';
+import { encodedUpdateBytes, unitSizeFor } from '../src/protocol/update-codec';
 import { bitmapError } from '../src/run/bitmap';
-import { witnessRound } from '../src/run/state-machine';
+import { countError, witnessRound } from '../src/run/state-machine';
 import type { Assignment, Round } from '../src/run/types';
 import type { Coordinator, Outcome } from './coordinator';
 import { CopyCheck } from './copy-check';
@@ -43,6 +43,8 @@ interface PendingCommit {
   signature: string;
   /** Display data the client reported with its commit (stored beside it, never judged). */
   stats?: CommitStats;
+  /** The sequences the update trained (its payload's batch count): the assignment's count unless time-boxed. */
+  count: number;
 }
 
 export type CommitResult = 'accepted' | 'awaiting-payload';
@@ -66,16 +68,19 @@ export class RoundGate {
   commit(clientId: string, msg: Extract<ClientMessage, { type: 'commit' }>): CommitResult {
     const { round, slot } = this.slotIn(clientId, msg.step, 'train');
     if (round.commitments[slot] !== null) throw new MessageError('already-committed', `already committed in round ${round.step}`);
+    const badCount = countError(this.coordinator.config, round.assignments[slot].count, msg.count);
+    if (badCount !== null) throw new MessageError('bad-message', badCount);
+    const count = msg.count ?? round.assignments[slot].count;
     const ok = verifyCommitment(hexToBytes(msg.hash), hexToBytes(msg.signature), hexToBytes(clientId), { runId: this.rm.runId, step: msg.step });
     if (!ok) throw new MessageError('bad-signature', `the commit signature does not verify for this client, run and step ${msg.step}`);
     // Only the client's own upload for this step counts (a retried commit after a reconnect):
     // a copy of someone else's hash must come with bytes that pass checkPayload for its own slot.
     const origin = this.store.payloadOrigin(msg.hash);
     if (origin !== null && origin.clientId === clientId && origin.step === msg.step) {
-      this.accept(clientId, { step: msg.step, hash: msg.hash, signature: msg.signature, stats: msg.stats });
+      this.accept(clientId, { step: msg.step, hash: msg.hash, signature: msg.signature, stats: msg.stats, count });
       return 'accepted';
     }
-    this.pending.set(clientId, { step: msg.step, hash: msg.hash, signature: msg.signature, stats: msg.stats });
+    this.pending.set(clientId, { step: msg.step, hash: msg.hash, signature: msg.signature, stats: msg.stats, count });
     return 'awaiting-payload';
   }
 
@@ -85,11 +90,11 @@ export class RoundGate {
     this.keep(clientId, pending, payload, round.assignments[slot]);
   }
 
-  /** The presigned PUT for a commit awaiting its payload: exactly the size its assignment gives an update of this run. */
+  /** The presigned PUT for a commit awaiting its payload: exactly the size its assignment and trained count give an update of this run. */
   async uploadUrl(clientId: string, header: RelayPutHeader, bucket: BucketPayloadStore): Promise<SignedUrl & { size: number }> {
     const { round, slot } = this.slotIn(clientId, header.step, 'train');
-    this.pendingFor(clientId, header);
-    const size = this.updateBytes(round.assignments[slot]);
+    const pending = this.pendingFor(clientId, header);
+    const size = this.updateBytes(round.assignments[slot], pending.count);
     const signed = await bucket.uploadUrl(header.hash, size);
     this.traffic.uploadUrls += 1;
     return { ...signed, size };
@@ -103,7 +108,7 @@ export class RoundGate {
     this.reading.add(clientId);
     let bytes: Uint8Array | null;
     try {
-      bytes = await bucket.get(header.hash, this.updateBytes(round.assignments[slot]));
+      bytes = await bucket.get(header.hash, this.updateBytes(round.assignments[slot], pending.count));
     } catch (e) {
       if (e instanceof PayloadTooLarge) throw new MessageError('bad-payload', e.message);
       throw e;
@@ -143,20 +148,20 @@ export class RoundGate {
   }
 
   private keep(clientId: string, pending: PendingCommit, payload: Uint8Array, assignment: Assignment): void {
-    checkPayload(payload, pending.hash, this.rm, pending.step, assignment);
+    checkPayload(payload, pending.hash, this.rm, pending.step, assignment, pending.count);
     this.store.putPayload(pending.hash, pending.step, clientId, payload, this.coordinator.now());
     this.accept(clientId, pending);
   }
 
-  private updateBytes(a: Assignment): number {
+  private updateBytes(a: Assignment, count: number): number {
     const { shapes, chunk, topk, quantize1bit } = this.rm.expected;
-    return encodedUpdateBytes(shapes, { chunk, topk, quantize1bit }, a.count);
+    return encodedUpdateBytes(shapes, { chunk, topk, quantize1bit }, count, unitSizeFor(a.count));
   }
 
   private accept(clientId: string, c: PendingCommit): void {
     this.pending.delete(clientId);
     const overlap = this.copies.check(c.step, c.hash);
-    refuseIfRejected(this.coordinator.commit(clientId, c.step, c.hash, c.signature, overlap, c.stats));
+    refuseIfRejected(this.coordinator.commit(clientId, c.step, c.hash, c.signature, overlap, c.stats, c.count));
   }
 
   /** The round that trains or is witnessed now and the client's slot in it, if `step` is that round's step. */

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { signAuth } from '../src/net/auth-signature';
 import { encodeBinaryFrame, MAX_BINARY_HEADER_BYTES, MAX_TEXT_FRAME_BYTES } from '../src/net/messages';
 import { signCommitment } from '../src/protocol/commitment';
+import { unitSizeFor } from '../src/protocol/update-codec';
 import type { Round } from '../src/run/types';
 import { runModel } from './run-model';
 import { CLOSE_POLICY, CLOSE_REPLACED } from './socket';
@@ -213,6 +214,56 @@ describe('commit and payload relay', () => {
     a.sendJson({ type: 'commit', step: round.step, hash, signature: bytesToHex(sig) });
     expect((await a.next('error')).code).toBe('stale-step');
     expect(snapshot(server)).toBe(afterRound);
+  });
+});
+
+describe('time-boxed commits', () => {
+  const boxed = serverTestConfig({ trainTimeBox: 2000, globalBatch: { start: 40, end: 40, warmupTokens: 0 } });
+
+  async function boxedRound(over = boxed) {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const clock = new FakeClock();
+    const server = await startTestServer({ dbPath: join(dir, 'run.sqlite'), clock, config: over });
+    cleanups.push(() => server.stop());
+    return { server, ...(await twoMembersInRound(server, clock, over, connect)) };
+  }
+
+  it('takes an update of fewer sequences than assigned, in the units of the assignment, and records the count', async () => {
+    const { server, a, round } = await boxedRound();
+    const slot = round.slots.indexOf(a.id);
+    const { start, count } = round.assignments[slot];
+    expect(count).toBe(20);
+    const unitSize = unitSizeFor(count);
+    const payload = encodedTestUpdate(boxed, round.step, 3, { start, count: 7, unitSize });
+    const hash = a.commitAndUpload(boxed.runId, round.step, payload, undefined, 7);
+    expect(await a.next('ack', (m) => m.of === 'commit')).toMatchObject({ hash });
+    expect(server.coordinator.state.round!.trained[slot]).toBe(7);
+  });
+
+  it('refuses a count beyond the assignment, a payload of another count than its commit, and units other than the assignment’s', async () => {
+    const { server, a, round } = await boxedRound();
+    const slot = round.slots.indexOf(a.id);
+    const { start, count } = round.assignments[slot];
+    const before = snapshot(server);
+    a.commitAndUpload(boxed.runId, round.step, encodedTestUpdate(boxed, round.step, 3, { start, count: count + 1, unitSize: unitSizeFor(count) }), undefined, count + 1);
+    expect((await a.next('error')).code).toBe('bad-message');
+    await a.next('error'); // the relayPut of a commit that was refused
+    a.commitAndUpload(boxed.runId, round.step, encodedTestUpdate(boxed, round.step, 4, { start, count: 6, unitSize: unitSizeFor(count) }), undefined, 7);
+    expect((await a.next('error')).message).toMatch(/the commit says/);
+    // Units of one sequence: eight proofs of a 7-sequence update, each a cheaper check than the assignment's units allow.
+    a.commitAndUpload(boxed.runId, round.step, encodedTestUpdate(boxed, round.step, 5, { start, count: 7, unitSize: 1 }), undefined, 7);
+    expect((await a.next('error')).message).toMatch(/units of 1 sequences/);
+    expect(server.coordinator.state.round!.commitments[slot]).toBeNull();
+    expect(snapshot(server)).toBe(before);
+  });
+
+  it('without a time box, a commit of fewer sequences than assigned is refused', async () => {
+    const strict = serverTestConfig({ globalBatch: { start: 40, end: 40, warmupTokens: 0 } });
+    const { a, round } = await boxedRound(strict);
+    const { start, count } = round.assignments[round.slots.indexOf(a.id)];
+    a.commitAndUpload(strict.runId, round.step, encodedTestUpdate(strict, round.step, 3, { start, count: 7, unitSize: unitSizeFor(count) }), undefined, 7);
+    expect((await a.next('error')).message).toMatch(/without a time box/);
   });
 });
 

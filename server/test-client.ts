@@ -143,11 +143,11 @@ export class TestClient {
     this.sendJson({ type: 'auth', publicKey: this.id, signature: bytesToHex(sig) });
   }
 
-  /** commit (with `stats` when given) + relayPut of `payload` for `step`; returns its hash. */
-  commitAndUpload(runId: string, step: number, payload: Uint8Array, stats?: CommitStats): string {
+  /** commit (with `stats` and the trained `count` when given) + relayPut of `payload` for `step`; returns its hash. */
+  commitAndUpload(runId: string, step: number, payload: Uint8Array, stats?: CommitStats, count?: number): string {
     const hash = sha256(payload);
     const sig = signCommitment(hash, this.keys.secretKey, { runId: hexToBytes(runId), step });
-    this.sendJson({ type: 'commit', step, hash: bytesToHex(hash), signature: bytesToHex(sig), ...(stats ? { stats } : {}) });
+    this.sendJson({ type: 'commit', step, hash: bytesToHex(hash), signature: bytesToHex(sig), ...(count === undefined ? {} : { count }), ...(stats ? { stats } : {}) });
     this.ws.send(encodeBinaryFrame({ type: 'relayPut', step, hash: bytesToHex(hash) }, payload));
     return bytesToHex(hash);
   }

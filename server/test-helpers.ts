@@ -24,14 +24,23 @@ export function serverTestConfig(overrides: RunConfigInput = {}): RunConfig {
   });
 }
 
-/** A valid random sparse 1-bit update of this run for `step`, encoded as a client would send it. */
-export function encodedTestUpdate(config: RunConfig, step: number, seed: number, batch = { start: 0, count: 1 }): Uint8Array {
+/** A valid random sparse 1-bit update of this run for `step`, encoded as a client would send it (`unitSize`: a time-boxed one's, of its assignment). */
+export function encodedTestUpdate(config: RunConfig, step: number, seed: number, batch: { start: number; count: number; unitSize?: number } = { start: 0, count: 1 }): Uint8Array {
   const rm = runModel(config);
   const rand = mulberry32(seed);
   const { chunk, topk, quantize1bit } = rm.expected;
   const tensors = rm.expected.shapes.map((shape) => randomTensor(shape, chunk, topk, quantize1bit, rand));
   return encodeUpdate(
-    { version: UPDATE_FORMAT_VERSION, runId: rm.runId, step, batchStart: batch.start, batchCount: batch.count, tensors, proof: new Float32Array(proofUnits(batch.count) * PROOF_ROWS) },
+    {
+      version: UPDATE_FORMAT_VERSION,
+      runId: rm.runId,
+      step,
+      batchStart: batch.start,
+      batchCount: batch.count,
+      unitSize: batch.unitSize,
+      tensors,
+      proof: new Float32Array(proofUnits(batch.count, batch.unitSize) * PROOF_ROWS),
+    },
     { chunk, topk, quantize1bit },
   );
 }

@@ -144,6 +144,7 @@ describe('SimClient witness', () => {
       assignments: slots.map((_, i) => ({ start: i, count: 1 })),
       lrBits: 0,
       commitments: hashes,
+      trained: hashes.map(() => 1),
       witnesses: slots.map(() => null),
       copies: slots.map(() => null),
       overlaps: slots.map(() => null),

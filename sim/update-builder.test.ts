@@ -60,9 +60,10 @@ describe('buildUpdate', () => {
     const built = buildUpdate(plan, { step: 0, start: 0, count: 4 }, 9);
     const moved = reHead(built.slice(), { step: 123_456, start: 2 ** 40 + 17, count: 4 });
     expect(moved).toEqual(buildUpdate(plan, { step: 123_456, start: 2 ** 40 + 17, count: 4 }, 9));
-    // Beyond 8 sequences the proofs stay 8: 8 → 12 patches too.
+    // Units of 2 from 9 to 16 sequences keep 8 proofs: 8 → 16 patches too (the unit size with it).
     const eight = buildUpdate(plan, { step: 0, start: 0, count: 8 }, 9);
-    expect(reHead(eight.slice(), { step: 5, start: 96, count: 12 })).toEqual(buildUpdate(plan, { step: 5, start: 96, count: 12 }, 9));
+    expect(reHead(eight.slice(), { step: 5, start: 96, count: 16 })).toEqual(buildUpdate(plan, { step: 5, start: 96, count: 16 }, 9));
+    expect(() => reHead(eight.slice(), { step: 5, start: 96, count: 12 })).toThrow(/different numbers of proofs/);
     // A count that needs another number of proofs cannot be patched in.
     expect(() => reHead(built.slice(), { step: 1, start: 0, count: 5 })).toThrow(/proofs/);
   });

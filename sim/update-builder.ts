@@ -15,7 +15,7 @@
  */
 import { blockCount, blockShape, elementCount, keptPerBlock } from '../src/demo/blocks';
 import { parameterSpecs } from '../src/model/config';
-import { encodeUpdate, PROOF_ROWS, proofUnits, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../src/protocol/update-codec';
+import { encodeUpdate, PROOF_ROWS, proofUnits, unitSizeFor, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../src/protocol/update-codec';
 import type { RunConfig } from '../src/run/run-config';
 
 export interface UpdateHead {
@@ -128,6 +128,7 @@ export function buildUpdate(plan: UpdatePlan, head: UpdateHead, seed: number): U
 const STEP_OFFSET = 22;
 const BATCH_START_OFFSET = 26;
 const BATCH_COUNT_OFFSET = 34;
+const UNIT_SIZE_OFFSET = 38;
 
 /**
  * `bytes` (an encoded update) with another step and batch range written into
@@ -140,7 +141,8 @@ const BATCH_COUNT_OFFSET = 34;
 export function reHead(bytes: Uint8Array, head: UpdateHead): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const oldCount = view.getUint32(BATCH_COUNT_OFFSET, true);
-  if (proofUnits(oldCount) !== proofUnits(head.count)) {
+  const oldUnits = proofUnits(oldCount, view.getUint32(UNIT_SIZE_OFFSET, true));
+  if (oldUnits !== proofUnits(head.count)) {
     throw new RangeError(`cannot re-head an update of ${oldCount} sequences to ${head.count}: they carry different numbers of proofs`);
   }
   if (!Number.isSafeInteger(head.start) || head.start < 0 || head.start + head.count > Number.MAX_SAFE_INTEGER) throw new RangeError(`batch start ${head.start} is not a u53`);
@@ -148,5 +150,6 @@ export function reHead(bytes: Uint8Array, head: UpdateHead): Uint8Array {
   view.setUint32(BATCH_START_OFFSET, head.start % 2 ** 32, true);
   view.setUint32(BATCH_START_OFFSET + 4, Math.floor(head.start / 2 ** 32), true);
   view.setUint32(BATCH_COUNT_OFFSET, head.count, true);
+  view.setUint32(UNIT_SIZE_OFFSET, unitSizeFor(head.count), true);
   return bytes;
 }

@@ -51,6 +51,7 @@ function sampleState(): RunState {
       assignments: [{ start: 24, count: 8 }],
       lrBits: 0x3c23d70a,
       commitments: [null],
+      trained: [null],
       witnesses: [null],
       copies: [null],
       overlaps: [null],

@@ -13,7 +13,7 @@
  *   4+h     …  the payload bytes (an encoded update)
  *
  * A round, from a member's side: `round` (slots, assignments, lrBits) →
- * train → `commit {step, hash, signature, stats?}` then the binary `relayPut` of the
+ * train → `commit {step, hash, signature, count?, stats?}` then the binary `relayPut` of the
  * exact bytes → `ack {of: 'commit'}` once the server holds and checked both
  * (server/round-gate.ts; the server archives every payload for checkpoints
  * and catch-up) → peers learn each commitment from the state
@@ -127,6 +127,7 @@ const roundFields = z.strictObject({
   assignments: z.array(z.strictObject({ start: count, count })).max(MAX_SLOTS),
   lrBits: u32,
   commitments: z.array(hashSchema.nullable()).max(MAX_SLOTS),
+  trained: z.array(count.nullable()).max(MAX_SLOTS),
   witnesses: z.array(z.strictObject({ held: heldSchema, checksum: checksumSchema, scores: scoresSchema }).nullable()).max(MAX_SLOTS),
   copies: z.array(z.string().max(500).nullable()).max(MAX_SLOTS),
   overlaps: z.array(z.strictObject({ permille: z.number().int().min(0).max(1000), with: hashSchema }).nullable()).max(MAX_SLOTS),
@@ -138,7 +139,8 @@ const roundFields = z.strictObject({
 
 // A state stored before pipelined rounds lacks `base` and `closedAt`: such a round trained after every earlier one.
 // One stored before the copy rule (src/run/copy-rule.ts) lacks `overlaps`: its copies were decided at each commit, and stay.
-const roundSchema = z.preprocess((v) => withOverlaps(withBase(v)), roundFields);
+// One stored before time boxes lacks `trained`: each commit trained its whole assignment.
+const roundSchema = z.preprocess((v) => withTrained(withOverlaps(withBase(v))), roundFields);
 
 function withBase(v: unknown): unknown {
   return typeof v === 'object' && v !== null && !('base' in v) && 'step' in v ? { ...v, base: (v as { step: unknown }).step, closedAt: null } : v;
@@ -147,6 +149,12 @@ function withBase(v: unknown): unknown {
 function withOverlaps(v: unknown): unknown {
   if (typeof v !== 'object' || v === null || 'overlaps' in v || !('copies' in v) || !Array.isArray(v.copies)) return v;
   return { ...v, overlaps: v.copies.map(() => null) };
+}
+
+function withTrained(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || 'trained' in v || !('commitments' in v) || !Array.isArray(v.commitments)) return v;
+  const assignments = 'assignments' in v && Array.isArray(v.assignments) ? (v.assignments as { count?: unknown }[]) : [];
+  return { ...v, trained: v.commitments.map((h, i) => (h === null ? null : (assignments[i]?.count ?? null))) };
 }
 
 const clientRecordSchema = z.strictObject({
@@ -217,7 +225,18 @@ export const commitStatsSchema = z.strictObject({
 });
 export type CommitStats = z.output<typeof commitStatsSchema>;
 /** `stats` is optional: older clients send none. */
-export const commitMessageSchema = z.strictObject({ type: z.literal('commit'), step: u32, hash: hashSchema, signature: signatureSchema, stats: commitStatsSchema.optional() });
+/**
+ * `count`: the sequences the update trained from its assignment's start (its header's batch count), which sizes the
+ * payload; only a time-boxed run (trainTimeBox) allows fewer than assigned. Left out: the whole assignment.
+ */
+export const commitMessageSchema = z.strictObject({
+  type: z.literal('commit'),
+  step: u32,
+  hash: hashSchema,
+  signature: signatureSchema,
+  count: z.number().int().min(1).max(0xffff_ffff).optional(),
+  stats: commitStatsSchema.optional(),
+});
 
 /** The stats a tab may send, or undefined when its loss is not a number the server accepts (a diverged run's NaN must not cost the commit). */
 export function commitStats(loss: number, trainMs: number, applyMs?: number): CommitStats | undefined {

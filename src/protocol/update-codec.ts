@@ -1,12 +1,12 @@
 /**
  * Wire format of one client's DeMo update for one step (docs/design.md §4, last
- * paragraph), format version 3. All integers are little-endian and unsigned;
+ * paragraph), format version 4. All integers are little-endian and unsigned;
  * fields follow each other with no alignment padding.
  *
- * Header (51 bytes)
+ * Header (55 bytes)
  *   off  size  field
  *     0     4  magic: ASCII "TSRU" (54 53 52 55)
- *     4     2  format version, u16 = 3
+ *     4     2  format version, u16 = 4
  *     6    16  run id: 16 opaque bytes fixed by the coordinator when the run is
  *              created (the raw bytes of a random RFC 9562 UUIDv4). It
  *              names the run, so an update for another run (even one with the
@@ -16,15 +16,17 @@
  *    26     8  batch start, u64: the index of the first sequence this client
  *              trained on. u64 because indices count across all clients and
  *              the whole run. start + count must be ≤ 2^53 − 1.
- *    34     4  batch count, u32, ≥ 1.
- *    38     4  tensor count, u32; must equal the run's parameter tensor count.
- *    42     4  shape digest: the first 4 bytes of SHA-256 over the ASCII text
+ *    34     4  batch count, u32, ≥ 1: the sequences trained, from batch start on.
+ *    38     4  unit size, u32, ≥ 1: the sequences one proof covers (the last
+ *              unit may hold fewer); ⌈batch count / unit size⌉ ≤ MAX_PROOF_UNITS.
+ *    42     4  tensor count, u32; must equal the run's parameter tensor count.
+ *    46     4  shape digest: the first 4 bytes of SHA-256 over the ASCII text
  *              of the run's tensor shapes ("256x32,32,24x32,…", outermost dim
  *              first), so a client of another model is told so by name.
- *    46     2  chunk s, u16, the run's (docs/design.md §4 step 3).
- *    48     2  top-k, u16, the run's.
- *    50     1  flags, u8: bit 0 = values are 1-bit signs; bits 1–7 reserved, 0.
- *    51        body
+ *    50     2  chunk s, u16, the run's (docs/design.md §4 step 3).
+ *    52     2  top-k, u16, the run's.
+ *    54     1  flags, u8: bit 0 = values are 1-bit signs; bits 1–7 reserved, 0.
+ *    55        body
  *
  * Everything a version-1 payload repeated per tensor (rank, shape, block
  * shape, k, index width: 21 bytes a 2-D tensor) follows from the run's shapes,
@@ -45,14 +47,18 @@
  *   The stream ends with zero bits up to a byte boundary (canonical again).
  *   3. unquantized mode only: after the stream, one f32 per entry in the same
  *      order, finite (±0 allowed, bits preserved).
- *   4. the proofs: proofUnits(batch count) × PROOF_ROWS f32, finite, unit by
- *      unit of the batch range (at most MAX_PROOF_UNITS consecutive groups of
- *      its sequences): each unit's gradient sketch (src/verify/sequence-proof.ts),
- *      which a verifier recomputes for one unit it draws after the commit.
- *      Version 3 added them.
- * The body's length is thus fixed by the run, the mode and the batch count: a
- * payload of any other length is rejected before a single field of the body
- * is read.
+ *   4. the proofs: proofUnits(batch count, unit size) × PROOF_ROWS f32,
+ *      finite, unit by unit of the batch range (consecutive groups of unit
+ *      size sequences, the last one cut at the batch count): each unit's
+ *      gradient sketch (src/verify/sequence-proof.ts), which a verifier
+ *      recomputes for one unit it draws after the commit. Version 3 added
+ *      them; version 4 the unit size, so that a tab training until a time box
+ *      ends (docs/design.md §11) lays out its units before it knows how many
+ *      sequences it will reach: the size follows from the range the round
+ *      assigned (unitSizeFor), and the count only cuts the last unit short.
+ * The body's length is thus fixed by the run, the mode, the batch count and
+ * the unit size: a payload of any other length is rejected before a single
+ * field of the body is read.
  *
  * The decoder takes the expected shapes, chunk and top-k from the caller (the
  * run's config), never from the payload, and checks every header field
@@ -65,7 +71,7 @@ import { ByteReader, ByteWriter } from './bytes';
 import { blockCount, blockShape, elementCount, indexBits, keptPerBlock } from '../demo/blocks';
 
 export const UPDATE_MAGIC = 'TSRU';
-export const UPDATE_FORMAT_VERSION = 3;
+export const UPDATE_FORMAT_VERSION = 4;
 /** Sketch rows a proof has (src/kernels/sketch/grad-sketch.ts SKETCH_ROWS). */
 export const PROOF_ROWS = 4;
 /**
@@ -75,12 +81,22 @@ export const PROOF_ROWS = 4;
  */
 export const MAX_PROOF_UNITS = 8;
 
-/** The proofs an update of `batchCount` sequences carries. */
-export function proofUnits(batchCount: number): number {
-  return Math.min(batchCount, MAX_PROOF_UNITS);
+/**
+ * The unit size of an update trained on a range of `assigned` sequences: the
+ * fewest sequences a unit that keeps the units to MAX_PROOF_UNITS. The
+ * coordinator holds every update to the size of its assignment, so an author
+ * cannot choose larger units (fewer, costlier checks for its verifiers).
+ */
+export function unitSizeFor(assigned: number): number {
+  return Math.max(1, Math.ceil(assigned / MAX_PROOF_UNITS));
+}
+
+/** The proofs an update of `batchCount` sequences in units of `unitSize` carries. */
+export function proofUnits(batchCount: number, unitSize = unitSizeFor(batchCount)): number {
+  return Math.ceil(batchCount / unitSize);
 }
 export const RUN_ID_BYTES = 16;
-export const UPDATE_HEADER_BYTES = 51;
+export const UPDATE_HEADER_BYTES = 55;
 
 const MAGIC_BYTES = new TextEncoder().encode(UPDATE_MAGIC);
 const FLAG_ONE_BIT = 0x01;
@@ -106,8 +122,10 @@ export interface ClientUpdate {
   step: number;
   batchStart: number;
   batchCount: number;
+  /** Sequences a proof covers; unitSizeFor(batchCount) when left out (an update that trained its whole assignment). */
+  unitSize?: number;
   tensors: UpdateTensor[];
-  /** proofUnits(batchCount) × PROOF_ROWS: unit u's gradient sketch at [u·PROOF_ROWS, (u+1)·PROOF_ROWS) (src/verify/sequence-proof.ts). */
+  /** proofUnits(batchCount, unitSize) × PROOF_ROWS: unit u's gradient sketch at [u·PROOF_ROWS, (u+1)·PROOF_ROWS) (src/verify/sequence-proof.ts). */
   proof: Float32Array;
 }
 
@@ -128,7 +146,14 @@ export interface UpdateMode {
 }
 
 /** A decoded update, with the mode it was sent in (so it re-encodes bit for bit). */
-export interface DecodedUpdate extends ClientUpdate, UpdateMode {}
+export interface DecodedUpdate extends ClientUpdate, UpdateMode {
+  unitSize: number;
+}
+
+/** The update's unit size, or the default for an update of its whole assignment. */
+export function unitSizeOf(update: Pick<ClientUpdate, 'batchCount' | 'unitSize'>): number {
+  return update.unitSize ?? unitSizeFor(update.batchCount);
+}
 
 export type UpdateErrorCode =
   | 'bad-magic'
@@ -136,6 +161,7 @@ export type UpdateErrorCode =
   | 'run-id'
   | 'step'
   | 'batch-range'
+  | 'unit-size'
   | 'truncated'
   | 'tensor-count'
   | 'rank'
@@ -289,22 +315,29 @@ export function shapeDigest(shapes: readonly (readonly number[])[]): Uint8Array 
   return sha256(new TextEncoder().encode(shapes.map((s) => s.join('x')).join(','))).slice(0, 4);
 }
 
-/** Bytes of the proofs of an update of `batchCount` sequences. */
-export function proofBytes(batchCount: number): number {
-  return 4 * PROOF_ROWS * proofUnits(batchCount);
+/** Bytes of the proofs of an update of `batchCount` sequences in units of `unitSize`. */
+export function proofBytes(batchCount: number, unitSize = unitSizeFor(batchCount)): number {
+  return 4 * PROOF_ROWS * proofUnits(batchCount, unitSize);
 }
 
-/** Wire size of an update for these shapes and mode that trained `batchCount` sequences. */
-export function encodedUpdateBytes(shapes: readonly number[][], mode: UpdateMode, batchCount: number): number {
-  return UPDATE_HEADER_BYTES + bodySize(shapes.map((s) => tensorLayout([...s], mode.chunk, mode.topk)), mode.quantize1bit).total + proofBytes(batchCount);
+/** Wire size of an update for these shapes and mode that trained `batchCount` sequences in units of `unitSize`. */
+export function encodedUpdateBytes(shapes: readonly number[][], mode: UpdateMode, batchCount: number, unitSize = unitSizeFor(batchCount)): number {
+  return UPDATE_HEADER_BYTES + bodySize(shapes.map((s) => tensorLayout([...s], mode.chunk, mode.topk)), mode.quantize1bit).total + proofBytes(batchCount, unitSize);
 }
 
-function checkProof(proof: Float32Array, batchCount: number, fail: Fail): void {
+function checkUnitSize(batchCount: number, unitSize: number, fail: Fail): void {
+  if (!isUint(unitSize, U32_MAX) || unitSize < 1) fail('unit-size', `unit size ${unitSize} is not an integer in [1, 2^32)`);
+  if (proofUnits(batchCount, unitSize) > MAX_PROOF_UNITS) {
+    fail('unit-size', `units of ${unitSize} make ${proofUnits(batchCount, unitSize)} proofs of ${batchCount} sequences; at most ${MAX_PROOF_UNITS}`);
+  }
+}
+
+function checkProof(proof: Float32Array, batchCount: number, unitSize: number, fail: Fail): void {
   for (let i = 0; i < proof.length; i++) {
     if (!Number.isFinite(proof[i])) fail('proof', `unit ${Math.floor(i / PROOF_ROWS)} row ${i % PROOF_ROWS}: ${proof[i]} is not finite`);
   }
-  const wanted = proofUnits(batchCount) * PROOF_ROWS;
-  if (proof.length !== wanted) fail('proof', `${proof.length} proof values; ${batchCount} sequences need ${wanted}`);
+  const wanted = proofUnits(batchCount, unitSize) * PROOF_ROWS;
+  if (proof.length !== wanted) fail('proof', `${proof.length} proof values; ${batchCount} sequences in units of ${unitSize} need ${wanted}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -347,10 +380,11 @@ function validateForEncode(update: ClientUpdate, mode: UpdateMode): TensorLayout
   }
   if (!isUint(update.step, U32_MAX)) failEncode('step', `step ${update.step} is not an integer in [0, 2^32)`);
   checkBatchRange(update.batchStart, update.batchCount, failEncode);
+  checkUnitSize(update.batchCount, unitSizeOf(update), failEncode);
   if (update.tensors.length > U32_MAX) failEncode('tensor-count', `${update.tensors.length} tensors do not fit a u32`);
   validateMode(mode, failEncode);
   if (!(update.proof instanceof Float32Array)) failEncode('proof', 'proof must be a Float32Array');
-  checkProof(update.proof, update.batchCount, failEncode);
+  checkProof(update.proof, update.batchCount, unitSizeOf(update), failEncode);
   return update.tensors.map((tensor, t) => validateTensorForEncode(t, tensor, mode));
 }
 
@@ -363,13 +397,15 @@ export function encodeUpdate(update: ClientUpdate, mode: UpdateMode): Uint8Array
   const layouts = validateForEncode(update, mode);
   const oneBit = mode.quantize1bit;
   const size = bodySize(layouts, oneBit);
-  const w = new ByteWriter(UPDATE_HEADER_BYTES + size.total + proofBytes(update.batchCount));
+  const unitSize = unitSizeOf(update);
+  const w = new ByteWriter(UPDATE_HEADER_BYTES + size.total + proofBytes(update.batchCount, unitSize));
   w.raw(MAGIC_BYTES);
   w.u16(UPDATE_FORMAT_VERSION);
   w.raw(update.runId);
   w.u32(update.step);
   w.u64(update.batchStart);
   w.u32(update.batchCount);
+  w.u32(unitSize);
   w.u32(update.tensors.length);
   w.raw(shapeDigest(update.tensors.map((t) => t.shape)));
   w.u16(mode.chunk);
@@ -411,6 +447,7 @@ interface Header {
   step: number;
   batchStart: number;
   batchCount: number;
+  unitSize: number;
   quantize1bit: boolean;
 }
 
@@ -430,6 +467,8 @@ function readHeader(r: ByteReader, expect: ExpectedUpdate): Header {
   const batchStart = hi * 0x1_0000_0000 + lo;
   const batchCount = r.u32('batch count');
   checkBatchRange(batchStart, batchCount, failDecode);
+  const unitSize = r.u32('unit size');
+  checkUnitSize(batchCount, unitSize, failDecode);
   const tensorCount = r.u32('tensor count');
   if (tensorCount !== expect.shapes.length) failDecode('tensor-count', `${tensorCount} tensors; the run has ${expect.shapes.length}`);
   const digest = hexOf(r.bytesCopy(4, 'shape digest'));
@@ -446,7 +485,7 @@ function readHeader(r: ByteReader, expect: ExpectedUpdate): Header {
     const name = (b: boolean) => (b ? '1-bit' : 'unquantized');
     failDecode('flags', `${name(quantize1bit)} values, but the run's updates are ${name(expect.quantize1bit)}`);
   }
-  return { runId, step, batchStart, batchCount, quantize1bit };
+  return { runId, step, batchStart, batchCount, unitSize, quantize1bit };
 }
 
 function readIndices(bits: BitReader, t: number, l: TensorLayout): Uint32Array {
@@ -488,9 +527,9 @@ export function decodeUpdate(bytes: Uint8Array, expect: ExpectedUpdate): Decoded
   const oneBit = header.quantize1bit;
   const layouts = expect.shapes.map((s) => tensorLayout([...s], expect.chunk, expect.topk));
   const size = bodySize(layouts, oneBit);
-  const total = size.total + proofBytes(header.batchCount);
+  const total = size.total + proofBytes(header.batchCount, header.unitSize);
   if (r.remaining < total) {
-    failDecode('truncated', `the body of ${size.entries} entries and ${proofUnits(header.batchCount)} proofs needs ${total} bytes at offset ${r.offset}, only ${r.remaining} remain`);
+    failDecode('truncated', `the body of ${size.entries} entries and ${proofUnits(header.batchCount, header.unitSize)} proofs needs ${total} bytes at offset ${r.offset}, only ${r.remaining} remain`);
   }
   if (r.remaining > total) {
     failDecode('trailing-bytes', `${r.remaining - total} bytes after the body (offset ${r.offset + total})`);
@@ -501,9 +540,9 @@ export function decodeUpdate(bytes: Uint8Array, expect: ExpectedUpdate): Decoded
   for (const tensor of tensors) tensor.values = oneBit ? readSigns(bits, tensor.indices.length) : readFloats(r, tensor.indices.length);
   checkPadding(stream, bits.position);
   tensors.forEach((tensor, t) => checkValues(t, tensor.shape, tensor.block, tensor.k, tensor.values, oneBit, failDecode));
-  const proof = new Float32Array(proofUnits(header.batchCount) * PROOF_ROWS);
+  const proof = new Float32Array(proofUnits(header.batchCount, header.unitSize) * PROOF_ROWS);
   for (let i = 0; i < proof.length; i++) proof[i] = r.f32('proof');
-  checkProof(proof, header.batchCount, failDecode);
+  checkProof(proof, header.batchCount, header.unitSize, failDecode);
   const { quantize1bit, ...rest } = header;
   return { version: UPDATE_FORMAT_VERSION, ...rest, tensors, proof, chunk: expect.chunk, topk: expect.topk, quantize1bit };
 }

@@ -89,16 +89,30 @@ describe('RoundDuties', () => {
       // Joined from the checkpoint of step 5: no apply of round 4 to report.
       expect((tab.socket.sent[0] as Sent<'commit'>).stats).toEqual({ loss: 2.5, trainMs: 100 });
       await tab.duties.applyAgreed(agreed(5, []));
-      tab.worker.handlers.train = (m) => ({ type: 'trained', step: m.step, update: payload(200), loss: 2.25, gradNorm: 1, tokens: 64, ms: 80 });
+      tab.worker.handlers.train = (m) => ({ type: 'trained', step: m.step, update: payload(200), loss: 2.25, gradNorm: 1, count: m.count as number, tokens: 64, ms: 80 });
       tab.server.step = 6;
       tab.server.round = makeRound(6, tab.server.round!.slots);
       await tab.duties.train(tab.server.round, 0);
       expect((tab.socket.sent[1] as Sent<'commit'>).stats).toEqual({ loss: 2.25, trainMs: 80, applyMs: 1 });
     });
 
+    it('with a time box, asks the worker to train until it ends and commits the count it reached', async () => {
+      const tab = await memberAt(5);
+      tab.worker.handlers.train = (m) => ({ type: 'trained', step: m.step, update: payload(105), loss: 2.5, gradNorm: 1, count: 3, tokens: 3 * 64, ms: 100 });
+      await tab.duties.train(tab.server.round as Round, 0, 1_900_000_000_000);
+      const req = tab.worker.calls.find((c) => c.type === 'train')!;
+      expect(req).toMatchObject({ start: 0, count: 4, until: 1_900_000_000_000 });
+      expect(tab.socket.sent[0]).toMatchObject({ type: 'commit', step: 5, count: 3 });
+      // Without one, the whole assignment and no deadline.
+      const plain = await memberAt(5);
+      await plain.duties.train(plain.server.round as Round, 0);
+      expect(plain.worker.calls.find((c) => c.type === 'train')).not.toHaveProperty('until');
+      expect(plain.socket.sent[0]).toMatchObject({ type: 'commit', count: 4 });
+    });
+
     it('commits without stats when the loss is not a number the coordinator accepts', async () => {
       const tab = await memberAt(5);
-      tab.worker.handlers.train = (m) => ({ type: 'trained', step: m.step, update: payload(105), loss: NaN, gradNorm: 1, tokens: 64, ms: 100 });
+      tab.worker.handlers.train = (m) => ({ type: 'trained', step: m.step, update: payload(105), loss: NaN, gradNorm: 1, count: m.count as number, tokens: 64, ms: 100 });
       await tab.duties.train(tab.server.round as Round, 0);
       expect(tab.socket.types()).toEqual(['commit']);
       expect(tab.socket.sent[0]).not.toHaveProperty('stats');

@@ -53,7 +53,7 @@ export function heldBitmap(commitments: readonly (string | null)[], has: (hash: 
 
 export class RoundDuties {
   /** This tab's latest update, kept to send again if the socket dropped before the coordinator had it, with the stats its commit reports. */
-  lastUpdate: { step: number; hash: string; signature: string; bytes: Uint8Array; stats?: CommitStats } | null = null;
+  lastUpdate: { step: number; hash: string; signature: string; bytes: Uint8Array; count: number; stats?: CommitStats } | null = null;
   /** The step whose update this tab last sent the coordinator. */
   private sentStep = -1;
   private witnessedStep = -1;
@@ -92,7 +92,8 @@ export class RoundDuties {
     return new Promise((resolve) => this.stateWaiters.push(resolve));
   }
 
-  async train(round: Round, slot: number): Promise<void> {
+  /** `until`: with a time box (trainTimeBox), when it ends (Date.now() clock); the worker trains the range up to then. */
+  async train(round: Round, slot: number, until?: number): Promise<void> {
     const { replica, view } = this.deps;
     const config = this.deps.config();
     if (replica.appliedStep !== round.base) {
@@ -103,7 +104,7 @@ export class RoundDuties {
     }
     await this.witnessBeforeTrain(round);
     const { start, count } = round.assignments[slot];
-    const t = await this.deps.worker.request<'train'>({ type: 'train', step: round.step, start, count, lrBits: round.lrBits });
+    const t = await this.deps.worker.request<'train'>({ type: 'train', step: round.step, start, count, lrBits: round.lrBits, ...(until === undefined ? {} : { until }) });
     this.tokens += t.tokens;
     this.trainMs += t.ms;
     const hash = commitment(t.update);
@@ -113,7 +114,7 @@ export class RoundDuties {
     // For the run's dashboard: this round's loss and GPU time, and the apply of the round before (done just before this training).
     const applied = replica.lastApply?.step === round.step - 1 ? replica.lastApply.ms : undefined;
     const stats = commitStats(t.loss, t.ms, applied);
-    this.lastUpdate = { step: round.step, hash: hashHex, signature: bytesToHex(signature), bytes: t.update, stats };
+    this.lastUpdate = { step: round.step, hash: hashHex, signature: bytesToHex(signature), bytes: t.update, count: t.count, stats };
     this.sendUpdate();
     view.current.lossHistory = appendBounded(view.current.lossHistory, { step: round.step, loss: t.loss }, LOSS_MAX);
     view.update({});
@@ -136,7 +137,7 @@ export class RoundDuties {
     const slot = round.slots.indexOf(this.deps.id);
     if (slot < 0 || round.commitments[slot] !== null) return;
     // The commit first: the coordinator takes a payload only for a commitment it has verified.
-    const sent = this.deps.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature, ...(u.stats ? { stats: u.stats } : {}) });
+    const sent = this.deps.socket.send({ type: 'commit', step: u.step, hash: u.hash, signature: u.signature, count: u.count, ...(u.stats ? { stats: u.stats } : {}) });
     if (!this.deps.viaBucket?.()) this.deps.socket.sendPayload({ type: 'relayPut', step: u.step, hash: u.hash }, u.bytes);
     if (sent) this.sentStep = u.step;
   }

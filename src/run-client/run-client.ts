@@ -336,7 +336,10 @@ export class RunClient {
     // Leaving: a round that began after the boundary is not trained, and the run must not wait for it.
     // Pipelined, this tab's own round is then still witnessed: its update is committed and is agreed without it.
     if (this.leaving) return this.chain.enqueue(async () => this.leave());
-    this.chain.enqueue(() => this.duties.train(round, slot));
+    // A time box runs from the round's arrival: GPU work still queued before the training shortens it, not the round.
+    const box = this.config?.trainTimeBox ?? 0;
+    const until = box > 0 ? Date.now() + box : undefined;
+    this.chain.enqueue(() => this.duties.train(round, slot, until));
   }
 
   /** `from`: the peer's id, or the payload store. */

@@ -45,7 +45,7 @@ export class FakeWorker {
     resume: () => ({ type: 'resumed', resumed: null, reason: null }),
     load: (m) => ({ type: 'loaded', checksum: sum(0x1000 + (m.step as number)), parameters: 1, adapter: 'fake' }),
     apply: (m) => ({ type: 'applied', step: m.step, checksum: afterStep(m.step as number), ms: 1, saved: { ...savedStats, savedStep: (m.step as number) + 1 } }),
-    train: (m) => ({ type: 'trained', step: m.step, update: payload(100 + (m.step as number)), loss: 2.5, gradNorm: 1, tokens: 64, ms: 100 }),
+    train: (m) => ({ type: 'trained', step: m.step, update: payload(100 + (m.step as number)), loss: 2.5, gradNorm: 1, count: m.count as number, tokens: 64, ms: 100 }),
     verify: (m) => ({ type: 'verified', step: m.step, scores: (m.checks as { slot: number }[]).map((c) => ({ slot: c.slot, score: 900 })), proofs: [], ms: 7, recomputeMs: 3 }),
     export: () => ({ type: 'exported', bytes: payload(9, 64) }),
   };
@@ -178,6 +178,7 @@ export function makeRound(step: number, slots: string[], over: Partial<Round> = 
     base: step,
     closedAt: null,
     ...over,
+    trained: over.trained ?? (over.commitments ?? slots.map(() => null)).map((h) => (h === null ? null : 4)),
   };
 }
 

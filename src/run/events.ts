@@ -23,6 +23,8 @@ export const runEventSchema = z.discriminatedUnion('type', [
       clientId,
       step: stepNo,
       hash: hex64('hash (SHA-256)'),
+      // Whether it fits the assignment is the machine's check (countError).
+      count: z.number().int().optional(),
       overlap: z.object({ permille: z.number().int().min(0).max(1000), with: hex64('overlap.with') }).strict().nullable(),
       now,
     })

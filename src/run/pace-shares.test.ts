@@ -60,7 +60,7 @@ describe('paceCounts', () => {
 });
 
 describe('recordPace', () => {
-  const round = { startedAt: 1000, assignments: [{ start: 0, count: 8 }, { start: 8, count: 0 }] } as unknown as Round;
+  const round = { startedAt: 1000, assignments: [{ start: 0, count: 8 }, { start: 8, count: 0 }], trained: [8, 0] } as unknown as Round;
 
   it('measures sequences per second from the round start, then averages half and half', () => {
     const c = client(1, null);
@@ -69,6 +69,12 @@ describe('recordPace', () => {
     expect(c.pace).toBe(4000);
     recordPace(c, round, 0, 9000);
     expect(c.pace).toBe(Math.round((4000 + 1000) / 2));
+  });
+
+  it('counts the sequences the commit trained, not the assignment (a time-boxed member that stopped early)', () => {
+    const c = client(1, null);
+    recordPace(c, { ...round, trained: [3, 0] }, 0, 3000);
+    expect(c.pace).toBe(paceSample(3, 2000));
   });
 
   it('learns nothing from a slot with no sequences, and never reaches zero', () => {

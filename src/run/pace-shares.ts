@@ -32,7 +32,7 @@ export function paceSample(count: number, ms: number): number {
 
 /** The client's pace after a commit of its slot in `round` at `now`. */
 export function recordPace(client: ClientRecord, round: Round, slot: number, now: number): void {
-  const { count } = round.assignments[slot];
+  const count = round.trained[slot] ?? round.assignments[slot].count;
   if (count === 0) return;
   const sample = paceSample(count, now - round.startedAt);
   client.pace = client.pace === null ? sample : Math.max(1, Math.round(NEW_WEIGHT * sample + (1 - NEW_WEIGHT) * client.pace));

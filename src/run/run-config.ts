@@ -156,6 +156,14 @@ export const runConfigSchema = z
      * with them points per update, then vary from round to round.
      */
     shareByPace: z.boolean().default(false),
+    /**
+     * Time-boxed rounds (docs/design.md §11 "Time boxes"), ms; 0 = off. Each member trains its assigned range one
+     * micro-batch after another until this long after its round reached it, and commits the sequences it reached
+     * (at least one): a round takes the box whatever each tab's speed does during it, so no GPU waits for the slowest
+     * training. The assignment is then the most a member may train, and points follow the sequences trained. Best with
+     * shareByPace, which sizes each range to its member's pace; the batch should exceed what the members reach in a box.
+     */
+    trainTimeBox: ms.default(0),
     /** 0 = until stopped. */
     totalSteps: z.number().int().min(0).default(0),
     initMinClients: z.number().int().min(1).default(1),
@@ -187,6 +195,9 @@ export const runConfigSchema = z
     const smallest = Math.min(c.globalBatch.start, c.globalBatch.end);
     if (smallest < c.initMinClients) {
       ctx.addIssue({ code: 'custom', path: ['globalBatch'], message: `the global batch (${smallest}) must give each of initMinClients (${c.initMinClients}) clients at least one sequence` });
+    }
+    if (c.trainTimeBox > 0 && c.trainTimeBox >= c.maxRoundTrainTime) {
+      ctx.addIssue({ code: 'custom', path: ['trainTimeBox'], message: `trainTimeBox (${c.trainTimeBox} ms) must be below maxRoundTrainTime (${c.maxRoundTrainTime} ms), or members are dropped for committing on time` });
     }
     if (c.lr.schedule === 'cosine' && c.totalSteps === 0) {
       // Cosine reaches minFactor·peak at totalSteps; with 0 (until stopped) it would sit at the minimum right after warmup.

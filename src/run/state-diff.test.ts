@@ -40,6 +40,7 @@ function newRound(s: RunState, rand: () => number): Round {
     assignments: slots.map((_, i) => ({ start: i * 4 + Math.floor(rand() * 100), count: 4 })),
     lrBits: Math.floor(rand() * 2 ** 32),
     commitments: slots.map(() => null),
+    trained: slots.map(() => null),
     witnesses: slots.map(() => null),
     copies: slots.map(() => null),
     overlaps: slots.map(() => null),

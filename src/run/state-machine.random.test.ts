@@ -10,12 +10,12 @@ import { globalBatchSize } from './batch-size';
 import { encodeBitmap } from './bitmap';
 import { createRunState, step, witnessRound } from './state-machine';
 import { cid, deepFreeze, hash, sum, testConfig } from './test-helpers';
-import type { Effect, RunConfig, RunEvent, RunState } from './types';
+import type { Effect, Round, RunConfig, RunEvent, RunState } from './types';
 
 
 const PHASES = ['WaitingForMembers', 'Warmup', 'RoundTrain', 'RoundWitness', 'Cooldown', 'Paused', 'Finished'];
 
-function randomEvent(rand: () => number, s: RunState, now: number): RunEvent {
+function randomEvent(rand: () => number, s: RunState, now: number, boxed = false, countRand = rand): RunEvent {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const client = cid(1 + Math.floor(rand() * 6));
   // Witnesses and draws go to the round being witnessed (pipelined: the one before the training round).
@@ -37,7 +37,13 @@ function randomEvent(rand: () => number, s: RunState, now: number): RunEvent {
     // out from its round's level (copy-rule.ts), which uniform overlaps with the round's own updates rarely do.
     const drawn = rand() < 0.6 ? null : { permille: Math.floor(rand() * 1001), with: hash(Math.floor(rand() * 9)) };
     const overlap = drawn !== null && drawn.permille >= 500 ? { permille: 1000, with: hash(100) } : drawn;
-    return { type: 'commit', clientId: client, step: stepNo, hash: rand() < 0.95 ? hash(Math.floor(rand() * 9)) : 'nothex', overlap, now };
+    // The sequences trained: mostly left out or what the run allows, sometimes none, more than assigned, or (without a
+    // time box) fewer.
+    const slot = s.round?.slots.indexOf(client) ?? -1;
+    const assigned = slot < 0 ? 4 : (s.round as Round).assignments[slot].count;
+    const r = countRand();
+    const count = r < 0.5 ? undefined : r < 0.96 ? (boxed ? 1 + Math.floor(countRand() * assigned) : assigned) : Math.floor(countRand() * (assigned + 2));
+    return { type: 'commit', clientId: client, step: stepNo, hash: rand() < 0.95 ? hash(Math.floor(rand() * 9)) : 'nothex', count, overlap, now };
   }
   if (kind < 0.66) return { type: 'draw', step: witnessStep, salt: hash(Math.floor(rand() * 9)), now };
   if (kind < 0.86) {
@@ -70,7 +76,9 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
   check(s.step === prev.step || s.step === prev.step + 1, 'step monotonic, at most one round per event');
   check(s.dataCursor >= prev.dataCursor, 'cursor monotonic');
   check(s.epoch >= prev.epoch && s.epochStartStep <= s.step, 'epoch monotonic, started at or before the step');
-  check(s.tokensSeen === s.dataCursor * config.seqLen, 'tokens = cursor · seqLen');
+  // With a time box, what a member did not reach in its range is skipped: fewer tokens than the cursor passed.
+  if (config.trainTimeBox === 0) check(s.tokensSeen === s.dataCursor * config.seqLen, 'tokens = cursor · seqLen');
+  else check(s.tokensSeen <= s.dataCursor * config.seqLen, 'tokens ≤ cursor · seqLen');
   check(config.totalSteps === 0 || s.step <= config.totalSteps, 'step ≤ totalSteps');
 
   const clients = Object.values(s.clients);
@@ -100,13 +108,17 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
     const covered = round.assignments.flatMap((a) => Array.from({ length: a.count }, (_, i) => a.start + i)).sort((x, y) => x - y);
     // The round being witnessed beside it took its sequences first; they join the cursor when it ends.
     const pending = s.witnessing === null ? 0 : s.witnessing.assignments.reduce((sum, a) => sum + a.count, 0);
-    const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pending * config.seqLen);
+    const pendingTrained = s.witnessing === null ? 0 : s.witnessing.assignments.reduce((sum, a, i) => sum + ((s.witnessing as Round).trained[i] ?? a.count), 0);
+    const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pendingTrained * config.seqLen);
     check(covered.length === batch && covered.every((v, i) => v === s.dataCursor + pending + i), 'assignments cover [cursor, cursor + B) once');
     if (config.shareByPace && batch >= n) {
       check(round.assignments.every((a) => a.count >= 1), 'by pace, every member trains at least one sequence');
       const cap = Math.ceil(batch / n);
       check(round.slots.every((id, i) => s.clients[id].verifiedRounds >= config.verification.probationRounds || round.assignments[i].count <= cap), 'by pace, no member on probation above the equal share');
     }
+    check(round.trained.length === n && round.trained.every((t, i) => (t === null) === (round.commitments[i] === null)), 'a trained count exactly for each commit');
+    check(round.trained.every((t, i) => t === null || (t >= Math.min(1, round.assignments[i].count) && t <= round.assignments[i].count)), 'trained within the assignment');
+    if (config.trainTimeBox === 0) check(round.trained.every((t, i) => t === null || t === round.assignments[i].count), 'without a time box, the whole assignment');
     check(live !== 'RoundTrain' || round.witnesses.every((w) => w === null), 'no witness before RoundWitness');
     check(live !== 'RoundTrain' || round.checks === null, 'no checks drawn before commits close');
     check(round.slots.every((id) => s.clients[id].status !== 'ejected' || prev.round?.step === round.step), 'no ejected client in a new round');
@@ -145,17 +157,21 @@ const sequential: RunConfig[] = [
   testConfig({ initMinClients: 1, minClients: 1, warmupTime: 0, cooldownTime: 0, maxRoundTrainTime: 0, roundWitnessTime: 0, epochTime: 0 }),
   testConfig({ initMinClients: 2, minClients: 1, verification: { probationRounds: 1, vestingRounds: 3, maxStrikes: 3, sampleRate: 1, verifiers: 3, passScore: 0, maxOverlapPermille: 500 } }),
 ];
-// The same runs with pipelined rounds.
-// The same runs with pipelined rounds; half of each with shares by pace.
-const configs: RunConfig[] = [...sequential.map((c, i) => ({ ...c, shareByPace: i % 2 === 1 })), ...sequential.map((c, i) => ({ ...c, pipelined: true, shareByPace: i % 2 === 0 }))];
+// The same runs with pipelined rounds; half of each with shares by pace, and (where rounds have a train time) some time-boxed.
+const boxed = (c: RunConfig, on: boolean): RunConfig => ({ ...c, trainTimeBox: on && c.maxRoundTrainTime > 1 ? c.maxRoundTrainTime - 1 : 0 });
+const configs: RunConfig[] = [
+  ...sequential.map((c, i) => boxed({ ...c, shareByPace: i % 2 === 1 }, i < 2)),
+  ...sequential.map((c, i) => boxed({ ...c, pipelined: true, shareByPace: i % 2 === 0 }, i >= 1)),
+];
 
-/** What an agreed set earns each author: pointsPerUpdate, or by pace its share's part of it (the round as it was before the step). */
+/** What an agreed set earns each author: pointsPerUpdate, or by pace or time box its trained sequences' part of it (the round as it was before the step). */
 function credit(config: RunConfig, prev: RunState, e: Extract<Effect, { type: 'agreed' }>, earned: Map<string, number>): void {
   const round = [prev.round, prev.witnessing].find((r) => r?.step === e.step);
   if (!round) throw new Error(`agreed step ${e.step} is not a round in flight`);
   const batch = round.assignments.reduce((sum, a) => sum + a.count, 0);
   for (const slot of e.slots) {
-    const amount = config.shareByPace ? Math.round((config.pointsPerUpdate * round.assignments[slot].count * round.slots.length) / batch) : config.pointsPerUpdate;
+    const trained = round.trained[slot] as number;
+    const amount = config.shareByPace || config.trainTimeBox > 0 ? Math.round((config.pointsPerUpdate * trained * round.slots.length) / batch) : config.pointsPerUpdate;
     earned.set(round.slots[slot], (earned.get(round.slots[slot]) ?? 0) + amount);
   }
 }
@@ -165,12 +181,14 @@ describe('random event sequences', () => {
     const seen = new Map<string, number>();
     for (let seq = 0; seq < 80; seq++) {
       const rand = mulberry32(1000 * seq + 7);
+      // Its own stream, so the other draws stay those the sequences were tuned on.
+      const countRand = mulberry32(1000 * seq + 8);
       let state = createRunState(config, 0);
       let now = 0;
       const paid = new Map<string, number>();
       const earned = new Map<string, number>();
       const phasesSeen = new Set<string>();
-      for (let i = 0; i < 250; i++) {
+      for (let i = 0; i < 400; i++) {
         now += Math.floor(rand() * 3000);
         const event = randomEvent(rand, state, now);
         const before = JSON.stringify(state);
@@ -191,7 +209,7 @@ describe('random event sequences', () => {
       expect(phasesSeen.size).toBeGreaterThan(1);
     }
     // The sequences exercise the interesting paths, not only rejections.
-    for (const type of ['phase', 'roundStarted', 'agreed', 'points', 'resync', 'rejected']) expect(seen.get(type) ?? 0).toBeGreaterThan(0);
+    for (const type of ['phase', 'roundStarted', 'agreed', 'points', 'resync', 'rejected']) expect([type, seen.get(type) ?? 0]).not.toEqual([type, 0]);
     if (config.verification.probationRounds > 0) for (const type of ['verdict', 'strike', 'forfeited', 'ejected']) expect([type, seen.get(type) ?? 0]).not.toEqual([type, 0]);
   });
 

@@ -329,6 +329,63 @@ describe('shares by pace', () => {
   });
 });
 
+describe('time boxes', () => {
+  const boxed = testConfig({ trainTimeBox: 2000, shareByPace: true, globalBatch: { start: 24, end: 24, warmupTokens: 0 } });
+
+  it('a member commits what it trained of its range; tokens and points follow the trained sequences, the cursor the whole ranges', () => {
+    const sim = inRound(3, boxed);
+    const r0 = sim.state.round!;
+    const cursor = sim.state.dataCursor;
+    const tokens = sim.state.tokensSeen;
+    expect(r0.assignments.map((a) => a.count)).toEqual([8, 8, 8]);
+    // All three commit as the box ends, having reached 8, 4 and 2 of their 8 sequences.
+    sim.commitCount(1, r0.startedAt + 2100, 8);
+    sim.commitCount(2, r0.startedAt + 2100, 4);
+    sim.commitCount(3, r0.startedAt + 2100, 2);
+    expect(sim.state.round!.trained).toEqual([8, 4, 2]);
+    for (const n of [1, 2, 3]) sim.witness(n, r0.startedAt + 2200, allHeld(3));
+    expect(sim.state.dataCursor).toBe(cursor + 24);
+    expect(sim.state.tokensSeen).toBe(tokens + 14 * boxed.seqLen);
+    // 10 · trained / (24 / 3), rounded.
+    expect([1, 2, 3].map((n) => sim.state.clients[cid(n)].points)).toEqual([10, 5, 3]);
+    // The paces count the trained sequences, so the next ranges follow them.
+    expect(sim.state.round!.assignments.map((a) => a.count)).toEqual([14, 7, 3]);
+  });
+
+  it('the proof units a check draws are those of the trained part of the range', () => {
+    const config = testConfig({ trainTimeBox: 2000, globalBatch: { start: 32, end: 32, warmupTokens: 0 }, verification: { probationRounds: 0, vestingRounds: 0, sampleRate: 1, verifiers: 1, maxRecomputeShare: 10 } });
+    const sim = inRound(2, config);
+    const r0 = sim.state.round!;
+    expect(r0.assignments.map((a) => a.count)).toEqual([16, 16]);
+    // Units of unitSizeFor(16) = 2 sequences: 3 sequences are 2 units, 16 are 8.
+    sim.commitCount(1, r0.startedAt + 2100, 3);
+    sim.commitCount(2, r0.startedAt + 2100, 16);
+    sim.draw(r0.startedAt + 2100);
+    const units = new Map(sim.state.round!.checks!.map((c) => [c.slot, c.units]));
+    expect(units.get(0)!.every((u) => u >= 0 && u < 2)).toBe(true);
+    expect(units.get(1)!.every((u) => u >= 0 && u < 8)).toBe(true);
+  });
+
+  it('refuses a count beyond the assignment or below one, and without a time box anything but the whole assignment', () => {
+    const sim = inRound(2, boxed);
+    const t = sim.state.round!.startedAt + 100;
+    const assigned = sim.state.round!.assignments[0].count;
+    for (const count of [0, assigned + 1, 1.5]) {
+      expect(sim.commitCount(1, t, count)).toEqual([expect.objectContaining({ type: 'rejected', event: 'commit' })]);
+    }
+    expect(sim.state.round!.commitments[0]).toBeNull();
+    const strict = inRound(2, testConfig({ globalBatch: { start: 24, end: 24, warmupTokens: 0 } }));
+    const [e] = strict.commitCount(1, strict.state.round!.startedAt + 100, 5);
+    expect(e).toMatchObject({ type: 'rejected', reason: expect.stringContaining('without a time box') });
+    strict.commitCount(1, strict.state.round!.startedAt + 100, 12);
+    expect(strict.state.round!.trained[0]).toBe(12);
+  });
+
+  it('must end before the round train time does', () => {
+    expect(() => testConfig({ trainTimeBox: 10_000, maxRoundTrainTime: 10_000 })).toThrow(/trainTimeBox/);
+  });
+});
+
 describe('pipelined rounds', () => {
   const pipelined = (over: Parameters<typeof testConfig>[0] = {}) => testConfig({ pipelined: true, ...over });
 

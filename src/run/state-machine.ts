@@ -131,11 +131,22 @@ function onCommit({ s, config, now }: Ctx, e: Extract<RunEvent, { type: 'commit'
   if (slot < 0) return `not a member of round ${round.step}`;
   if (e.step !== round.step) return `commit for step ${e.step}, but the round is step ${round.step}`;
   if (round.commitments[slot] !== null) return `already committed in round ${round.step}`;
+  const bad = countError(config, round.assignments[slot].count, e.count);
+  if (bad !== null) return bad;
   round.commitments[slot] = e.hash;
+  round.trained[slot] = e.count ?? round.assignments[slot].count;
   // Only where it is used: each pace is a change every client is sent.
   if (config.shareByPace) recordPace(s.clients[e.clientId], round, slot, now);
   // Recorded, not refused: whether it is a copy is decided when commits close (copy-rule.ts), against the whole round.
   round.overlaps[slot] = e.overlap;
+  return null;
+}
+
+/** Why a commit's trained count does not fit its assignment of `assigned` sequences, or null. */
+export function countError(config: RunConfig, assigned: number, count: number | undefined): string | null {
+  if (count === undefined) return null;
+  if (!Number.isInteger(count) || count < 1 || count > assigned) return `trained ${count} sequences; the assignment allows 1 to ${assigned}`;
+  if (config.trainTimeBox === 0 && count !== assigned) return `trained ${count} of the ${assigned} assigned sequences; without a time box a member trains its whole assignment`;
   return null;
 }
 
@@ -279,7 +290,8 @@ function startRound(ctx: Ctx): true {
   const { s, config, now } = ctx;
   // A round still being witnessed has taken its sequences and tokens already (they are counted when it ends).
   const pending = s.witnessing === null ? 0 : batchOf(s.witnessing);
-  const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pending * config.seqLen);
+  const pendingTrained = s.witnessing === null ? 0 : trainedOf(s.witnessing);
+  const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pendingTrained * config.seqLen);
   const seed = roundSeed(config.runId, s.step);
   const newcomers = new Set(admitProbation(config, s, batch, seed));
   for (const c of Object.values(s.clients)) if (c.status === 'joining' && (!onProbation(config, c) || newcomers.has(c.id))) c.status = 'member';
@@ -296,6 +308,7 @@ function startRound(ctx: Ctx): true {
     assignments: assignRanges(slots.length, batch, s.dataCursor + pending, seed, config.shareByPace ? paceCounts(config, members, batch) : undefined),
     lrBits: lrBits(config, s.step),
     commitments: slots.map(() => null),
+    trained: slots.map(() => null),
     witnesses: slots.map(() => null),
     copies: slots.map(() => null),
     overlaps: slots.map(() => null),
@@ -360,13 +373,19 @@ function concludeRound(ctx: Ctx, round: Round): void {
   }
   ctx.effects.push(...vest(config, s, round.step));
   dropMissing(ctx, round, agreed);
-  const batch = batchOf(round);
-  s.dataCursor += batch;
-  s.tokensSeen += batch * config.seqLen;
+  // The cursor passes the whole ranges: with a time box, what a member did not reach in its range is skipped.
+  s.dataCursor += batchOf(round);
+  s.tokensSeen += trainedOf(round) * config.seqLen;
 }
 
+/** The sequences the round assigned. */
 function batchOf(round: Round): number {
   return round.assignments.reduce((sum, a) => sum + a.count, 0);
+}
+
+/** The sequences the round took: what each commit trained, and each slot without a commit its assignment (as without time boxes). */
+export function trainedOf(round: Round): number {
+  return round.assignments.reduce((sum, a, slot) => sum + (round.trained[slot] ?? a.count), 0);
 }
 
 function afterRound(ctx: Ctx): true {
@@ -419,14 +438,16 @@ export function majorityChecksum(checksums: readonly string[]): string | null {
 }
 
 /**
- * An agreed update's points: pointsPerUpdate, or with shares by pace as
- * much more or less as its share is of the equal one, so a member that
- * commits slowly to train less also earns less.
+ * An agreed update's points: pointsPerUpdate, or with shares by pace or
+ * time boxes as much more or less as the sequences it trained are of the
+ * equal share of the batch, so a member that commits slowly to train less,
+ * or stops its time box early, also earns less.
  */
 function updatePoints(config: RunConfig, round: Round, slot: number): number {
   const batch = batchOf(round);
-  if (!config.shareByPace || batch === 0) return config.pointsPerUpdate;
-  return Math.round((config.pointsPerUpdate * round.assignments[slot].count * round.slots.length) / batch);
+  if ((!config.shareByPace && config.trainTimeBox === 0) || batch === 0) return config.pointsPerUpdate;
+  const trained = round.trained[slot] ?? round.assignments[slot].count;
+  return Math.round((config.pointsPerUpdate * trained * round.slots.length) / batch);
 }
 
 /** Points go to the unvested list; they reach the ledger when they vest. */

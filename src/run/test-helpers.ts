@@ -80,6 +80,8 @@ export class Sim {
   tick = (now: number) => this.send({ type: 'tick', now });
   commit = (n: number, now: number, h = hash(n), overlap: { permille: number; with: string } | null = null) =>
     this.send({ type: 'commit', clientId: cid(n), step: this.state.step, hash: h, overlap, now });
+  /** A commit of an update that trained `count` sequences (a time-boxed member that stopped early). */
+  commitCount = (n: number, now: number, count: number) => this.send({ type: 'commit', clientId: cid(n), step: this.state.step, hash: hash(n), count, overlap: null, now });
   /** Witnesses the round being witnessed (pipelined: the one before the training round); draws its checks first if the coordinator would have by now. */
   witness = (n: number, now: number, held: string, checksum = sum(1), scores: Score[] = []) => {
     if (witnessRound(this.state)?.checks === null) this.draw(now);

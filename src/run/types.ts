@@ -66,6 +66,7 @@ export interface Score {
 export interface Assignment {
   /** First sequence index (virtual, taken mod the dataset's sequence count by clients). */
   start: number;
+  /** Sequences to train; with a time box (trainTimeBox) the most the member may train. */
   count: number;
 }
 
@@ -96,6 +97,12 @@ export interface Round {
   lrBits: number;
   /** Per slot: hex SHA-256 of the update bytes, or null before/without a commit. */
   commitments: (string | null)[];
+  /**
+   * Per slot: the sequences its committed update trained, from its
+   * assignment's start (the whole assignment unless the run time-boxes
+   * rounds), or null before a commit.
+   */
+  trained: (number | null)[];
   /** Per slot: the slot's witness report, or null. */
   witnesses: (WitnessReport | null)[];
   /** Per slot: why the coordinator's exact checks failed its update (a copy, decided when commits close: copy-rule.ts), or null. */
@@ -150,7 +157,8 @@ export type RunEvent =
   | { type: 'join'; clientId: ClientId; now: number }
   | { type: 'leave'; clientId: ClientId; now: number }
   /** `overlap`: the largest overlap (per-mille) of this update's (tensor, block, index) set with an earlier update of the run, and that one's hash. */
-  | { type: 'commit'; clientId: ClientId; step: number; hash: string; overlap: CommitOverlap | null; now: number }
+  /** `count`: the sequences the update trained (its header's batch count); the whole assignment when left out. */
+  | { type: 'commit'; clientId: ClientId; step: number; hash: string; count?: number; overlap: CommitOverlap | null; now: number }
   | { type: 'witness'; clientId: ClientId; step: number; held: string; checksum: string; scores: Score[]; now: number }
   /** The coordinator's secret salt for this round's checks, revealed once commits close. */
   | { type: 'draw'; step: number; salt: string; now: number }

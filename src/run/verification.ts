@@ -8,7 +8,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { seedStream } from './assignment';
-import { proofUnits } from '../protocol/update-codec';
+import { proofUnits, unitSizeFor } from '../protocol/update-codec';
 import type { Check, ClientId, ClientRecord, Effect, Exclusion, Round, RunConfig, RunState, Score } from './types';
 
 /** A new identity: every update checked, no weight as witness, verifier only when nobody else can be. */
@@ -138,7 +138,11 @@ export function drawChecks(config: RunConfig, s: RunState, round: Round, salt: s
     if (verifiers.length > 0) checks.push({ slot, verifiers, units: [] });
   });
   const nextUnit = drawStream(round, salt, 1);
-  for (const c of checks) c.units = proofOffsets(proofUnits(round.assignments[c.slot].count), c.verifiers.length, nextUnit);
+  // The update's units are laid out over its assignment and cut at what it trained (src/protocol/update-codec.ts unitSizeFor).
+  for (const c of checks) {
+    const assigned = round.assignments[c.slot].count;
+    c.units = proofOffsets(proofUnits(round.trained[c.slot] ?? assigned, unitSizeFor(assigned)), c.verifiers.length, nextUnit);
+  }
   return checks;
 }
 

@@ -17,7 +17,7 @@ import { parseRunConfig } from '../run/run-config';
 import { agreementScoreOfKeys } from '../verify/agreement-score';
 import { updateKeys } from '../verify/overlap';
 import { referenceSlots } from '../verify/references';
-import { claimedSketch, proofErrorPermille, unitRange } from '../verify/sequence-proof';
+import { claimedSketch, proofErrorPermille, updateUnit } from '../verify/sequence-proof';
 
 export interface DemoSimulationSpec {
   preset: string;
@@ -219,8 +219,8 @@ export async function simulateDemo(input: DemoSimulationSpec): Promise<DemoSimul
           // Before the apply, as in a round: the parameters are the ones every update was trained from.
           const t0 = performance.now();
           const u = decodeUpdate(updates[(r + 1) % N], replicas[r].expectedUpdate);
-          const offset = (step + r) % proofUnits(u.batchCount);
-          const unit = unitRange(u.batchCount, offset);
+          const offset = (step + r) % proofUnits(u.batchCount, u.unitSize);
+          const unit = updateUnit(u, offset);
           const sketch = await replicas[r].unitSketch(await loader.batchForRange(u.batchStart + unit.start, unit.count, spec.seqLen), step);
           maxProofError = Math.max(maxProofError, proofErrorPermille(claimedSketch(u, offset), sketch));
           recomputeMs += performance.now() - t0;

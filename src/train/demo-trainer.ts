@@ -6,7 +6,7 @@
  * bits. Compress and apply each run as a fixed handful of dispatches over all
  * tensors at once (the tensor table of src/kernels/demo/demo-table.ts).
  */
-import { allocatedBytes, type Gpu } from '../gpu/gpu';
+import { allocatedBytes, type Gpu, type Recorder } from '../gpu/gpu';
 import { decayFactorF32 } from '../demo/integer-decode';
 import { demoCompress, demoCompressScratchBytes, demoDctBasisBuffer } from '../kernels/demo/demo-compress';
 import { demoApply, demoApplyScratchBytes, demoBasisBuffer, packDemoUpdates } from '../kernels/demo/demo-apply';
@@ -18,8 +18,7 @@ import { GRADNORM_OUT_LENGTH, gradClip, gradNorm, gradNormScratchLength } from '
 import type { GpuModel, TokenBatch } from '../model/gpu-model';
 import { finalActs } from '../model/model-context';
 import { gradSketch, gradSketchScratchLength, SKETCH_ROWS, sketchSeed } from '../kernels/sketch/grad-sketch';
-import { unitRange } from '../verify/sequence-proof';
-import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, RUN_ID_BYTES, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateTensor } from '../protocol/update-codec';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, RUN_ID_BYTES, unitSizeFor, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateTensor } from '../protocol/update-codec';
 
 if (SKETCH_ROWS !== PROOF_ROWS) throw new Error(`the sketch kernel has ${SKETCH_ROWS} rows, the update format ${PROOF_ROWS}`);
 
@@ -38,7 +37,11 @@ export interface DemoSettings {
 
 export const DEFAULT_DEMO: DemoSettings = { chunk: 64, topk: 8, decay: 0.999, gradClip: 1, quantize1bit: true };
 
-/** What the update's header names: the run, the step and the data batches trained on. */
+/**
+ * What the update's header names: the run, the step and the range assigned
+ * (batchCount sequences from batchStart: the cap of a time-boxed round, the
+ * whole range otherwise).
+ */
 export interface UpdateHeader {
   runId: Uint8Array;
   step: number;
@@ -48,8 +51,11 @@ export interface UpdateHeader {
 
 export interface ComputedUpdate {
   bytes: Uint8Array;
+  /** Sequences trained from the range's start, ≥ 1: all of them unless a deadline stopped the training (the encoded batch count). */
+  count: number;
+  /** Mean loss over the sequences trained. */
   loss: number;
-  /** Norm before clipping. */
+  /** Norm of the mean gradient before clipping. */
   gradNorm: number;
   /** Forward + backward, to the loss on the CPU. */
   forwardBackwardMs: number;
@@ -161,18 +167,33 @@ export class DemoReplica {
    * gradient norm, then compress every tensor (one submit, five compress
    * dispatches), read back all kept indices and values at once and encode
    * them. `lr` is rounded to f32.
+   *
+   * `batch` holds the assigned range, header.batchCount sequences. With
+   * `until` (a Date.now() time, ms) the range is a cap (docs/design.md §11):
+   * training stops soon after the deadline passes (accumulateSequences says
+   * how soon; at least one micro-batch trains) and the update covers the b
+   * sequences reached, its units laid out from the cap (unitSizeFor(cap)),
+   * the last one cut at b. Its step is the same as a full update's of those b
+   * sequences: lr times the clipped mean gradient.
    */
-  async computeUpdate(batch: TokenBatch, lr: number, header: UpdateHeader): Promise<ComputedUpdate> {
+  async computeUpdate(batch: TokenBatch, lr: number, header: UpdateHeader, until?: number): Promise<ComputedUpdate> {
     this.assertLive();
+    if (batch.batch !== header.batchCount) throw new RangeError(`computeUpdate: the header names ${header.batchCount} sequences, the batch holds ${batch.batch}`);
     const { gpu, model, table } = this;
-    const eta = Math.fround(lr);
     const t0 = now();
-    const { loss, proof } = await this.accumulateSequences(batch, header.step);
+    const { count, unitSize, loss, proof } = await this.accumulateSequences(batch, header.step, until);
     const t1 = now();
+    // The gradient buffer holds the sum G over the b sequences trained, not
+    // their mean (b was not known while they were summed). Clipping G at
+    // b·gradClip gives b times the clipped mean, and a learning rate of η/b
+    // (lr enters the compress kernel only as the momentum's η·g) takes the
+    // same step a mean would, with no kernel of its own to divide by b.
+    const eta = Math.fround(Math.fround(lr) / count);
+    const clip = this.settings.gradClip;
     const rec = gpu.encoder('demo.compress');
     const n = model.ctx.layout.totalFloats;
     const grads = model.ctx.grads;
-    for (const d of gradNorm(gpu, { n, grads, partials: this.normPartials, out: this.normOut, maxNorm: this.settings.gradClip })) rec.dispatch(d);
+    for (const d of gradNorm(gpu, { n, grads, partials: this.normPartials, out: this.normOut, maxNorm: clip > 0 ? clip * count : clip })) rec.dispatch(d);
     rec.dispatch(gradClip(gpu, { n, grads, out: this.normOut }));
     const compress = demoCompress(gpu, {
       table,
@@ -202,48 +223,90 @@ export class DemoReplica {
       indices: indices.subarray(t.out, t.out + t.entries),
       values: values.subarray(t.out, t.out + t.entries),
     }));
-    const bytes = encodeUpdate({ version: UPDATE_FORMAT_VERSION, ...header, tensors, proof }, this.settings);
-    return { bytes, loss, gradNorm: norm, forwardBackwardMs: t1 - t0, encodeMs: now() - t1 };
+    const bytes = encodeUpdate({ version: UPDATE_FORMAT_VERSION, ...header, batchCount: count, unitSize, tensors, proof }, this.settings);
+    return { bytes, count, loss, gradNorm: norm / count, forwardBackwardMs: t1 - t0, encodeMs: now() - t1 };
   }
 
   /**
-   * The batch's mean loss and gradient (in the gradient buffer), in
-   * micro-batches of at most `microBatch` sequences that never cross a proof
-   * unit (src/verify/sequence-proof.ts unitRange), each its own submit: the
+   * The summed gradient of the batch's first b sequences (in the gradient
+   * buffer) and their mean loss: b is the whole batch without `until`, else
+   * as far as training got by then (computeUpdate). Micro-batches of at most
+   * `microBatch` sequences never cross a proof unit (unitSize from the whole
+   * batch, src/verify/sequence-proof.ts unitRange), each its own submit: the
    * batch upload is a queue write, so micro-batches recorded into one encoder
-   * would all read the last one. A micro-batch of k sequences adds k/B times
-   * its mean-loss gradient, so the sum is the batch's mean. Each one's loss is
-   * copied out, and at the end of each unit the accumulated gradient is
-   * sketched; consecutive sketches differ by that unit's gradient (sketches
-   * are linear), scaled back up by the batch size so that a proof is the sum
-   * of its sequences' gradients, as a verifier recomputes it.
+   * would all read the last one. A micro-batch of k sequences adds k times
+   * its mean-loss gradient, so the buffer holds the sum over the sequences
+   * so far whenever training stops. Each one's loss is copied out, and at the
+   * end of each unit, and where training stopped inside one, the accumulated
+   * gradient is sketched; consecutive sketches differ by that unit's summed
+   * gradient (sketches are linear), which is the proof a verifier recomputes.
+   *
+   * Submits return before the GPU has done the work, so the clock says
+   * nothing of progress at a submit. With a deadline, one micro-batch stays
+   * queued ahead: after submitting micro-batch j it waits for j − 1 to finish
+   * and then reads the clock, so the GPU never idles for the wait. The next
+   * micro-batch is cut to the sequences that fit before the deadline after
+   * the queued one, at the pace measured so far, and none is submitted when
+   * none fits. Without a deadline nothing waits.
    */
-  private async accumulateSequences(batch: TokenBatch, step: number): Promise<{ loss: number; proof: Float32Array }> {
+  private async accumulateSequences(batch: TokenBatch, step: number, until?: number): Promise<{ count: number; unitSize: number; loss: number; proof: Float32Array }> {
     const { gpu, model } = this;
-    const B = batch.batch;
+    const cap = batch.batch;
     const n = model.ctx.layout.totalFloats;
-    const units = proofUnits(B);
-    const bufs = this.sequenceBuffersFor(B);
+    const unitSize = unitSizeFor(cap);
+    const bufs = this.sequenceBuffersFor(cap);
     const seed = sketchSeed(step);
+    const sketch = (rec: Recorder, unit: number): void => {
+      for (const d of gradSketch(gpu, { n, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: unit * SKETCH_ROWS, seed })) rec.dispatch(d);
+    };
     const weights: number[] = [];
-    for (let unit = 0; unit < units; unit++) {
-      const { start, count } = unitRange(B, unit);
-      for (let i = start; i < start + count; i += this.microBatch) {
-        const k = Math.min(this.microBatch, start + count - i);
-        const rec = gpu.encoder('demo.microbatch');
-        const shape = model.recordStep(rec, sequencesOf(batch, i, k), 'grads', i > 0, k / B);
-        rec.copy(finalActs(model.ctx, shape).loss, bufs.losses, 4, 0, 4 * weights.length);
-        weights.push(k);
-        if (i + k === start + count) {
-          for (const d of gradSketch(gpu, { n, grads: model.ctx.grads, partials: this.sketchPartials, out: bufs.sketches, outOffset: unit * SKETCH_ROWS, seed })) rec.dispatch(d);
-        }
-        rec.submit();
+    let trained = 0;
+    let previous: Promise<void> | null = null;
+    // With a deadline: sequences known done, those queued behind them, and when the first was submitted (the pace so far).
+    let done = 0;
+    let queued = 0;
+    const started = Date.now();
+    while (trained < cap) {
+      const unit = Math.floor(trained / unitSize);
+      const unitEnd = Math.min((unit + 1) * unitSize, cap);
+      let k = Math.min(this.microBatch, unitEnd - trained);
+      if (until !== undefined && done > 0) {
+        // Near the deadline, micro-batches shrink to what fits after the queued one at the pace so far, so the
+        // training ends within about half a sequence of it rather than up to a whole micro-batch after.
+        const msPerSequence = (Date.now() - started) / done;
+        const fits = Math.round((until - Date.now()) / msPerSequence - queued);
+        if (fits <= 0) break;
+        k = Math.min(k, fits);
       }
+      const rec = gpu.encoder('demo.microbatch');
+      const shape = model.recordStep(rec, sequencesOf(batch, trained, k), 'grads', trained > 0, k);
+      rec.copy(finalActs(model.ctx, shape).loss, bufs.losses, 4, 0, 4 * weights.length);
+      weights.push(k);
+      trained += k;
+      if (trained === unitEnd) sketch(rec, unit);
+      rec.submit();
+      if (until === undefined || trained === cap) continue;
+      const submitted = gpu.idle();
+      if (previous) {
+        await previous;
+        done = trained - k;
+      }
+      queued = k;
+      previous = submitted;
+      if (Date.now() >= until) break;
     }
+    if (trained % unitSize !== 0 && trained < cap) {
+      const rec = gpu.encoder('demo.sketch.stop');
+      sketch(rec, Math.floor(trained / unitSize));
+      rec.submit();
+    }
+    // Done by now or soon (the readbacks wait for it anyway); awaited so that a lost device's rejection is not left unhandled.
+    await previous;
+    const units = proofUnits(trained, unitSize);
     const [losses, sketches] = await Promise.all([gpu.readF32(bufs.losses, weights.length), gpu.readF32(bufs.sketches, units * SKETCH_ROWS)]);
     const proof = new Float32Array(units * SKETCH_ROWS);
-    for (let i = 0; i < proof.length; i++) proof[i] = B * (sketches[i] - (i >= SKETCH_ROWS ? sketches[i - SKETCH_ROWS] : 0));
-    return { loss: weights.reduce((a, k, j) => a + k * losses[j], 0) / B, proof };
+    for (let i = 0; i < proof.length; i++) proof[i] = sketches[i] - (i >= SKETCH_ROWS ? sketches[i - SKETCH_ROWS] : 0);
+    return { count: trained, unitSize, loss: weights.reduce((a, k, j) => a + k * losses[j], 0) / trained, proof };
   }
 
   /**

@@ -22,7 +22,7 @@ import { GpuModel } from '../model/gpu-model';
 import { planLayout } from '../model/param-layout';
 import { decodeUpdate, proofUnits, UpdateDecodeError, type ClientUpdate } from '../protocol/update-codec';
 import { agreementScoreOfKeys, MAX_SCORE } from '../verify/agreement-score';
-import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille, unitRange } from '../verify/sequence-proof';
+import { claimedSketch, PROOF_ERROR_CAP, proofErrorPermille, updateUnit } from '../verify/sequence-proof';
 import { updateKeys } from '../verify/overlap';
 import { DemoReplica } from './demo-trainer';
 import { planMemory } from './memory-plan';
@@ -249,22 +249,24 @@ export function runWorkerCore(env: RunWorkerEnv): (data: unknown) => void {
     post({ type: 'applied', id: msg.id, step: msg.step, checksum, ms: performance.now() - t0, saved: { ...cadence.stats } });
   }
 
+  /** Trains the assigned range, or with `until` as much of it as the round's time box allows (docs/design.md §11). */
   async function train(msg: Extract<RunWorkerRequest, { type: 'train' }>): Promise<void> {
     const l = need();
     const { replica, loader, seqLen, runId } = l;
     const t0 = performance.now();
     const batch = await loader.batchForRange(msg.start, msg.count, seqLen);
     const header = { runId, step: msg.step, batchStart: msg.start, batchCount: msg.count };
-    const u = await replica.computeUpdate(batch, f32FromBits(msg.lrBits), header);
+    const u = await replica.computeUpdate(batch, f32FromBits(msg.lrBits), header, msg.until);
     l.line = { ...l.line, momentumStep: msg.step };
     post({
       type: 'trained',
       id: msg.id,
       step: msg.step,
       update: u.bytes,
+      count: u.count,
       loss: u.loss,
       gradNorm: u.gradNorm,
-      tokens: msg.count * seqLen,
+      tokens: u.count * seqLen,
       ms: performance.now() - t0,
     });
   }
@@ -292,12 +294,12 @@ export function runWorkerCore(env: RunWorkerEnv): (data: unknown) => void {
     let recomputeMs = 0;
     for (const { slot, update, unit: u } of msg.checks) {
       const decoded = decodeOrNull(slot, update, replica.expectedUpdate);
-      if (!decoded || u >= proofUnits(decoded.batchCount)) {
+      if (!decoded || u >= proofUnits(decoded.batchCount, decoded.unitSize)) {
         scores.push({ slot, score: -MAX_SCORE });
         continue;
       }
       const r0 = performance.now();
-      const unit = unitRange(decoded.batchCount, u);
+      const unit = updateUnit(decoded, u);
       const recomputed = await replica.unitSketch(await loader.batchForRange(decoded.batchStart + unit.start, unit.count, seqLen), msg.step);
       recomputeMs += performance.now() - r0;
       const errorPermille = Math.min(PROOF_ERROR_CAP, proofErrorPermille(claimedSketch(decoded, u), recomputed));

@@ -126,10 +126,12 @@ export const ToRunWorkerSchema = z.discriminatedUnion('type', [
       type: z.literal('train'),
       id: u32,
       step: u32,
-      /** First virtual sequence index and count (docs/design.md §5 assignment). */
+      /** First virtual sequence index and count (docs/design.md §5 assignment): with `until`, the cap. */
       start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
       count: z.number().int().min(1).max(4096),
       lrBits: u32,
+      /** The round's time box (docs/design.md §11), a Date.now() time in ms: train from `start` until it passes, at most `count` sequences. */
+      until: z.number().finite().positive().optional(),
     })
     .strict(),
   z
@@ -186,8 +188,11 @@ export const FromRunWorkerSchema = z.discriminatedUnion('type', [
       id: u32,
       step: u32,
       update: bytes,
+      /** Sequences trained from the range's start: the request's count, or fewer where its time box ended first. */
+      count: z.number().int().min(1),
       loss: z.number(),
       gradNorm: z.number(),
+      /** count × seqLen. */
       tokens: z.number().int(),
       ms: z.number(),
     })

@@ -1,7 +1,7 @@
 import { mulberry32 } from '../kernels/testing/random';
 import { describe, expect, it } from 'vitest';
 import { blockCount, blockShape, elementCount, keptPerBlock } from '../demo/blocks';
-import { decodeUpdate, encodeUpdate, type ClientUpdate, type UpdateTensor } from '../protocol/update-codec';
+import { decodeUpdate, encodeUpdate, UPDATE_FORMAT_VERSION, type ClientUpdate, type UpdateTensor } from '../protocol/update-codec';
 import { indexOverlap, overlap, overlapPermille, updateKeys } from './overlap';
 
 const SHAPES = [[256, 64], [64], [64, 128], [7], [96, 48], [512, 256], [2048, 128]];
@@ -27,7 +27,7 @@ function randomUpdate(seed: number, range: (size: number) => [number, number] = 
     }
     return { shape, block, k, indices, values: Float32Array.from(indices, () => (r() < 0.5 ? -1 : 1)) };
   });
-  return { version: 3, runId: new Uint8Array(16), step: 3, batchStart: 10, batchCount: 2, tensors, proof: new Float32Array(8) };
+  return { version: UPDATE_FORMAT_VERSION, runId: new Uint8Array(16), step: 3, batchStart: 10, batchCount: 2, tensors, proof: new Float32Array(8) };
 }
 
 function mapValues(u: ClientUpdate, f: (v: number, i: number) => number): ClientUpdate {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROOF_ROWS } from '../protocol/update-codec';
 import { randomUpdate } from '../protocol/test-helpers';
-import { claimedSketch, proofErrorPermille, unitRange } from './sequence-proof';
+import { claimedSketch, proofErrorPermille, unitRange, updateUnit } from './sequence-proof';
 
 describe('sequence proofs', () => {
   it('reads the claimed sketch of each sequence of the range, and nothing outside it', () => {
@@ -12,21 +12,46 @@ describe('sequence proofs', () => {
     expect(() => claimedSketch(u, -1)).toThrow(RangeError);
   });
 
-  it('splits a range into at most 8 units of consecutive sequences that cover it once', () => {
+  it('splits a range into at most 8 units of ⌈count / 8⌉ consecutive sequences, the last cut short, that cover it once', () => {
     for (const count of [1, 3, 8, 9, 20, 64, 1001]) {
-      const units = Math.min(count, 8);
+      const size = Math.max(1, Math.ceil(count / 8));
+      const units = Math.ceil(count / size);
+      expect(units).toBeLessThanOrEqual(8);
       const ranges = Array.from({ length: units }, (_, u) => unitRange(count, u));
       expect(ranges[0].start).toBe(0);
       ranges.forEach((r, u) => {
         if (u > 0) expect(r.start).toBe(ranges[u - 1].start + ranges[u - 1].count);
-        expect(r.count).toBeGreaterThanOrEqual(Math.floor(count / units));
-        expect(r.count).toBeLessThanOrEqual(Math.ceil(count / units));
+        if (u < units - 1) expect(r.count).toBe(size);
+        expect(r.count).toBeGreaterThanOrEqual(1);
+        expect(r.count).toBeLessThanOrEqual(size);
       });
       expect(ranges[units - 1].start + ranges[units - 1].count).toBe(count);
       expect(() => unitRange(count, units)).toThrow(RangeError);
     }
-    expect(unitRange(20, 0)).toEqual({ start: 0, count: 2 });
-    expect(unitRange(20, 1)).toEqual({ start: 2, count: 3 });
+    // 20 sequences: units of 3, the seventh holding the last 2.
+    expect(unitRange(20, 0)).toEqual({ start: 0, count: 3 });
+    expect(unitRange(20, 1)).toEqual({ start: 3, count: 3 });
+    expect(unitRange(20, 6)).toEqual({ start: 18, count: 2 });
+    expect(() => unitRange(20, 7)).toThrow(/unit 7 is outside the 7 proofs of 20 sequences/);
+  });
+
+  it('lays a time-boxed range out in its cap’s units, cut where training stopped', () => {
+    // Assigned 20 (units of 3), trained 7: [0, 3), [3, 6), [6, 7).
+    expect([0, 1, 2].map((u) => unitRange(7, u, 3))).toEqual([
+      { start: 0, count: 3 },
+      { start: 3, count: 3 },
+      { start: 6, count: 1 },
+    ]);
+    expect(() => unitRange(7, 3, 3)).toThrow(RangeError);
+    // A unit size over the count is one unit.
+    expect(unitRange(2, 0, 3)).toEqual({ start: 0, count: 2 });
+    expect(() => unitRange(2, 1, 3)).toThrow(RangeError);
+    // From an update: its unit size, or the default one when it has none.
+    const u = { ...randomUpdate([[8, 8]], 4, 2, true, 3), batchCount: 5, unitSize: 2, proof: new Float32Array(3 * PROOF_ROWS).map((_, i) => i) };
+    expect(updateUnit(u, 2)).toEqual({ start: 4, count: 1 });
+    expect(Array.from(claimedSketch(u, 2))).toEqual([8, 9, 10, 11]);
+    expect(() => claimedSketch(u, 3)).toThrow(/unit 3 is outside the 3 proofs of 5 sequences/);
+    expect(updateUnit({ batchCount: 20 }, 1)).toEqual({ start: 3, count: 3 });
   });
 
   it('measures the relative error in per-mille, rounded up', () => {

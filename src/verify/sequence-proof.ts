@@ -10,22 +10,32 @@
  * tab that skipped sequences, trained on others or copied someone's update
  * fails for each unit it did not compute.
  */
-import { PROOF_ROWS, proofUnits, type ClientUpdate } from '../protocol/update-codec';
+import { PROOF_ROWS, proofUnits, unitSizeFor, unitSizeOf, type ClientUpdate } from '../protocol/update-codec';
 
 /** Errors are reported up to this (a claimed sketch may be anything). */
 export const PROOF_ERROR_CAP = 1_000_000;
 
-/** Unit u of a range of `count` sequences: offsets [start, start + count) within the range, as even as integers allow. */
-export function unitRange(count: number, u: number): { start: number; count: number } {
-  const units = proofUnits(count);
+/**
+ * Unit u of a range of `count` sequences in units of `unitSize`: offsets
+ * [start, start + count) within the range. Every unit but the last holds
+ * unitSize; the last ends at the count (a tab that trained until its time box
+ * ended stopped inside it).
+ */
+export function unitRange(count: number, u: number, unitSize = unitSizeFor(count)): { start: number; count: number } {
+  const units = proofUnits(count, unitSize);
   if (!Number.isInteger(u) || u < 0 || u >= units) throw new RangeError(`unit ${u} is outside the ${units} proofs of ${count} sequences`);
-  const start = Math.floor((u * count) / units);
-  return { start, count: Math.floor(((u + 1) * count) / units) - start };
+  const start = u * unitSize;
+  return { start, count: Math.min(unitSize, count - start) };
+}
+
+/** Unit u of the update's range. */
+export function updateUnit(update: Pick<ClientUpdate, 'batchCount' | 'unitSize'>, u: number): { start: number; count: number } {
+  return unitRange(update.batchCount, u, unitSizeOf(update));
 }
 
 /** The sketch the update claims for unit u of its range. */
 export function claimedSketch(update: ClientUpdate, u: number): Float32Array {
-  unitRange(update.batchCount, u);
+  updateUnit(update, u);
   return update.proof.subarray(u * PROOF_ROWS, (u + 1) * PROOF_ROWS);
 }
 
