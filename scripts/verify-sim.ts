@@ -43,7 +43,7 @@ import { openShardLoader, type FetchFn } from '../src/data/loader';
 import { createNodeGpu } from '../src/gpu/node-gpu';
 import { GpuModel, type TokenBatch } from '../src/model/gpu-model';
 import { initParams } from '../src/model/init';
-import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, type DecodedUpdate } from '../src/protocol/update-codec';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, unitSizeFor, type DecodedUpdate } from '../src/protocol/update-codec';
 import { assignRanges, roundSeed } from '../src/run/assignment';
 import { parseRunConfig } from '../src/run/run-config';
 import { lowerMedian, proofOffsets } from '../src/run/verification';
@@ -150,7 +150,7 @@ function withTensors(u: DecodedUpdate, map: (t: DecodedUpdate['tensors'][number]
 
 /** Another header, the proofs it carried fitted to the new count (cycled): a copier's best guess is the sketches it copied. */
 function reheader(u: DecodedUpdate, step: number, range: { start: number; count: number }): DecodedUpdate {
-  return { ...u, step, batchStart: range.start, batchCount: range.count, proof: fittedProof(u.proof, range.count) };
+  return { ...u, step, batchStart: range.start, batchCount: range.count, unitSize: unitSizeFor(range.count), proof: fittedProof(u.proof, range.count) };
 }
 
 function fittedProof(from: Float32Array, count: number): Float32Array {

@@ -10,7 +10,7 @@
  */
 import { blockCount, blockShape, elementCount, keptPerBlock } from '../../src/demo/blocks';
 import { parameterSpecs } from '../../src/model/config';
-import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../../src/protocol/update-codec';
+import { decodeUpdate, encodeUpdate, PROOF_ROWS, proofUnits, unitSizeFor, UPDATE_FORMAT_VERSION, type ExpectedUpdate, type UpdateMode, type UpdateTensor } from '../../src/protocol/update-codec';
 import type { RunConfig } from '../../src/run/run-config';
 
 export interface RunShapes {
@@ -103,7 +103,7 @@ export function constantUpdate(rs: RunShapes, head: Head, rand: () => number, va
  */
 export function reHead(rs: RunShapes, bytes: Uint8Array, head: Head): Uint8Array {
   const u = decodeUpdate(bytes, rs.expected);
-  const out = encodeUpdate({ ...u, step: head.step, batchStart: head.start, batchCount: head.count, proof: fittedProof(u.proof, head.count) }, u);
+  const out = encodeUpdate({ ...u, step: head.step, batchStart: head.start, batchCount: head.count, unitSize: unitSizeFor(head.count), proof: fittedProof(u.proof, head.count) }, u);
   const check = decodeUpdate(out, rs.expected);
   if (check.step !== head.step || check.batchStart !== head.start || check.batchCount !== head.count) throw new Error('re-heading did not take');
   return out;
@@ -120,7 +120,7 @@ export function flipSigns(rs: RunShapes, bytes: Uint8Array, head: Head, fraction
     const [ti, i] = all[n];
     u.tensors[ti].values[i] = -u.tensors[ti].values[i];
   }
-  return encodeUpdate({ ...u, step: head.step, batchStart: head.start, batchCount: head.count, proof: fittedProof(u.proof, head.count) }, u);
+  return encodeUpdate({ ...u, step: head.step, batchStart: head.start, batchCount: head.count, unitSize: unitSizeFor(head.count), proof: fittedProof(u.proof, head.count) }, u);
 }
 
 /** The fraction of (tensor, entry) positions whose index and sign agree between two updates (the copy check's kind of overlap). */
