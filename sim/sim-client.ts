@@ -198,8 +198,13 @@ export class SimClient {
   private readonly fetch = limitedFetch(BUCKET_CONNECTIONS, (input, init) => this.fetchNoting(input, init));
   /** Why its last bucket request failed: PayloadStoreClient only logs it. */
   private storeError = '';
-  /** The tab's own client for the payload store (its kind from `welcome`); downloads are the sim's (receiveFromBucket). */
-  readonly payloads = new PayloadStoreClient({ send: (msg) => this.send(msg), deliver: () => {}, fetch: this.fetch });
+  /** The tab's own client for the payload store (its kind from `welcome`), hashing downloads natively: N − 1 a round for every sim on one thread. */
+  readonly payloads = new PayloadStoreClient({
+    send: (msg) => this.send(msg),
+    deliver: (hash, bytes) => this.fromBucket(hash, bytes),
+    fetch: this.fetch,
+    hash: (bytes) => createHash('sha256').update(bytes).digest('hex'),
+  });
   /** Its update for the round, until the bucket has it (a relay sim sends it with the commit). */
   private own: OwnUpdate | null = null;
 
@@ -340,25 +345,18 @@ export class SimClient {
     this.own = null;
   }
 
-  /**
-   * GETs a payload from its presigned URL, as PayloadStoreClient.download
-   * does (same request, same check against the commitment), but hashes
-   * natively: N − 1 payloads per sim a round, for all sims on one thread.
-   */
-  private async receiveFromBucket(msg: ServerMessageOf<'payloadUrl'>): Promise<void> {
-    let bytes: Uint8Array;
-    try {
-      const res = await this.fetch(msg.url, { cache: 'no-store' });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      bytes = new Uint8Array(await res.arrayBuffer());
-    } catch (e) {
-      return this.world.observe.problem(this, `reading ${msg.hash.slice(0, 12)} from the bucket failed: ${(e as Error).message}`);
-    }
+  /** A payload read from the bucket that matched its commitment (PayloadStoreClient.download). */
+  private fromBucket(hash: string, bytes: Uint8Array): void {
     const t = this.t();
     t.storeGet++;
     t.storeGetBytes += bytes.length;
-    if (createHash('sha256').update(bytes).digest('hex') !== msg.hash) return this.world.observe.problem(this, `the bucket's object for ${msg.hash} does not match it`);
-    this.hold(msg.hash);
+    this.hold(hash);
+  }
+
+  private async receiveFromBucket(msg: ServerMessageOf<'payloadUrl'>): Promise<void> {
+    this.storeError = '';
+    if (await this.payloads.download(msg)) return;
+    this.world.observe.problem(this, `reading ${msg.hash.slice(0, 12)} from the bucket failed: ${this.storeError || 'its bytes do not match the commitment'}`);
   }
 
   private handle(msg: RunMessage, at: number): void {

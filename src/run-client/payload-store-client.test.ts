@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bucketPayloadStore } from '../../server/bucket-store';
 import { parseBucketOptions } from '../../server/bucket-options';
@@ -86,5 +87,24 @@ describe('PayloadStoreClient (against s3rver)', () => {
     expect(await store.download(await payloadUrl(hashOf(payload(8))))).toBe(false); // never uploaded: 404
     expect(delivered).toHaveLength(1);
     vi.restoreAllMocks();
+  });
+
+  it('checks downloads with the hash it is given (the simulator passes Node’s SHA-256), tampered objects still dropped', async () => {
+    const delivered: string[] = [];
+    const hashed: number[] = [];
+    const native = (bytes: Uint8Array) => (hashed.push(bytes.length), createHash('sha256').update(bytes).digest('hex'));
+    const store = new PayloadStoreClient({ send: () => true, deliver: (hash) => delivered.push(hash), hash: native });
+    const server = bucketPayloadStore(bucket.options);
+    const origin = { step: 1, clientId: 'b'.repeat(64), at: 0 };
+    const good = payload(11, 300);
+    await server.put(hashOf(good), good, origin);
+    expect(await store.download(await payloadUrl(hashOf(good)))).toBe(true);
+    const victim = payload(12, 300);
+    await server.put(hashOf(victim), payload(13, 300), origin);
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(await store.download(await payloadUrl(hashOf(victim)))).toBe(false);
+    vi.restoreAllMocks();
+    expect(delivered).toEqual([hashOf(good)]);
+    expect(hashed).toEqual([300, 300]);
   });
 });
