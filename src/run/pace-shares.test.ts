@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { paceCounts, paceSample, recordPace, splitByWeight } from './pace-shares';
+import { BOX_HEADROOM, boxedCounts, paceCounts, paceSample, recordPace, splitByWeight } from './pace-shares';
 import { Sim, allHeld, cid, testConfig } from './test-helpers';
 import type { ClientRecord, Round } from './types';
 
@@ -56,6 +56,22 @@ describe('paceCounts', () => {
     // A new key that committed garbage at once would otherwise take most of the batch.
     expect(paceCounts(config, [client(1, 1000), client(2, 1000), client(3, 100_000, 0)], 24)).toEqual([8, 8, 8]);
     expect(paceCounts(config, [client(1, 1000), client(2, 3000), client(3, 100_000, 0)], 24)).toEqual([4, 12, 8]);
+  });
+});
+
+describe('boxedCounts', () => {
+  const config = testConfig({ trainTimeBox: 4000, shareByPace: true });
+
+  it('holds each measured range to the headroom over what its member reaches in a box, at least one', () => {
+    // 10, 2.5 and 0.1 sequences a second: 40, 10 and 0.4 in 4 s, times 1.5.
+    const members = [client(1, 10_000), client(2, 2_500), client(3, 100)];
+    expect(BOX_HEADROOM).toBe(1.5);
+    expect(boxedCounts(config, members, [300, 80, 20])).toEqual([60, 15, 1]);
+  });
+
+  it('never raises a share, and leaves a member not measured yet its share', () => {
+    const members = [client(1, 10_000), client(2, null)];
+    expect(boxedCounts(config, members, [30, 200])).toEqual([30, 200]);
   });
 });
 

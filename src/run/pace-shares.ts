@@ -54,6 +54,24 @@ export function paceCounts(config: RunConfig, members: ClientRecord[], batch: nu
   return splitByWeight(batch, weights, caps);
 }
 
+/** Headroom of a time-boxed range over what its member reached in a box at its pace: room for a faster round. */
+export const BOX_HEADROOM = 1.5;
+
+/**
+ * With a time box, the pace split of the batch held to what each measured
+ * member can reach: BOX_HEADROOM times its pace times the box, at least one.
+ * The rest of the batch is not assigned, so the cursor skips only what the
+ * headroom leaves, not the batch's surplus over the members' speed. A member
+ * not measured yet keeps its split share.
+ */
+export function boxedCounts(config: RunConfig, members: ClientRecord[], counts: number[]): number[] {
+  return counts.map((count, i) => {
+    const pace = members[i].pace;
+    if (pace === null) return count;
+    return Math.min(count, Math.max(1, Math.ceil((BOX_HEADROOM * pace * config.trainTimeBox) / 1_000_000)));
+  });
+}
+
 /**
  * Largest-remainder split of `total` by `weights`, each part at least 1
  * (while total ≥ parts) and at most its cap; ties go to the lower index, so

@@ -110,7 +110,9 @@ function violations(config: RunConfig, prev: RunState, s: RunState, effects: Eff
     const pending = s.witnessing === null ? 0 : s.witnessing.assignments.reduce((sum, a) => sum + a.count, 0);
     const pendingTrained = s.witnessing === null ? 0 : s.witnessing.assignments.reduce((sum, a, i) => sum + ((s.witnessing as Round).trained[i] ?? a.count), 0);
     const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pendingTrained * config.seqLen);
-    check(covered.length === batch && covered.every((v, i) => v === s.dataCursor + pending + i), 'assignments cover [cursor, cursor + B) once');
+    // Time-boxed by pace, ranges are held to what their members reach (boxedCounts): the batch is the most assigned.
+    const trimmed = config.shareByPace && config.trainTimeBox > 0;
+    check((trimmed ? covered.length <= batch : covered.length === batch) && covered.every((v, i) => v === s.dataCursor + pending + i), 'assignments cover [cursor, cursor + B) once, or less of it when trimmed to the box');
     if (config.shareByPace && batch >= n) {
       check(round.assignments.every((a) => a.count >= 1), 'by pace, every member trains at least one sequence');
       const cap = Math.ceil(batch / n);
@@ -164,14 +166,14 @@ const configs: RunConfig[] = [
   ...sequential.map((c, i) => boxed({ ...c, pipelined: true, shareByPace: i % 2 === 0 }, i >= 1)),
 ];
 
-/** What an agreed set earns each author: pointsPerUpdate, or by pace or time box its trained sequences' part of it (the round as it was before the step). */
+/** What an agreed set earns each author: pointsPerUpdate, or by pace or time box as its trained sequences are of the round's mean (the round as it was before the step). */
 function credit(config: RunConfig, prev: RunState, e: Extract<Effect, { type: 'agreed' }>, earned: Map<string, number>): void {
   const round = [prev.round, prev.witnessing].find((r) => r?.step === e.step);
   if (!round) throw new Error(`agreed step ${e.step} is not a round in flight`);
-  const batch = round.assignments.reduce((sum, a) => sum + a.count, 0);
+  const took = round.assignments.reduce((sum, a, i) => sum + (round.trained[i] ?? a.count), 0);
   for (const slot of e.slots) {
     const trained = round.trained[slot] as number;
-    const amount = config.shareByPace || config.trainTimeBox > 0 ? Math.round((config.pointsPerUpdate * trained * round.slots.length) / batch) : config.pointsPerUpdate;
+    const amount = config.shareByPace || config.trainTimeBox > 0 ? Math.round((config.pointsPerUpdate * trained * round.slots.length) / took) : config.pointsPerUpdate;
     earned.set(round.slots[slot], (earned.get(round.slots[slot]) ?? 0) + amount);
   }
 }

@@ -11,7 +11,7 @@ import { bitmapError } from './bitmap';
 import { copyVerdicts } from './copy-rule';
 import { parseRunEvent } from './events';
 import { lrBits } from './learning-rate';
-import { paceCounts, recordPace } from './pace-shares';
+import { boxedCounts, paceCounts, recordPace } from './pace-shares';
 import type { ClientId, Effect, Exclusion, Phase, Round, RunConfig, RunEvent, RunState, StepResult, WitnessReport } from './types';
 import { admitProbation, decideRound, drawChecks, onProbation, scoresError, strike, vest } from './verification';
 
@@ -299,13 +299,15 @@ function startRound(ctx: Ctx): true {
     .filter((c) => c.status === 'member')
     .sort((a, b) => a.joinSeq - b.joinSeq);
   const slots = members.map((c) => c.id);
+  const paced = config.shareByPace ? paceCounts(config, members, batch) : undefined;
+  const counts = paced && config.trainTimeBox > 0 ? boxedCounts(config, members, paced) : paced;
   // The epoch's clock starts with its first round, not while it waited for members.
   if (s.step === s.epochStartStep) s.epochStartedAt = now;
   s.round = {
     step: s.step,
     seed,
     slots,
-    assignments: assignRanges(slots.length, batch, s.dataCursor + pending, seed, config.shareByPace ? paceCounts(config, members, batch) : undefined),
+    assignments: assignRanges(slots.length, counts ? counts.reduce((a, b) => a + b, 0) : batch, s.dataCursor + pending, seed, counts),
     lrBits: lrBits(config, s.step),
     commitments: slots.map(() => null),
     trained: slots.map(() => null),
@@ -440,14 +442,15 @@ export function majorityChecksum(checksums: readonly string[]): string | null {
 /**
  * An agreed update's points: pointsPerUpdate, or with shares by pace or
  * time boxes as much more or less as the sequences it trained are of the
- * equal share of the batch, so a member that commits slowly to train less,
- * or stops its time box early, also earns less.
+ * round's mean (trainedOf over its slots), so a member that commits slowly
+ * to train less, or stops its time box early, also earns less. Without time
+ * boxes the round's sequences are its batch, and the mean the equal share.
  */
 function updatePoints(config: RunConfig, round: Round, slot: number): number {
-  const batch = batchOf(round);
-  if ((!config.shareByPace && config.trainTimeBox === 0) || batch === 0) return config.pointsPerUpdate;
+  const took = trainedOf(round);
+  if ((!config.shareByPace && config.trainTimeBox === 0) || took === 0) return config.pointsPerUpdate;
   const trained = round.trained[slot] ?? round.assignments[slot].count;
-  return Math.round((config.pointsPerUpdate * trained * round.slots.length) / batch);
+  return Math.round((config.pointsPerUpdate * trained * round.slots.length) / took);
 }
 
 /** Points go to the unvested list; they reach the ledger when they vest. */
