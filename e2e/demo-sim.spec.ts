@@ -24,7 +24,7 @@ const SITE_DIR = 'test-results/demo-sim-site';
 
 /**
  * Encoded size of one 1-bit update from the block rule alone (the layout in
- * src/protocol/update-codec.ts): a 55-byte header, then per kept coefficient
+ * src/protocol/update-codec.ts): a 51-byte header, then per kept coefficient
  * ⌈log₂(block elements)⌉ index bits and one sign bit, padded to a byte.
  */
 function expectedUpdateBytes(shapes: number[][], chunk: number, topk: number): number {
@@ -35,7 +35,7 @@ function expectedUpdateBytes(shapes: number[][], chunk: number, topk: number): n
     const entries = blockCount(shape, block) * keptPerBlock(size, topk);
     bits += entries * (Math.ceil(Math.log2(size)) + 1);
   }
-  return 55 + Math.ceil(bits / 8);
+  return 51 + Math.ceil(bits / 8);
 }
 
 async function serveBench(): Promise<{ server: PreviewServer; url: string }> {

@@ -64,6 +64,8 @@ test('three tabs with pipelined rounds train 20 rounds bit-identically, each rou
   for (let r = 1; r < 19; r++) expect(at('round-started', r + 1), `round ${r + 1} started before round ${r} was agreed`).toBeLessThanOrEqual(at('agreed', r));
   // The box ended the trainings: every round lasted the box (a tab stops within about half a sequence of it). Once
   // the paces were measured, the ranges were held to 1.5 boxes' worth of each tab's pace, well under the batch.
+  console.log(`[pipelined] round ms: ${Array.from({ length: 19 }, (_, r) => at('round-started', r + 1) - at('round-started', r)).join(' ')}`);
+  console.log(`[pipelined] counts: ${logged.filter((l) => l.event === 'round-started' && l.step < 20).map((e) => e.counts!.join(',')).join(' ')}`);
   for (let r = 2; r < 19; r++) expect(at('round-started', r + 1) - at('round-started', r), `round ${r} lasted the box`).toBeGreaterThanOrEqual(BOX_MS - 300);
   const assigned = logged.filter((l) => l.event === 'round-started' && l.step < 20).map((e) => e.counts!.reduce((a, b) => a + b, 0));
   expect(assigned[0]).toBe(400);

@@ -86,14 +86,14 @@ describe('update codec: round trip', () => {
     it(`round-trips bit-exactly (${oneBit ? '1-bit' : 'f32'} values)`, () => {
       const u = randomUpdate(awkward.shapes, awkward.chunk, awkward.topk, oneBit, 2);
       const bytes = encodeUpdate(u, modeOf(awkward, oneBit));
-      // 55-byte header; one bit stream of indices (11, 12, 0, 12 bits) and, 1-bit, signs; f32 values after it;
+      // 51-byte header; one bit stream of indices (11, 12, 0, 12 bits) and, 1-bit, signs; f32 values after it;
       // then 4 sequences × 4 proof rows of f32.
       const n = [1 * 8, 4 * 8, 97, 25 * 8];
       const indexBits = 11 * n[0] + 12 * n[1] + 0 * n[2] + 12 * n[3];
       const entries = n.reduce((a, m) => a + m, 0);
       const body = oneBit ? Math.ceil((indexBits + entries) / 8) : Math.ceil(indexBits / 8) + 4 * entries;
-      expect(UPDATE_HEADER_BYTES).toBe(55);
-      expect(bytes.length).toBe(55 + body + 64);
+      expect(UPDATE_HEADER_BYTES).toBe(51);
+      expect(bytes.length).toBe(51 + body + 64);
       expect(encodedUpdateBytes(awkward.shapes, modeOf(awkward, oneBit), 4)).toBe(bytes.length);
       const back = decodeUpdate(bytes, { ...awkward, quantize1bit: oneBit });
       expect([back.quantize1bit, back.chunk, back.topk]).toEqual([oneBit, 64, 8]);
@@ -108,7 +108,7 @@ describe('update codec: round trip', () => {
     u.tensors[0].indices[7] = 89_999; // the largest valid flat index
     u.tensors[0].indices.sort();
     const bytes = encodeUpdate(u, modeOf(exp, false));
-    expect(bytes.length).toBe(55 + Math.ceil((8 * 17) / 8) + 8 * 4 + 64);
+    expect(bytes.length).toBe(51 + Math.ceil((8 * 17) / 8) + 8 * 4 + 64);
     expectSameUpdate(decodeUpdate(bytes, exp), u);
   });
 
@@ -132,7 +132,7 @@ describe('update codec: round trip', () => {
     // Digest: SHA-256("4") = 4b227777…. Stream: index bits 1, 0, then sign bits 1, 0 → 0b0101.
     // Units of unitSizeFor(2) = 1 sequence; then 2 units × 4 proof rows, f32 little-endian: 1 = 3f800000, −2 = c0000000, 0.5 = 3f000000, −0 = 80000000.
     const golden =
-      '54535255' + '0400' + '000102030405060708090a0b0c0d0e0f' + '07000000' + '0500000000000000' + '02000000' + '01000000' + '01000000' +
+      '54535255' + '0400' + '000102030405060708090a0b0c0d0e0f' + '07000000' + '0500000000000000' + '02000000' + '01000000' +
       '4b227777' + '0200' + '0100' + '01' + '05' +
       '0000803f' + '000000c0' + '0000003f' + '00000000' + '00000000' + '00000000' + '00000000' + '00000080';
     const bytes = encodeUpdate(update, { chunk: 2, topk: 1, quantize1bit: true });
@@ -144,7 +144,7 @@ describe('update codec: round trip', () => {
     const u = randomUpdate([], 64, 8, true, 5);
     const mode = { chunk: 64, topk: 8, quantize1bit: true };
     const bytes = encodeUpdate(u, mode);
-    expect(bytes.length).toBe(55 + 64);
+    expect(bytes.length).toBe(51 + 64);
     expect(hex(encodeUpdate(decodeUpdate(bytes, { shapes: [], ...mode }), mode))).toBe(hex(bytes));
   });
 });
@@ -155,14 +155,14 @@ describe('update codec: round trip', () => {
  *   tensor 0: block [2,3] (6 elements, 3-bit indices), 2×2 grid, k 2 → 8 entries, stream bits 0–23
  *   tensor 1: block [3] (2-bit indices), 2 blocks, k 2 → 4 entries, stream bits 24–31
  *   tensor 2: block [1] (5 is prime, 0-bit indices), 5 blocks, k 1 → 5 entries, no index bits
- * The stream starts at byte 55. 1-bit: signs at stream bits 32–48, 7 padding bits,
- * proofs from byte 62, 110 bytes in all. f32: stream bytes 55–58, 17 values from
- * byte 59, proofs from byte 127, 175 bytes. 3 sequences in units of 1: 12 proof values.
- * Header fields: batch count at 34, unit size 38, tensor count 42, digest 46,
- * chunk 50, top-k 52, flags 54.
+ * The stream starts at byte 51. 1-bit: signs at stream bits 32–48, 7 padding bits,
+ * proofs from byte 58, 106 bytes in all. f32: stream bytes 51–54, 17 values from
+ * byte 55, proofs from byte 123, 171 bytes. 3 sequences in units of 1: 12 proof values.
+ * Header fields: batch count at 34, unit size 38, digest 42, chunk 46,
+ * top-k 48, flags 50.
  */
 const SMALL: ExpectedUpdate = { shapes: [[4, 6], [6], [5]], chunk: 3, topk: 2 };
-const STREAM = 55 * 8;
+const STREAM = 51 * 8;
 
 function smallUpdate(oneBit: boolean): ClientUpdate {
   const sign = (n: number, period: number) => Float32Array.from({ length: n }, (_, i) => (i % period === 0 ? -1 : 1));
@@ -203,8 +203,8 @@ function setBits(bytes: Uint8Array, at: number, width: number, value: number): v
 
 describe('update codec: strict decoder', () => {
   it('has the layout the corruption tests assume', () => {
-    expect(smallBytes(true).length).toBe(110);
-    expect(smallBytes(false).length).toBe(175);
+    expect(smallBytes(true).length).toBe(106);
+    expect(smallBytes(false).length).toBe(171);
     const d = decodeUpdate(smallBytes(true), SMALL);
     expect(Array.from(d.tensors[1].values)).toEqual([-1, 1, -1, 1]);
     expect(Array.from(d.tensors[2].indices)).toEqual([0, 0, 0, 0, 0]);
@@ -218,14 +218,13 @@ describe('update codec: strict decoder', () => {
 
   it('truncated anywhere, and before allocating for a hostile but honest-looking header', () => {
     const full = smallBytes(true);
-    for (const len of [0, 3, 5, 21, 37, 41, 45, 46, 49, 54, 55, 58, 61, 62, 109]) expectDecodeError(full.subarray(0, len), SMALL, 'truncated');
-    expectDecodeError(full.subarray(0, 58), SMALL, 'truncated', /the body of 17 entries and 3 proofs needs 55 bytes at offset 55, only 3 remain/);
+    for (const len of [0, 3, 5, 21, 37, 41, 45, 46, 49, 50, 51, 54, 57, 58, 105]) expectDecodeError(full.subarray(0, len), SMALL, 'truncated');
+    expectDecodeError(full.subarray(0, 54), SMALL, 'truncated', /the body of 17 entries and 3 proofs needs 55 bytes at offset 51, only 3 remain/);
     // The run's shapes are huge and the payload stops after the header: refused before any array is made.
     const big: ExpectedUpdate = { shapes: [[65536, 65536]], chunk: 64, topk: 8 };
-    const header = encodeUpdate(randomUpdate([], 64, 8, true, 1), { chunk: 64, topk: 8, quantize1bit: true }).slice(0, 55);
+    const header = encodeUpdate(randomUpdate([], 64, 8, true, 1), { chunk: 64, topk: 8, quantize1bit: true }).slice(0, 51);
     const v = new DataView(header.buffer);
-    v.setUint32(42, 1, true);
-    header.set(shapeDigest(big.shapes), 46);
+    header.set(shapeDigest(big.shapes), 42);
     expectDecodeError(header, big, 'truncated', /the body of 8388608 entries and 4 proofs needs 13631552 bytes/);
   });
 
@@ -265,7 +264,7 @@ describe('update codec: strict decoder', () => {
     // A unit size larger than the count: one unit of all of it.
     const one: ClientUpdate = { ...smallUpdate(true), unitSize: 5, proof: Float32Array.of(1, 2, 3, 4) };
     const oneBytes = encodeUpdate(one, mode);
-    expect(oneBytes.length).toBe(62 + 16);
+    expect(oneBytes.length).toBe(58 + 16);
     const oneBack = decodeUpdate(oneBytes, SMALL);
     expect([oneBack.batchCount, oneBack.unitSize, proofUnits(oneBack.batchCount, oneBack.unitSize)]).toEqual([3, 5, 1]);
     expectSameUpdate(oneBack, one);
@@ -277,29 +276,28 @@ describe('update codec: strict decoder', () => {
     expect(unitSizeOf({ batchCount: 1000 })).toBe(125);
   });
 
-  it('tensor-count, including a hostile 2^32 − 1', () => {
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(42, 4, true)), SMALL, 'tensor-count', /4 tensors; the run has 3/);
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(42, 0xffff_ffff, true)), SMALL, 'tensor-count');
-    expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[4, 6], [6]] }, 'tensor-count');
+  it('another tensor count is another shape digest (the header names the shapes, count included, only by digest)', () => {
+    expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[4, 6], [6]] }, 'shape', /another model/);
+    expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[4, 6], [6], [5], [5]] }, 'shape', /another model/);
   });
 
   it('shape digest, chunk and top-k against the run', () => {
-    expectDecodeError(smallBytes(true, (b) => (b[47] ^= 1)), SMALL, 'shape', /another model/);
+    expectDecodeError(smallBytes(true, (b) => (b[43] ^= 1)), SMALL, 'shape', /another model/);
     expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[4, 6], [6], [7]] }, 'shape');
     expectDecodeError(smallBytes(true), { ...SMALL, shapes: [[6, 4], [6], [5]] }, 'shape');
     expectDecodeError(smallBytes(true), { ...SMALL, chunk: 2 }, 'chunk', /chunk 3; the run's is 2/);
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(50, 64, true)), SMALL, 'chunk');
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(46, 64, true)), SMALL, 'chunk');
     expectDecodeError(smallBytes(true), { ...SMALL, topk: 3 }, 'k', /top-k 2; the run's is 3/);
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(52, 8, true)), SMALL, 'k');
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint16(48, 8, true)), SMALL, 'k');
   });
 
   it('flags: reserved bits, a mode other than the run’s', () => {
-    expectDecodeError(smallBytes(true, (b) => (b[54] = 0x03)), SMALL, 'flags', /reserved flag bits/);
-    expectDecodeError(smallBytes(true, (b) => (b[54] = 0x81)), SMALL, 'flags', /reserved/);
+    expectDecodeError(smallBytes(true, (b) => (b[50] = 0x03)), SMALL, 'flags', /reserved flag bits/);
+    expectDecodeError(smallBytes(true, (b) => (b[50] = 0x81)), SMALL, 'flags', /reserved/);
     expectDecodeError(smallBytes(true), { ...SMALL, quantize1bit: false }, 'flags', /1-bit values, but the run's updates are unquantized/);
     expectDecodeError(smallBytes(false), { ...SMALL, quantize1bit: true }, 'flags');
     // Flipping the mode changes the body's length, so without an expected mode it is a length error.
-    expectDecodeError(smallBytes(true, (b) => (b[54] = 0)), SMALL, 'truncated');
+    expectDecodeError(smallBytes(true, (b) => (b[50] = 0)), SMALL, 'truncated');
   });
 
   it('index-range and index-order name the tensor, block and entry', () => {
@@ -319,14 +317,14 @@ describe('update codec: strict decoder', () => {
 
   it('non-finite values (f32 mode)', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
-      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(59 + 4 * 7, bad, true)), SMALL, 'non-finite', /tensor 0 block 3 .* entry 1: value/);
+      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(55 + 4 * 7, bad, true)), SMALL, 'non-finite', /tensor 0 block 3 .* entry 1: value/);
     }
   });
 
   it('padding: bits past the end of the stream must be zero', () => {
-    expectDecodeError(smallBytes(true, (b) => (b[61] |= 0x80)), SMALL, 'padding', /the 7 padding bits after the bit stream's 49 bits/);
+    expectDecodeError(smallBytes(true, (b) => (b[57] |= 0x80)), SMALL, 'padding', /the 7 padding bits after the bit stream's 49 bits/);
     // Stream bit 48 is tensor 2's last sign: flipping it is a valid, different update.
-    const flipped = decodeUpdate(smallBytes(true, (b) => (b[61] ^= 0x01)), SMALL);
+    const flipped = decodeUpdate(smallBytes(true, (b) => (b[57] ^= 0x01)), SMALL);
     expect(flipped.tensors[2].values[4]).toBe(-smallUpdate(true).tensors[2].values[4]);
   });
 
@@ -334,13 +332,13 @@ describe('update codec: strict decoder', () => {
     const full = smallBytes(true);
     const longer = new Uint8Array(full.length + 1);
     longer.set(full);
-    expectDecodeError(longer, SMALL, 'trailing-bytes', /1 bytes after the body \(offset 110\)/);
+    expectDecodeError(longer, SMALL, 'trailing-bytes', /1 bytes after the body \(offset 106\)/);
   });
 
   it('proof: every value finite, sequence and row named', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
-      expectDecodeError(smallBytes(true, (_, v) => v.setFloat32(62 + 4 * 6, bad, true)), SMALL, 'proof', /unit 1 row 2: .* is not finite/);
-      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(127 + 4 * 11, bad, true)), SMALL, 'proof', /unit 2 row 3/);
+      expectDecodeError(smallBytes(true, (_, v) => v.setFloat32(58 + 4 * 6, bad, true)), SMALL, 'proof', /unit 1 row 2: .* is not finite/);
+      expectDecodeError(smallBytes(false, (_, v) => v.setFloat32(123 + 4 * 11, bad, true)), SMALL, 'proof', /unit 2 row 3/);
     }
     // Beyond MAX_PROOF_UNITS sequences, sequences share proofs in units of ⌈count / 8⌉: 5 proofs of 2 for 9 sequences, 8 of 125 for 1000.
     expect([1, 7, 8, 9, 17, 1000].map((c) => unitSizeFor(c))).toEqual([1, 1, 1, 2, 3, 125]);
@@ -348,9 +346,9 @@ describe('update codec: strict decoder', () => {
     const many = { ...smallUpdate(true), batchCount: 1000, proof: Float32Array.from({ length: 32 }, (_, i) => i) };
     const back = decodeUpdate(encodeUpdate(many, modeOf(SMALL, true)), SMALL);
     expect([back.batchCount, back.proof.length]).toEqual([1000, 32]);
-    expect(encodeUpdate(many, modeOf(SMALL, true)).length).toBe(62 + 128);
+    expect(encodeUpdate(many, modeOf(SMALL, true)).length).toBe(58 + 128);
     // The batch count sizes the proofs: one sequence more and the payload is short by 16 bytes.
-    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(34, 4, true)), SMALL, 'truncated', /17 entries and 4 proofs needs 71 bytes at offset 55, only 55 remain/);
+    expectDecodeError(smallBytes(true, (_, v) => v.setUint32(34, 4, true)), SMALL, 'truncated', /17 entries and 4 proofs needs 71 bytes at offset 51, only 55 remain/);
   });
 
   it('rejects a bad expect as a caller bug (RangeError), not as a payload error', () => {
@@ -476,7 +474,7 @@ describe('update codec: fuzz', () => {
     }
     // The fuzzer must actually reach deep checks, not only bounce off the magic.
     expect(accepted).toBeGreaterThan(100);
-    for (const code of ['bad-magic', 'bad-version', 'batch-range', 'unit-size', 'tensor-count', 'truncated', 'shape', 'chunk', 'k', 'flags', 'index-range', 'index-order', 'non-finite', 'padding', 'trailing-bytes']) {
+    for (const code of ['bad-magic', 'bad-version', 'batch-range', 'unit-size', 'truncated', 'shape', 'chunk', 'k', 'flags', 'index-range', 'index-order', 'non-finite', 'padding', 'trailing-bytes']) {
       expect(codes.get(code) ?? 0, code).toBeGreaterThan(0);
     }
   });

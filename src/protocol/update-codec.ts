@@ -3,7 +3,7 @@
  * paragraph), format version 4. All integers are little-endian and unsigned;
  * fields follow each other with no alignment padding.
  *
- * Header (55 bytes)
+ * Header (51 bytes)
  *   off  size  field
  *     0     4  magic: ASCII "TSRU" (54 53 52 55)
  *     4     2  format version, u16 = 4
@@ -19,14 +19,17 @@
  *    34     4  batch count, u32, ≥ 1: the sequences trained, from batch start on.
  *    38     4  unit size, u32, ≥ 1: the sequences one proof covers (the last
  *              unit may hold fewer); ⌈batch count / unit size⌉ ≤ MAX_PROOF_UNITS.
- *    42     4  tensor count, u32; must equal the run's parameter tensor count.
- *    46     4  shape digest: the first 4 bytes of SHA-256 over the ASCII text
+ *    42     4  shape digest: the first 4 bytes of SHA-256 over the ASCII text
  *              of the run's tensor shapes ("256x32,32,24x32,…", outermost dim
- *              first), so a client of another model is told so by name.
- *    50     2  chunk s, u16, the run's (docs/design.md §4 step 3).
- *    52     2  top-k, u16, the run's.
- *    54     1  flags, u8: bit 0 = values are 1-bit signs; bits 1–7 reserved, 0.
- *    55        body
+ *              first), so a client of another model is told so by name. It
+ *              names the tensor count too: version 4 dropped the count field
+ *              that versions 2 and 3 had here, so the header stays 51 bytes
+ *              with the unit size (tinyDemo's whole update is 640 bytes, and
+ *              4 more would leave it under 1000× smaller than its gradient).
+ *    46     2  chunk s, u16, the run's (docs/design.md §4 step 3).
+ *    48     2  top-k, u16, the run's.
+ *    50     1  flags, u8: bit 0 = values are 1-bit signs; bits 1–7 reserved, 0.
+ *    51        body
  *
  * Everything a version-1 payload repeated per tensor (rank, shape, block
  * shape, k, index width: 21 bytes a 2-D tensor) follows from the run's shapes,
@@ -96,7 +99,7 @@ export function proofUnits(batchCount: number, unitSize = unitSizeFor(batchCount
   return Math.ceil(batchCount / unitSize);
 }
 export const RUN_ID_BYTES = 16;
-export const UPDATE_HEADER_BYTES = 55;
+export const UPDATE_HEADER_BYTES = 51;
 
 const MAGIC_BYTES = new TextEncoder().encode(UPDATE_MAGIC);
 const FLAG_ONE_BIT = 0x01;
@@ -163,7 +166,6 @@ export type UpdateErrorCode =
   | 'batch-range'
   | 'unit-size'
   | 'truncated'
-  | 'tensor-count'
   | 'rank'
   | 'shape'
   | 'chunk'
@@ -381,7 +383,6 @@ function validateForEncode(update: ClientUpdate, mode: UpdateMode): TensorLayout
   if (!isUint(update.step, U32_MAX)) failEncode('step', `step ${update.step} is not an integer in [0, 2^32)`);
   checkBatchRange(update.batchStart, update.batchCount, failEncode);
   checkUnitSize(update.batchCount, unitSizeOf(update), failEncode);
-  if (update.tensors.length > U32_MAX) failEncode('tensor-count', `${update.tensors.length} tensors do not fit a u32`);
   validateMode(mode, failEncode);
   if (!(update.proof instanceof Float32Array)) failEncode('proof', 'proof must be a Float32Array');
   checkProof(update.proof, update.batchCount, unitSizeOf(update), failEncode);
@@ -406,7 +407,6 @@ export function encodeUpdate(update: ClientUpdate, mode: UpdateMode): Uint8Array
   w.u64(update.batchStart);
   w.u32(update.batchCount);
   w.u32(unitSize);
-  w.u32(update.tensors.length);
   w.raw(shapeDigest(update.tensors.map((t) => t.shape)));
   w.u16(mode.chunk);
   w.u16(mode.topk);
@@ -469,8 +469,6 @@ function readHeader(r: ByteReader, expect: ExpectedUpdate): Header {
   checkBatchRange(batchStart, batchCount, failDecode);
   const unitSize = r.u32('unit size');
   checkUnitSize(batchCount, unitSize, failDecode);
-  const tensorCount = r.u32('tensor count');
-  if (tensorCount !== expect.shapes.length) failDecode('tensor-count', `${tensorCount} tensors; the run has ${expect.shapes.length}`);
   const digest = hexOf(r.bytesCopy(4, 'shape digest'));
   const expDigest = hexOf(shapeDigest(expect.shapes));
   if (digest !== expDigest) failDecode('shape', `shape digest ${digest}; the run's tensor shapes give ${expDigest} (another model?)`);

@@ -69,6 +69,13 @@ describe('boxedCounts', () => {
     expect(boxedCounts(config, members, [300, 80, 20])).toEqual([60, 15, 1]);
   });
 
+  it('at least doubles the range of a member that trained its whole range in the round before, within its share', () => {
+    const members = [client(1, 1_000), client(2, 1_000), client(3, 1_000)];
+    // 1 sequence a second reaches 6 in a box with the headroom; members 1 and 3 trained all 10 of theirs last round.
+    const last = { slots: members.map((m) => m.id), assignments: [{ start: 0, count: 10 }, { start: 10, count: 10 }, { start: 20, count: 10 }], trained: [10, 7, 10] } as unknown as Round;
+    expect(boxedCounts(config, members, [100, 100, 15], last)).toEqual([20, 6, 15]);
+  });
+
   it('never raises a share, and leaves a member not measured yet its share', () => {
     const members = [client(1, 10_000), client(2, null)];
     expect(boxedCounts(config, members, [30, 200])).toEqual([30, 200]);

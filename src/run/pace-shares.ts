@@ -62,14 +62,27 @@ export const BOX_HEADROOM = 1.5;
  * member can reach: BOX_HEADROOM times its pace times the box, at least one.
  * The rest of the batch is not assigned, so the cursor skips only what the
  * headroom leaves, not the batch's surplus over the members' speed. A member
- * not measured yet keeps its split share.
+ * not measured yet keeps its split share. A member that trained its whole
+ * range in `last` (the round before) stopped before its box ended, so its
+ * commit understates its pace (the first rounds' kernel compiles make it
+ * low): its range at least doubles, within its split share, until the box
+ * rather than the range ends its training.
  */
-export function boxedCounts(config: RunConfig, members: ClientRecord[], counts: number[]): number[] {
+export function boxedCounts(config: RunConfig, members: ClientRecord[], counts: number[], last: Round | null = null): number[] {
   return counts.map((count, i) => {
     const pace = members[i].pace;
     if (pace === null) return count;
-    return Math.min(count, Math.max(1, Math.ceil((BOX_HEADROOM * pace * config.trainTimeBox) / 1_000_000)));
+    const reach = Math.ceil((BOX_HEADROOM * pace * config.trainTimeBox) / 1_000_000);
+    return Math.min(count, Math.max(1, reach, 2 * wholeRange(last, members[i].id)));
   });
+}
+
+/** The range `id` trained whole in `round`, or 0 when it stopped short of it, did not commit or had no slot. */
+function wholeRange(round: Round | null, id: string): number {
+  const slot = round === null ? -1 : round.slots.indexOf(id);
+  if (round === null || slot < 0) return 0;
+  const { count } = round.assignments[slot];
+  return round.trained[slot] === count ? count : 0;
 }
 
 /**

@@ -275,7 +275,7 @@ function closeCommits(ctx: Ctx): true {
   s.witnessing = round;
   s.round = null;
   s.step += 1;
-  return startRound(ctx);
+  return startRound(ctx, round);
 }
 
 /** Whether the round after this one starts right away (afterRound's rules, asked before this round ends). */
@@ -286,7 +286,8 @@ function nextRoundDue(ctx: Ctx, next: number): boolean {
   return headcount(s) >= config.minClients;
 }
 
-function startRound(ctx: Ctx): true {
+/** `last`: the round that just ended or closed its commits, if any (what its members trained sizes time-boxed ranges). */
+function startRound(ctx: Ctx, last: Round | null = null): true {
   const { s, config, now } = ctx;
   // A round still being witnessed has taken its sequences and tokens already (they are counted when it ends).
   const pending = s.witnessing === null ? 0 : batchOf(s.witnessing);
@@ -300,7 +301,7 @@ function startRound(ctx: Ctx): true {
     .sort((a, b) => a.joinSeq - b.joinSeq);
   const slots = members.map((c) => c.id);
   const paced = config.shareByPace ? paceCounts(config, members, batch) : undefined;
-  const counts = paced && config.trainTimeBox > 0 ? boxedCounts(config, members, paced) : paced;
+  const counts = paced && config.trainTimeBox > 0 ? boxedCounts(config, members, paced, last) : paced;
   // The epoch's clock starts with its first round, not while it waited for members.
   if (s.step === s.epochStartStep) s.epochStartedAt = now;
   s.round = {
@@ -327,10 +328,11 @@ function startRound(ctx: Ctx): true {
 /** The round witnessed alone ends: its outcome, then what comes after it. */
 function endRound(ctx: Ctx): true {
   const { s } = ctx;
-  concludeRound(ctx, s.round as Round);
+  const ended = s.round as Round;
+  concludeRound(ctx, ended);
   s.step += 1;
   s.round = null;
-  return afterRound(ctx);
+  return afterRound(ctx, ended);
 }
 
 /** The round witnessed beside the training one ends; the training round goes on. */
@@ -390,7 +392,7 @@ export function trainedOf(round: Round): number {
   return round.assignments.reduce((sum, a, slot) => sum + (round.trained[slot] ?? a.count), 0);
 }
 
-function afterRound(ctx: Ctx): true {
+function afterRound(ctx: Ctx, ended: Round): true {
   const { s, config, now } = ctx;
   if (config.totalSteps > 0 && s.step >= config.totalSteps) {
     enter(ctx, 'Finished');
@@ -401,7 +403,7 @@ function afterRound(ctx: Ctx): true {
   } else if (headcount(s) < config.minClients) {
     enter(ctx, 'WaitingForMembers');
   } else {
-    startRound(ctx);
+    startRound(ctx, ended);
   }
   return true;
 }
