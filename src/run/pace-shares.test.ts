@@ -63,17 +63,17 @@ describe('boxedCounts', () => {
   const config = testConfig({ trainTimeBox: 4000, shareByPace: true });
 
   it('holds each measured range to the headroom over what its member reaches in a box, at least one', () => {
-    // 10, 2.5 and 0.1 sequences a second: 40, 10 and 0.4 in 4 s, times 1.5.
+    // 10, 2.5 and 0.1 sequences a second: 40, 10 and 0.4 in 4 s, times 2.
     const members = [client(1, 10_000), client(2, 2_500), client(3, 100)];
-    expect(BOX_HEADROOM).toBe(1.5);
-    expect(boxedCounts(config, members, [300, 80, 20])).toEqual([60, 15, 1]);
+    expect(BOX_HEADROOM).toBe(2);
+    expect(boxedCounts(config, members, [300, 80, 20])).toEqual([80, 20, 1]);
   });
 
   it('at least doubles the range of a member that trained its whole range in the round before, within its share', () => {
     const members = [client(1, 1_000), client(2, 1_000), client(3, 1_000)];
-    // 1 sequence a second reaches 6 in a box with the headroom; members 1 and 3 trained all 10 of theirs last round.
+    // 1 sequence a second reaches 8 in a box with the headroom; members 1 and 3 trained all 10 of theirs last round.
     const last = { slots: members.map((m) => m.id), assignments: [{ start: 0, count: 10 }, { start: 10, count: 10 }, { start: 20, count: 10 }], trained: [10, 7, 10] } as unknown as Round;
-    expect(boxedCounts(config, members, [100, 100, 15], last)).toEqual([20, 6, 15]);
+    expect(boxedCounts(config, members, [100, 100, 15], last)).toEqual([20, 8, 15]);
   });
 
   it('never raises a share, and leaves a member not measured yet its share', () => {

@@ -55,7 +55,7 @@ export function paceCounts(config: RunConfig, members: ClientRecord[], batch: nu
 }
 
 /** Headroom of a time-boxed range over what its member reached in a box at its pace: room for a faster round. */
-export const BOX_HEADROOM = 1.5;
+export const BOX_HEADROOM = 2;
 
 /**
  * With a time box, the pace split of the batch held to what each measured
