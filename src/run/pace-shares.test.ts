@@ -76,9 +76,17 @@ describe('boxedCounts', () => {
     expect(boxedCounts(config, members, [100, 100, 15], last)).toEqual([20, 8, 15]);
   });
 
-  it('never raises a share, and leaves a member not measured yet its share', () => {
-    const members = [client(1, 10_000), client(2, null)];
-    expect(boxedCounts(config, members, [30, 200])).toEqual([30, 200]);
+  it('never raises a share, and leaves members their shares while none is measured', () => {
+    expect(boxedCounts(config, [client(1, 10_000), client(2, 1_000)], [30, 200])).toEqual([30, 8]);
+    expect(boxedCounts(config, [client(1, null), client(2, null)], [300, 200])).toEqual([300, 200]);
+  });
+
+  it('holds a member not measured yet as if it had the median pace of those that are', () => {
+    // Median of 1, 2 and 10 sequences a second is 2: 16 in a box with the headroom. A late joiner given a quarter of
+    // a batch nobody reaches would otherwise train a sliver of it and have proof units as long as its whole training.
+    const members = [client(1, 1_000), client(2, 2_000), client(3, 10_000), client(4, null)];
+    expect(boxedCounts(config, members, [100, 100, 100, 100])).toEqual([8, 16, 80, 16]);
+    expect(boxedCounts(config, members, [100, 100, 100, 10])).toEqual([8, 16, 80, 10]);
   });
 });
 

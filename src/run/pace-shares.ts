@@ -62,15 +62,21 @@ export const BOX_HEADROOM = 2;
  * member can reach: BOX_HEADROOM times its pace times the box, at least one.
  * The rest of the batch is not assigned, so the cursor skips only what the
  * headroom leaves, not the batch's surplus over the members' speed. A member
- * not measured yet keeps its split share. A member that trained its whole
+ * not measured yet is held as the median of those that are, as paceCounts
+ * weighs it (its split share while none is): a late joiner's range is then
+ * about what it will reach, not a share of a batch nobody reaches, so its
+ * proof units (an eighth of the range) stay a small part of what it trains
+ * and the cursor skips little of it. A member that trained its whole
  * range in `last` (the round before) stopped before its box ended, so its
  * commit understates its pace (the first rounds' kernel compiles make it
  * low): its range at least doubles, within its split share, until the box
  * rather than the range ends its training.
  */
 export function boxedCounts(config: RunConfig, members: ClientRecord[], counts: number[], last: Round | null = null): number[] {
+  const measured = members.map((c) => c.pace).filter((p): p is number => p !== null);
+  const fallback = measured.length === 0 ? null : median(measured);
   return counts.map((count, i) => {
-    const pace = members[i].pace;
+    const pace = members[i].pace ?? fallback;
     if (pace === null) return count;
     const reach = Math.ceil((BOX_HEADROOM * pace * config.trainTimeBox) / 1_000_000);
     return Math.min(count, Math.max(1, reach, 2 * wholeRange(last, members[i].id)));

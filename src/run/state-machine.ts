@@ -294,7 +294,7 @@ function startRound(ctx: Ctx, last: Round | null = null): true {
   const pendingTrained = s.witnessing === null ? 0 : trainedOf(s.witnessing);
   const batch = globalBatchSize(config.globalBatch, s.tokensSeen + pendingTrained * config.seqLen);
   const seed = roundSeed(config.runId, s.step);
-  const newcomers = new Set(admitProbation(config, s, batch, seed));
+  const newcomers = new Set(admitProbation(config, s, batch, seed, last));
   for (const c of Object.values(s.clients)) if (c.status === 'joining' && (!onProbation(config, c) || newcomers.has(c.id))) c.status = 'member';
   const members = Object.values(s.clients)
     .filter((c) => c.status === 'member')

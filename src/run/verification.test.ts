@@ -132,6 +132,11 @@ describe('drawing the checks', () => {
     // 1 unit over 4 leaves (0.6 − 0.25) / 3.
     expect(checkRate(capped, r, 4, 3, 4)).toBe(0);
     expect(checkRate(capped, r, 4, 1, 4)).toBeCloseTo(0.35 / 3, 12);
+    // Time-boxed members that reached a part of their ranges trained fewer units, and the budget follows: ranges of 80
+    // (units of 10) of which 40, 40, 40 and 80 were trained make 4, 4, 4 and 8 units, a mean of 5: 0.3 · 5 / 3 = 0.5.
+    const boxed = { ...r, assignments: r.assignments.map((a, i) => ({ start: i * 80, count: 80 })), trained: [40, 40, 40, 80] };
+    expect(checkRate(capped, boxed, 4)).toBeCloseTo(0.5, 12);
+    expect(checkRate(capped, { ...boxed, trained: [null, null, null, null] }, 4)).toBeCloseTo(0.8, 12);
     // Over many salts about a fifth of the updates are checked, and each check costs its verifiers one sequence each.
     let checked = 0;
     const draws = 400;
@@ -412,6 +417,21 @@ describe('admitting newcomers', () => {
     expect(sampled).toBeGreaterThan(0);
     expect(load / draws / units).toBeLessThanOrEqual(0.105);
     expect(load / draws / units).toBeGreaterThan(0.08);
+  });
+
+  it('with a time box, sizes the members’ units by what they trained in the round before, not by their shares', () => {
+    const sim = swarmed();
+    const r = sim.state.round!;
+    expect(r.assignments.map((a) => a.count)).toEqual(Array(10).fill(40));
+    // Ranges of 40 are 8 units of 5; reaching half of them is 4 units, so two newcomers' 6 checks over 10 members
+    // would cost 0.15 of a member's training, over the 0.1: one enters. Over 8 units (0.075) two do.
+    const half = { ...r, trained: r.assignments.map((a) => a.count / 2) };
+    const boxed = { ...sim.config, trainTimeBox: 4000 };
+    const seed = 'ab'.repeat(32);
+    expect(admitProbation(boxed, sim.state, 400, seed, half)).toHaveLength(1);
+    expect(admitProbation(boxed, sim.state, 400, seed, r)).toHaveLength(2);
+    expect(admitProbation(boxed, sim.state, 400, seed)).toHaveLength(2);
+    expect(admitProbation(sim.config, sim.state, 400, seed, half)).toHaveLength(2);
   });
 
   it('draws who enters from the round seed, not the join order, so keys queued first cannot keep an honest newcomer out', () => {

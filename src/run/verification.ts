@@ -43,15 +43,28 @@ function drawStream(round: Round, salt: string, domain = 0): () => number {
  * probation part within maxProbationShare). A tiny global batch spread over
  * many members checks fewer updates instead of costing more. With more than
  * MAX_PROOF_UNITS sequences a check recomputes one of MAX_PROOF_UNITS units,
- * so s is the round's mean proof units a member.
+ * so s is the round's mean proof units a member, counted over what each
+ * trained: with a time box a unit is an eighth of the range, not of the
+ * part of it the member reached.
  */
 export function checkRate(config: RunConfig, round: Round, active: number, probationUnits = 0, established = active): number {
   const { sampleRate, maxRecomputeShare, verifiers } = config.verification;
   const v = Math.min(verifiers, active - 1);
   if (v < 1) return sampleRate;
-  const units = round.assignments.reduce((a, x) => a + proofUnits(x.count), 0) / round.assignments.length;
+  const units = meanTrainedUnits(round);
   const left = Math.max(0, maxRecomputeShare * units - (established > 0 ? probationUnits / established : 0));
   return Math.min(sampleRate, left / v);
+}
+
+/**
+ * The mean proof units a member trained in `round`: units are laid out over
+ * each assignment and a time-boxed member that reached half its range
+ * trained half of them (drawChecks runs once commits close, so the counts
+ * are known; a slot without a commit counts its assignment).
+ */
+export function meanTrainedUnits(round: Round): number {
+  const n = round.assignments.length;
+  return n === 0 ? 0 : round.assignments.reduce((a, x, slot) => a + proofUnits(round.trained[slot] ?? x.count, unitSizeFor(x.count)), 0) / n;
 }
 
 /**
@@ -64,9 +77,12 @@ export function checkRate(config: RunConfig, round: Round, active: number, proba
  * training at a time; one newcomer at a time always may, so a small run
  * still admits. Which waiting joiners enter is drawn from the round seed,
  * so keys queued first cannot keep honest newcomers out. With nobody past
- * probation (a young run) there is nobody to protect and all enter.
+ * probation (a young run) there is nobody to protect and all enter. A
+ * member's units are estimated from its equal share of the batch; with a
+ * time box a member trains only what it reaches of its range, so the units
+ * the members trained in `last` (the round before) bound the estimate too.
  */
-export function admitProbation(config: RunConfig, s: RunState, batch: number, seed: string): ClientId[] {
+export function admitProbation(config: RunConfig, s: RunState, batch: number, seed: string, last: Round | null = null): ClientId[] {
   const present = Object.values(s.clients).filter((c) => c.status === 'member' || c.status === 'joining');
   const waiting = present.filter((c) => c.status === 'joining' && onProbation(config, c)).sort((a, b) => a.joinSeq - b.joinSeq);
   const established = present.filter((c) => !onProbation(config, c)).length;
@@ -79,9 +95,10 @@ export function admitProbation(config: RunConfig, s: RunState, batch: number, se
   for (const id of drawn) {
     const p = members + admitted.length + 1;
     const n = established + p;
-    const units = proofUnits(Math.max(1, Math.floor(batch / n)));
-    const share = (p * Math.min(verifiers, n - 1)) / (established * units);
-    if (p > 1 && share > maxProbationShare) break;
+    const equal = proofUnits(Math.max(1, Math.floor(batch / n)));
+    const units = config.trainTimeBox > 0 && last !== null && last.assignments.length > 0 ? Math.min(equal, Math.max(1, meanTrainedUnits(last))) : equal;
+    const cost = (p * Math.min(verifiers, n - 1)) / (established * units);
+    if (p > 1 && cost > maxProbationShare) break;
     admitted.push(id);
   }
   return admitted;
