@@ -47,8 +47,7 @@ export function recordPace(client: ClientRecord, round: Round, slot: number, now
  */
 export function paceCounts(config: RunConfig, members: ClientRecord[], batch: number): number[] {
   const n = members.length;
-  const measured = members.map((c) => c.pace).filter((p): p is number => p !== null);
-  const fallback = measured.length === 0 ? 1 : median(measured);
+  const fallback = medianPace(members) ?? 1;
   const weights = members.map((c) => c.pace ?? fallback);
   const caps = members.map((c) => (onProbation(config, c) ? Math.ceil(batch / n) : batch));
   return splitByWeight(batch, weights, caps);
@@ -73,8 +72,7 @@ export const BOX_HEADROOM = 2;
  * rather than the range ends its training.
  */
 export function boxedCounts(config: RunConfig, members: ClientRecord[], counts: number[], last: Round | null = null): number[] {
-  const measured = members.map((c) => c.pace).filter((p): p is number => p !== null);
-  const fallback = measured.length === 0 ? null : median(measured);
+  const fallback = medianPace(members);
   return counts.map((count, i) => {
     const pace = members[i].pace ?? fallback;
     if (pace === null) return count;
@@ -132,6 +130,12 @@ function boundedShares(total: number, weights: number[], lo: number, hi: number[
     else if (under.length > 0) under.forEach((i) => fixed.set(i, lo));
     else return x;
   }
+}
+
+/** The median pace of the members measured so far, or null while none is. */
+function medianPace(members: ClientRecord[]): number | null {
+  const measured = members.map((c) => c.pace).filter((p): p is number => p !== null);
+  return measured.length === 0 ? null : median(measured);
 }
 
 function median(xs: number[]): number {
