@@ -53,7 +53,9 @@ function steps(views: RunView[], from: number): [number, number] {
 test('three tabs with pipelined rounds train 20 rounds bit-identically, each round while the one before is witnessed, and report their GPU busy share; a late joiner, a reload and a coordinator restart carry on', async () => {
   test.setTimeout(900_000);
   const dir = freshDir('pipelined');
-  coordinator = await startCoordinator(dir, testConfig(PIPELINED));
+  // Round 0's ranges are shares of the batch, so each of its proof units is most of what a tab trained, and a young run
+  // checks every update: its witnesses recompute about a box each while round 1 trains, which took 15 s and more.
+  coordinator = await startCoordinator(dir, testConfig({ ...PIPELINED, roundWitnessTime: 40_000 }));
   tabs.push(...(await Promise.all(['a', 'b', 'c'].map((n) => openTab(coordinator!.url, n)))));
   const views = await waitForStep(tabs, 20, 600_000);
   expectSameRounds(views, 0, 20);
