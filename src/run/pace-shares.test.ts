@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BOX_HEADROOM, boxedCounts, paceCounts, paceSample, recordPace, splitByWeight } from './pace-shares';
+import { BOX_HEADROOM, FIRST_BOX_RANGE, boxedCounts, paceCounts, paceSample, recordPace, splitByWeight } from './pace-shares';
 import { Sim, allHeld, cid, testConfig } from './test-helpers';
 import type { ClientRecord, Round } from './types';
 
@@ -76,9 +76,13 @@ describe('boxedCounts', () => {
     expect(boxedCounts(config, members, [100, 100, 15], last)).toEqual([20, 8, 15]);
   });
 
-  it('never raises a share, and leaves members their shares while none is measured', () => {
+  it('never raises a share, and holds ranges to FIRST_BOX_RANGE while none is measured, doubling one trained whole', () => {
     expect(boxedCounts(config, [client(1, 10_000), client(2, 1_000)], [30, 200])).toEqual([30, 8]);
-    expect(boxedCounts(config, [client(1, null), client(2, null)], [300, 200])).toEqual([300, 200]);
+    expect(FIRST_BOX_RANGE).toBe(64);
+    expect(boxedCounts(config, [client(1, null), client(2, null)], [300, 40])).toEqual([64, 40]);
+    const members = [client(1, null), client(2, null)];
+    const last = { slots: members.map((m) => m.id), assignments: [{ start: 0, count: 64 }, { start: 64, count: 64 }], trained: [64, 30] } as unknown as Round;
+    expect(boxedCounts(config, members, [300, 300], last)).toEqual([128, 64]);
   });
 
   it('holds a member not measured yet as if it had the median pace of those that are', () => {

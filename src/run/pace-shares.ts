@@ -57,12 +57,22 @@ export function paceCounts(config: RunConfig, members: ClientRecord[], batch: nu
 export const BOX_HEADROOM = 2;
 
 /**
+ * A time-boxed range while no member's pace is known (a run's first round):
+ * the largest micro-batch a tab plans. The doubling of ranges trained whole
+ * grows it from there. A share of a batch nobody reaches would make each of
+ * the round's proof units most of what its author trained, and a young run
+ * checks every update, so its witnesses would recompute a whole step each
+ * and could miss the witness deadline.
+ */
+export const FIRST_BOX_RANGE = 64;
+
+/**
  * With a time box, the pace split of the batch held to what each measured
  * member can reach: BOX_HEADROOM times its pace times the box, at least one.
  * The rest of the batch is not assigned, so the cursor skips only what the
  * headroom leaves, not the batch's surplus over the members' speed. A member
  * not measured yet is held as the median of those that are, as paceCounts
- * weighs it (its split share while none is): a late joiner's range is then
+ * weighs it (to FIRST_BOX_RANGE while none is): a late joiner's range is then
  * about what it will reach, not a share of a batch nobody reaches, so its
  * proof units (an eighth of the range) stay a small part of what it trains
  * and the cursor skips little of it. A member that trained its whole
@@ -75,7 +85,7 @@ export function boxedCounts(config: RunConfig, members: ClientRecord[], counts: 
   const fallback = medianPace(members);
   return counts.map((count, i) => {
     const pace = members[i].pace ?? fallback;
-    if (pace === null) return count;
+    if (pace === null) return Math.min(count, Math.max(FIRST_BOX_RANGE, 2 * wholeRange(last, members[i].id)));
     const reach = Math.ceil((BOX_HEADROOM * pace * config.trainTimeBox) / 1_000_000);
     return Math.min(count, Math.max(1, reach, 2 * wholeRange(last, members[i].id)));
   });
