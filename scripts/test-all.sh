@@ -21,9 +21,13 @@ if [ -f test-results/vitest.json ]; then
 else failed=$((failed + 1)); fi
 
 echo "== browser tests"
+rm -f test-results/playwright.json
 CI=1 npx playwright test 2>&1 | tee test-results/playwright.log
+rc=${PIPESTATUS[0]}
 if [ -f test-results/playwright.json ]; then
   read -r p f < <(node -e 'const s=require("./test-results/playwright.json").stats;console.log(s.expected + s.flaky, s.unexpected)')
+  # A run that stopped before its tests (its web server's port taken, a config error) reports none failed: count it.
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   passed=$((passed + p)); failed=$((failed + f))
 else failed=$((failed + 1)); fi
 
