@@ -97,9 +97,11 @@ describe('SimClient', () => {
     // A diff per commit and per witness, none of them lost, and every sim's copy the coordinator's.
     expect(t.inByType.stateDelta.n).toBeGreaterThan(clients);
     expect(t.inByType.part).toBeUndefined();
+    // Stop training, so the run comes to rest in a round no one commits to (the fake clock never times it out);
+    // while it went on, a diff was nearly always in flight and the versions rarely met at a poll.
+    w.lastStep = server.coordinator.state.round?.step ?? agreed[agreed.length - 1].step + 1;
     for (const s of sims) {
       expect(s.states.requests).toBe(0);
-      // The run goes on meanwhile: compare at a moment the sim holds the coordinator's latest version.
       await until(() => s.states.version === server.coordinator.stateVersion, 'the latest diff');
       expect(s.states.state).toEqual(server.coordinator.state);
     }
